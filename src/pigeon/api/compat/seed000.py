@@ -1,0 +1,88 @@
+"""Seed 000 (mac-sync send queue, Part 1) routes, as that system's clients call them.
+
+Envelope `{"success": true, "data": ...}`, camelCase keys, 400 `{"success": false}` on bad
+input. Device routes take the device token; the enqueue route's "service token" is a
+workspace API key with the send scope.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from pigeon.api.deps import DeviceAuth, Sender, Svc
+from pigeon.api.v1.schemas import iso
+from pigeon.domain.ids import is_uuid
+from pigeon.domain.messages import Message
+from pigeon.errors import ValidationError
+from pigeon.services import gateway, messages
+
+router = APIRouter(tags=["seed 000"])
+
+PENDING_LIMIT = 50
+SEED_FIELDS = {"recipient": "toHandle", "device_id": "deviceId", "body": "body"}
+
+
+class ResultIn(BaseModel):
+    status: Literal["sent", "failed"]
+    error: str | None = Field(default=None, max_length=2000)
+
+
+class EnqueueIn(BaseModel):
+    batchItemId: str = Field(min_length=1, max_length=100)  # noqa: N815 - the seed's names
+    deviceId: str  # noqa: N815
+    toHandle: str = Field(max_length=254)  # noqa: N815
+    body: str
+
+
+def _ok(data: Any) -> dict[str, Any]:
+    return {"success": True, "data": data}
+
+
+def _item(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "toHandle": message.recipient,
+        "body": message.body,
+        "createdAt": iso(message.created_at),
+    }
+
+
+@router.get("/client/imessage/send-queue/pending")
+def pending(svc: Svc, device: DeviceAuth) -> dict[str, Any]:
+    """This device's queued items, oldest first; leased, so a second poll skips them."""
+    claimed = gateway.claim(svc, device, limit=PENDING_LIMIT)
+    return _ok({"items": [_item(m) for m in claimed.messages]})
+
+
+@router.post("/client/imessage/send-queue/{item_id}/result")
+def result(item_id: str, body: ResultIn, svc: Svc, device: DeviceAuth) -> dict[str, Any]:
+    outcome = gateway.Outcome.SENT if body.status == "sent" else gateway.Outcome.FAILED
+    [settled] = gateway.report(svc, device, [gateway.Report(item_id, outcome, None, body.error)])
+    if settled.error is not None:
+        raise settled.error
+    return _ok({"id": item_id, "status": body.status})
+
+
+@router.post("/admin/send-queue/enqueue")
+def enqueue(body: EnqueueIn, svc: Svc, who: Sender) -> dict[str, Any]:
+    """Queue a rendered message for a device now. A repeat with the same batchItemId and
+    content returns the first sendQueueId instead of queueing twice."""
+    if not is_uuid(body.deviceId):
+        raise ValidationError.field("deviceId", "must be a device id (UUID)")
+    request = messages.NewMessage(
+        recipient=body.toHandle,
+        body=body.body,
+        device_id=body.deviceId,
+        meta={"batchItemId": body.batchItemId},
+        idempotency_key=f"send-queue:{body.batchItemId}",
+    )
+    try:
+        created = messages.create(svc, who, request, lambda m: {"sendQueueId": m.id})
+    except ValidationError as error:
+        raise ValidationError(
+            {SEED_FIELDS.get(k, k): v for k, v in error.errors.items()}
+        ) from None
+    return _ok(created.body)

@@ -1,0 +1,189 @@
+"""Seed 002 (iMessage scheduler) routes, as that system's clients call them.
+
+Django REST framework conventions: trailing slashes, upper-case statuses, 400 with
+`{field: [problem]}` on bad input, 204 when a gateway has nothing to claim. The seed names no
+authentication; pigeon requires a workspace key for message routes and a device token for
+gateway routes (`Authorization: Bearer ...`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+
+from pigeon.api.deps import DeviceAuth, Reader, Sender, StreamReader, Svc, container
+from pigeon.api.sse import message_stream
+from pigeon.domain.messages import Message
+from pigeon.domain.transitions import MessageStatus
+from pigeon.errors import ValidationError
+from pigeon.services import gateway, health, messages
+from pigeon.store.messages import MessageFilter
+
+router = APIRouter(prefix="/api", tags=["seed 002"])
+
+M = MessageStatus
+
+# Seed 002's statuses; ACCEPTED covers "prepared or claimed".
+SEED_STATUS = {
+    M.QUEUED: "QUEUED",
+    M.RELEASED: "ACCEPTED",
+    M.CLAIMED: "ACCEPTED",
+    M.SENT: "SENT",
+    M.DELIVERED: "DELIVERED",
+    M.READ: "RECEIVED",
+    M.FAILED: "FAILED",
+    M.CANCELED: "CANCELED",
+    M.SUPPRESSED: "SUPPRESSED",
+    M.EXPIRED: "EXPIRED",
+    M.UNKNOWN: "UNKNOWN",
+}
+REPORTED = {
+    "SENT": gateway.Outcome.SENT,
+    "FAILED": gateway.Outcome.FAILED,
+    "DELIVERED": gateway.Outcome.DELIVERED,
+    "RECEIVED": gateway.Outcome.READ,
+}
+
+
+class MessageIn(BaseModel):
+    to_handle: str = Field(max_length=254)
+    body: str
+    scheduled_for: datetime | None = None
+
+
+class ClaimIn(BaseModel):
+    gateway_id: str | None = Field(default=None, max_length=100)
+
+
+class ReportIn(BaseModel):
+    message_id: str
+    status: str
+    error: Any = None
+    claim_token: str | None = None
+
+
+def seed_message(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "to_handle": message.recipient,
+        "body": message.body,
+        "scheduled_for": _iso(message.scheduled_for),
+        "status": SEED_STATUS[message.status],
+        "attempt_count": message.attempts,
+        "last_error": message.last_error,
+        "claimed_by": message.claimed_by,
+        "created_at": _iso(message.created_at),
+        "updated_at": _iso(message.updated_at),
+        "sent_at": _iso(message.sent_at),
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+@router.post("/messages/", status_code=201)
+def create_message(body: MessageIn, svc: Svc, who: Sender) -> Any:
+    request = messages.NewMessage(
+        recipient=body.to_handle, body=body.body, scheduled_for=body.scheduled_for
+    )
+    try:
+        return messages.create(svc, who, request, seed_message).body
+    except ValidationError as error:
+        raise ValidationError(
+            {name.replace("recipient", "to_handle"): text for name, text in error.errors.items()}
+        ) from None
+
+
+@router.get("/messages/")
+def list_messages(
+    svc: Svc,
+    who: Reader,
+    status: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    wanted = frozenset()
+    if status:
+        wanted = frozenset(s for s, name in SEED_STATUS.items() if name == status.upper())
+        if not wanted:
+            raise ValidationError.field("status", f"unknown status {status!r}")
+    found = messages.list_(svc, who, MessageFilter(statuses=wanted), limit=limit)
+    return [seed_message(m) for m in found]
+
+
+@router.get("/messages/{message_id}/")
+def get_message(message_id: str, svc: Svc, who: Reader) -> dict[str, Any]:
+    found = messages.get(svc, who, message_id)
+    events = [
+        {"status": SEED_STATUS[e.to_status], "created_at": _iso(e.at),
+         "detail": dict(e.detail) if e.detail else None}
+        for e in found.events
+    ]
+    return {**seed_message(found.message), "events": events}
+
+
+@router.post("/messages/{message_id}/cancel/")
+def cancel_message(message_id: str, svc: Svc, who: Sender) -> dict[str, Any]:
+    return seed_message(messages.cancel(svc, who, message_id))
+
+
+@router.post("/gateway/claim/")
+def claim(svc: Svc, device: DeviceAuth, body: ClaimIn | None = None) -> Response:
+    claimed = gateway.claim(svc, device, limit=1)
+    if not claimed.messages:
+        return Response(status_code=204)
+    [message] = claimed.messages
+    return JSONResponse({
+        **seed_message(message),
+        "message_id": message.id,
+        "claim_token": message.claim_token,
+        "lease_expires_at": _iso(message.lease_expires_at),
+    })
+
+
+@router.post("/gateway/report/")
+def report(body: ReportIn, svc: Svc, device: DeviceAuth) -> dict[str, Any]:
+    outcome = REPORTED.get(body.status.upper())
+    if outcome is None:
+        raise ValidationError.field("status", f"must be one of {', '.join(REPORTED)}")
+    error = None if body.error is None else str(body.error)
+    [result] = gateway.report(svc, device, [
+        gateway.Report(body.message_id, outcome, body.claim_token, error)
+    ])
+    if result.error is not None:
+        raise result.error
+    assert result.message is not None
+    return seed_message(result.message)
+
+
+@router.get("/stats/messages-by-status/")
+def messages_by_status(svc: Svc, who: Reader) -> list[dict[str, Any]]:
+    totals: dict[str, int] = {}
+    for status, count in messages.count_by_status(svc, who).items():
+        totals[SEED_STATUS[status]] = totals.get(SEED_STATUS[status], 0) + count
+    return [{"status": name, "count": count} for name, count in sorted(totals.items())]
+
+
+@router.get("/stream/messages/")
+async def stream(request: Request, who: StreamReader) -> StreamingResponse:
+    built = container(request)
+
+    def shape(payload: dict[str, Any]) -> dict[str, Any]:
+        return {"ids": payload["ids"], "status": SEED_STATUS[MessageStatus(payload["status"])]}
+
+    return StreamingResponse(
+        message_stream(built.bus, who.workspace_id,
+                       ping_seconds=built.settings.sse_ping_seconds, shape=shape),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/health/")
+def health_check(svc: Svc) -> JSONResponse:
+    report_ = health.check(svc)
+    return JSONResponse(report_, status_code=200 if report_["status"] == "ok" else 503)

@@ -1,0 +1,149 @@
+"""Errors to HTTP: problem+json (RFC 9457) on /v1, each compat surface in its seed's envelope.
+
+Every error names the offending fields; nothing here ever answers 500 for bad input.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+import pydantic
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from pigeon.errors import (
+    AuthError,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    PigeonError,
+    StorageUnavailable,
+    ValidationError,
+)
+
+log = logging.getLogger(__name__)
+
+ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
+
+SEED_000_PREFIXES = ("/client/", "/admin/")
+SEED_002_PREFIX = "/api/"
+
+
+def status_of(error: PigeonError) -> int:
+    if isinstance(error, ValidationError):
+        return 422
+    if isinstance(error, PermissionDenied):
+        return 403
+    if isinstance(error, AuthError):
+        return 401
+    if isinstance(error, NotFound):
+        return 404
+    if isinstance(error, Conflict):
+        return 409
+    if isinstance(error, StorageUnavailable):
+        return 503
+    return 400
+
+
+TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    409: "Conflict",
+    422: "Invalid request",
+    503: "Service unavailable",
+}
+
+
+def problem_body(status: int, detail: str, errors: dict[str, str] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = [{"field": name, "detail": text} for name, text in errors.items()]
+    return body
+
+
+def render_error(
+    path: str, status: int, detail: str, errors: dict[str, str] | None = None
+) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 503:
+        headers = {"Retry-After": "1"}
+    if path.startswith(SEED_000_PREFIXES):
+        # Seed 000 answers validation errors with 400 and a success flag.
+        code = 400 if status == 422 else status
+        body: dict[str, Any] = {"success": False, "error": detail}
+        if errors:
+            body["details"] = errors
+        return JSONResponse(body, status_code=code, headers=headers)
+    if path.startswith(SEED_002_PREFIX):
+        # Seed 002 is Django REST framework: 400 with {field: [messages]}, else {"detail"}.
+        if errors and status == 422:
+            return JSONResponse({k: [v] for k, v in errors.items()}, status_code=400)
+        return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+    return JSONResponse(
+        problem_body(status, detail, errors),
+        status_code=status,
+        media_type="application/problem+json",
+        headers=headers,
+    )
+
+
+def _field_name(location: Sequence[Any]) -> str:
+    parts = [str(p) for p in location if p not in ("body", "query", "path", "header")]
+    name = ""
+    for part in parts:
+        name += f"[{part}]" if part.isdigit() else (f".{part}" if name else part)
+    return name or "body"
+
+
+def _readable(error: dict[str, Any]) -> str:
+    if error.get("type") == "json_invalid":
+        return "is not valid JSON"
+    if error.get("type") == "missing":
+        return "is required"
+    if error.get("type") == "extra_forbidden":
+        return "is not a known field"
+    return str(error.get("msg", "is invalid"))
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(PigeonError)
+    async def _pigeon_error(request: Request, error: PigeonError) -> JSONResponse:
+        fields = error.errors if isinstance(error, ValidationError) else None
+        status = status_of(error)
+        if status == 503:
+            log.error("storage unavailable", exc_info=error, extra={"action": "storage_error"})
+        return render_error(request.url.path, status, error.message, fields)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        fields: dict[str, str] = {}
+        for item in error.errors():
+            fields.setdefault(_field_name(item.get("loc", ())), _readable(item))
+        detail = "; ".join(f"{k}: {v}" for k, v in fields.items())
+        return render_error(request.url.path, 422, detail, fields)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        return render_error(request.url.path, error.status_code, str(error.detail))
+
+
+def parse_body(model: type[ModelT], data: Any) -> ModelT:
+    """Validate `data` against `model`, failing like FastAPI's own body validation."""
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as error:
+        raise RequestValidationError(
+            [{**item, "loc": ("body", *item["loc"])} for item in error.errors()]
+        ) from None

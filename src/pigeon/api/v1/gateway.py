@@ -1,0 +1,78 @@
+"""/v1 gateway protocol for pull devices: claim (with long-poll), report, heartbeat."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Request
+from fastapi.responses import JSONResponse
+
+from pigeon.api.deps import DeviceAuth, Svc, container
+from pigeon.api.errors import parse_body, problem_body, status_of
+from pigeon.api.v1.schemas import ClaimIn, ReportIn, ReportsIn, iso
+from pigeon.services import gateway
+
+router = APIRouter(prefix="/v1/gateway", tags=["gateway"])
+
+
+@router.post("/claim")
+async def claim(request: Request, device: DeviceAuth, body: ClaimIn | None = None) -> dict[str, Any]:
+    body = body or ClaimIn()
+    built = container(request)
+    claimed = await gateway.claim_or_wait(
+        built.services, built.bus, device, limit=body.limit, wait=body.wait
+    )
+    return {
+        "lease_expires_at": iso(claimed.lease_expires_at),
+        "messages": [
+            {
+                "id": m.id,
+                "recipient": m.recipient,
+                "body": m.body,
+                "claim_token": m.claim_token,
+                "scheduled_for": iso(m.scheduled_for),
+                "attempt": m.attempts,
+            }
+            for m in claimed.messages
+        ],
+    }
+
+
+def _report(item: ReportIn) -> gateway.Report:
+    return gateway.Report(
+        message_id=item.message_id,
+        outcome=gateway.Outcome(item.status),
+        claim_token=item.claim_token,
+        error=item.error,
+    )
+
+
+def _result(result: gateway.ReportResult) -> dict[str, Any]:
+    if result.error is not None:
+        status = status_of(result.error)
+        return {"message_id": result.message_id,
+                "error": problem_body(status, result.error.message)}
+    assert result.message is not None
+    return {"message_id": result.message_id, "status": result.message.status}
+
+
+@router.post("/report")
+def report(
+    svc: Svc, device: DeviceAuth, body: dict[str, Any] = Body(...)  # noqa: B008
+) -> JSONResponse:
+    """One report `{message_id, claim_token, status, error?}` or `{"reports": [...]}`."""
+    if "reports" in body:
+        batch = parse_body(ReportsIn, body)
+        results = gateway.report(svc, device, [_report(r) for r in batch.reports])
+        return JSONResponse({"results": [_result(r) for r in results]})
+    single = parse_body(ReportIn, body)
+    [result] = gateway.report(svc, device, [_report(single)])
+    if result.error is not None:
+        raise result.error
+    return JSONResponse(_result(result))
+
+
+@router.post("/heartbeat")
+def heartbeat(svc: Svc, device: DeviceAuth) -> dict[str, Any]:
+    return {"device_id": device.id, "last_seen_at": iso(gateway.heartbeat(svc, device))}
+

@@ -1,0 +1,116 @@
+"""/v1 messages: create (singly or in batches), list, read with history, cancel, retry."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import JSONResponse
+
+from pigeon.api.deps import Reader, Sender, Svc
+from pigeon.api.v1.schemas import BatchIn, MessageIn, event_out, message_out
+from pigeon.domain.handles import normalize_handle
+from pigeon.domain.transitions import MessageStatus
+from pigeon.errors import ValidationError
+from pigeon.services import messages
+from pigeon.store.messages import MessageFilter
+
+router = APIRouter(prefix="/v1", tags=["messages"])
+
+MAX_PAGE = 200
+
+
+def _new(body: MessageIn, key: str | None) -> messages.NewMessage:
+    return messages.NewMessage(
+        recipient=body.recipient,
+        body=body.body,
+        scheduled_for=body.scheduled_for,
+        channel_id=body.channel_id,
+        device_id=body.device_id,
+        meta=body.meta,
+        idempotency_key=key,
+    )
+
+
+@router.post("/messages", status_code=201)
+def create_message(
+    body: MessageIn,
+    svc: Svc,
+    who: Sender,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> JSONResponse:
+    created = messages.create(svc, who, _new(body, idempotency_key), message_out)
+    headers = {"Idempotent-Replayed": "true"} if created.replayed else None
+    return JSONResponse(created.body, status_code=created.status_code, headers=headers)
+
+
+@router.post("/messages/batch", status_code=201)
+def create_batch(body: BatchIn, svc: Svc, who: Sender) -> dict[str, Any]:
+    requests = [_new(item, item.idempotency_key) for item in body.items]
+    created = messages.create_batch(svc, who, requests, message_out)
+    return {"items": created.items, "created": created.created, "replayed": created.replayed}
+
+
+def _statuses(raw: list[str] | None) -> frozenset[MessageStatus]:
+    names = [part for value in raw or [] for part in value.split(",") if part]
+    try:
+        return frozenset(MessageStatus(name.lower()) for name in names)
+    except ValueError:
+        allowed = ", ".join(s.value for s in MessageStatus)
+        raise ValidationError.field("status", f"each status must be one of {allowed}") from None
+
+
+def _aware(value: datetime | None, field: str) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValidationError.field(field, "must include a UTC offset")
+    return value
+
+
+@router.get("/messages")
+def list_messages(
+    svc: Svc,
+    who: Reader,
+    status: Annotated[list[str] | None, Query()] = None,
+    recipient: str | None = None,
+    scheduled_from: datetime | None = None,
+    scheduled_until: datetime | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+) -> dict[str, Any]:
+    where = MessageFilter(
+        statuses=_statuses(status),
+        recipient=normalize_handle(recipient, field="recipient") if recipient else None,
+        scheduled_from=_aware(scheduled_from, "scheduled_from"),
+        scheduled_until=_aware(scheduled_until, "scheduled_until"),
+        after_id=cursor,
+    )
+    page = messages.list_(svc, who, where, limit=limit + 1)
+    more = len(page) > limit
+    page = page[:limit]
+    return {
+        "items": [message_out(m) for m in page],
+        "next_cursor": page[-1].id if more else None,
+    }
+
+
+@router.get("/messages/{message_id}")
+def get_message(message_id: str, svc: Svc, who: Reader) -> dict[str, Any]:
+    found = messages.get(svc, who, message_id)
+    return {**message_out(found.message), "events": [event_out(e) for e in found.events]}
+
+
+@router.post("/messages/{message_id}/cancel")
+def cancel_message(message_id: str, svc: Svc, who: Sender) -> dict[str, Any]:
+    return message_out(messages.cancel(svc, who, message_id))
+
+
+@router.post("/messages/{message_id}/retry")
+def retry_message(message_id: str, svc: Svc, who: Sender) -> dict[str, Any]:
+    return message_out(messages.retry(svc, who, message_id))
+
+
+@router.get("/stats/messages")
+def message_stats(svc: Svc, who: Reader) -> dict[str, Any]:
+    counts = messages.count_by_status(svc, who)
+    return {"by_status": {status.value: counts.get(status, 0) for status in MessageStatus}}

@@ -1,0 +1,45 @@
+"""The composition root: the one place that builds pigeon's parts and wires them together.
+
+The API, the CLI, the workers and the tests all start from `build`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pigeon.bus.memory import MemoryBus
+from pigeon.bus.protocols import EventBus
+from pigeon.bus.redis_pubsub import RedisBus
+from pigeon.clock import Clock, SystemClock
+from pigeon.config import Settings, load_settings
+from pigeon.services.context import Services
+from pigeon.store.database import Database, make_engine
+
+
+@dataclass(frozen=True)
+class Container:
+    settings: Settings
+    services: Services
+    bus: EventBus
+
+    @property
+    def db(self) -> Database:
+        return self.services.db
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def build(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    bus: EventBus | None = None,
+    pool_size: int = 10,
+) -> Container:
+    settings = settings or load_settings()
+    clock = clock or SystemClock()
+    if bus is None:
+        bus = RedisBus(settings.redis_url) if settings.redis_url else MemoryBus()
+    db = Database(make_engine(settings.database_url, pool_size=pool_size), clock, bus.publish)
+    return Container(settings, Services(db, clock, settings), bus)

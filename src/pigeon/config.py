@@ -1,0 +1,112 @@
+"""Settings from PIGEON_* environment variables, parsed once at start.
+
+Nothing else reads the environment: every component receives its part of `Settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from pigeon.errors import ConfigError
+
+T = TypeVar("T")
+
+DEFAULT_DATABASE_URL = "sqlite:///./pigeon.db"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff for failed sends: base * 2**(attempt-1), capped, with jitter."""
+
+    base_seconds: float = 30.0
+    cap_seconds: float = 3600.0
+    max_attempts: int = 5
+    jitter: float = 0.2
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    operator_token: str | None = None
+    redis_url: str | None = None
+    lease_seconds: float = 120.0
+    claim_limit: int = 50
+    max_claim_wait_seconds: float = 30.0
+    scheduler_interval_seconds: float = 0.25
+    max_body_chars: int = 10_000
+    sse_ping_seconds: float = 15.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _number(
+    env: Mapping[str, str], name: str, default: T, kind: Callable[[str], T], minimum: float
+) -> T:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(name, f"expected a {kind.__name__}, got {raw!r}") from None
+    if value < minimum:  # type: ignore[operator]
+        raise ConfigError(name, f"must be at least {minimum}, got {raw!r}")
+    return value
+
+
+def _database_url(env: Mapping[str, str]) -> str:
+    url = env.get("PIGEON_DATABASE_URL") or DEFAULT_DATABASE_URL
+    if url.startswith("postgres://") or url.startswith("postgresql://"):
+        # psycopg 3 is the only PostgreSQL driver pigeon installs.
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if not (url.startswith("sqlite:///") or url.startswith("postgresql+psycopg://")):
+        raise ConfigError(
+            "PIGEON_DATABASE_URL",
+            "expected sqlite:///PATH or postgresql+psycopg://USER@HOST/DB",
+        )
+    return url
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Parse `env` (default: the process environment) into `Settings`."""
+    env = os.environ if env is None else env
+    operator_token = env.get("PIGEON_OPERATOR_TOKEN") or None
+    if operator_token is not None and len(operator_token) < 16:
+        raise ConfigError("PIGEON_OPERATOR_TOKEN", "must be at least 16 characters")
+    retry = RetryPolicy(
+        base_seconds=_number(env, "PIGEON_RETRY_BASE_SECONDS", 30.0, float, 0.0),
+        cap_seconds=_number(env, "PIGEON_RETRY_CAP_SECONDS", 3600.0, float, 0.0),
+        max_attempts=_number(env, "PIGEON_RETRY_MAX_ATTEMPTS", 5, int, 1),
+        jitter=_number(env, "PIGEON_RETRY_JITTER", 0.2, float, 0.0),
+    )
+    if retry.jitter >= 1:
+        raise ConfigError("PIGEON_RETRY_JITTER", "must be below 1 (a fraction of the delay)")
+    log_level = (env.get("PIGEON_LOG_LEVEL") or "INFO").upper()
+    if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError("PIGEON_LOG_LEVEL", "expected DEBUG, INFO, WARNING or ERROR")
+    return Settings(
+        database_url=_database_url(env),
+        operator_token=operator_token,
+        redis_url=env.get("PIGEON_REDIS_URL") or None,
+        lease_seconds=_number(env, "PIGEON_LEASE_SECONDS", 120.0, float, 1.0),
+        claim_limit=_number(env, "PIGEON_CLAIM_LIMIT", 50, int, 1),
+        max_claim_wait_seconds=_number(env, "PIGEON_MAX_CLAIM_WAIT_SECONDS", 30.0, float, 0.0),
+        scheduler_interval_seconds=_number(
+            env, "PIGEON_SCHEDULER_INTERVAL_SECONDS", 0.25, float, 0.01
+        ),
+        max_body_chars=_number(env, "PIGEON_MAX_BODY_CHARS", 10_000, int, 1),
+        sse_ping_seconds=_number(env, "PIGEON_SSE_PING_SECONDS", 15.0, float, 0.05),
+        retry=retry,
+        host=env.get("PIGEON_HOST") or "127.0.0.1",
+        port=_number(env, "PIGEON_PORT", 8000, int, 0),
+        log_level=log_level,
+    )

@@ -1,0 +1,76 @@
+"""Outbound messages and their status events, as frozen values."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pigeon.domain.transitions import MessageStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: str
+    workspace_id: str
+    channel_id: str
+    device_id: str | None
+    recipient: str
+    body: str
+    status: MessageStatus
+    scheduled_for: datetime
+    attempts: int
+    last_error: str | None
+    claim_token: str | None
+    claimed_by: str | None
+    lease_expires_at: datetime | None
+    meta: Mapping[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+    sent_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Message:
+        return cls(
+            id=row["id"],
+            workspace_id=row["workspace_id"],
+            channel_id=row["channel_id"],
+            device_id=row["device_id"],
+            recipient=row["recipient"],
+            body=row["body"],
+            status=MessageStatus(row["status"]),
+            scheduled_for=row["scheduled_for"],
+            attempts=row["attempts"],
+            last_error=row["last_error"],
+            claim_token=row["claim_token"],
+            claimed_by=row["claimed_by"],
+            lease_expires_at=row["lease_expires_at"],
+            meta=row["meta"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            sent_at=row["sent_at"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEvent:
+    id: int
+    message_id: str
+    from_status: MessageStatus | None
+    to_status: MessageStatus
+    at: datetime
+    actor: str
+    detail: Mapping[str, Any] | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> MessageEvent:
+        return cls(
+            id=row["id"],
+            message_id=row["message_id"],
+            from_status=MessageStatus(row["from_status"]) if row["from_status"] else None,
+            to_status=MessageStatus(row["to_status"]),
+            at=row["at"],
+            actor=row["actor"],
+            detail=row["detail"],
+        )

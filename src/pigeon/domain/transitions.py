@@ -1,0 +1,67 @@
+"""Every state machine of pigeon, as data, and the one function that applies them.
+
+The store consults `check` before it writes a status, so an illegal move cannot reach the
+database whatever path asked for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+from pigeon.errors import IllegalTransition
+
+
+class MessageStatus(StrEnum):
+    QUEUED = "queued"
+    RELEASED = "released"
+    CLAIMED = "claimed"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    SUPPRESSED = "suppressed"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"
+
+
+M = MessageStatus
+
+MESSAGE_TRANSITIONS: Mapping[MessageStatus, frozenset[MessageStatus]] = {
+    M.QUEUED: frozenset({M.RELEASED, M.CANCELED, M.SUPPRESSED, M.EXPIRED}),
+    M.RELEASED: frozenset({M.CLAIMED, M.QUEUED, M.CANCELED, M.SUPPRESSED, M.EXPIRED}),
+    # claimed -> queued is a retry after a failed attempt or an expired lease (channel policy).
+    M.CLAIMED: frozenset({M.SENT, M.DELIVERED, M.FAILED, M.QUEUED, M.UNKNOWN}),
+    M.SENT: frozenset({M.DELIVERED, M.READ, M.FAILED}),
+    M.DELIVERED: frozenset({M.READ}),
+    M.READ: frozenset(),
+    # A person may retry a failed message.
+    M.FAILED: frozenset({M.QUEUED}),
+    M.CANCELED: frozenset(),
+    M.SUPPRESSED: frozenset(),
+    M.EXPIRED: frozenset(),
+    # The send may have happened: a late report from the lease holder settles it, or a
+    # person retries or gives up.
+    M.UNKNOWN: frozenset({M.SENT, M.DELIVERED, M.FAILED, M.QUEUED, M.CANCELED}),
+}
+
+TERMINAL_MESSAGE_STATUSES = frozenset(s for s, nxt in MESSAGE_TRANSITIONS.items() if not nxt)
+CANCELABLE_MESSAGE_STATUSES = frozenset(
+    s for s, nxt in MESSAGE_TRANSITIONS.items() if M.CANCELED in nxt
+)
+
+
+def can_move(current: MessageStatus, target: MessageStatus) -> bool:
+    return target in MESSAGE_TRANSITIONS[current]
+
+
+def check(current: MessageStatus, target: MessageStatus) -> None:
+    """Raise `IllegalTransition` unless `current -> target` is allowed."""
+    if not can_move(current, target):
+        raise IllegalTransition(f"a {current} message cannot become {target}")
+
+
+def sources_of(target: MessageStatus) -> frozenset[MessageStatus]:
+    """The statuses from which `target` may be reached; used to guard bulk UPDATEs."""
+    return frozenset(s for s, nxt in MESSAGE_TRANSITIONS.items() if target in nxt)

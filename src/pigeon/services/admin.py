@@ -1,0 +1,351 @@
+"""Workspaces, API keys, devices and channels. Each change commits with its audit event."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pigeon.domain.accounts import ApiKey, Channel, Device, Scope, Workspace
+from pigeon.domain.channels import PULL_KINDS, ChannelKind, LeaseExpiryPolicy
+from pigeon.domain.ids import display_prefix, hash_secret, new_id, new_secret
+from pigeon.errors import NotFound, ValidationError
+from pigeon.services.context import Principal, Services
+from pigeon.store import accounts
+from pigeon.store.database import UniqueViolation, UnitOfWork
+
+
+@dataclass(frozen=True)
+class NewWorkspace:
+    workspace: Workspace
+    api_key: str  # shown once
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class NewSecret(Generic[T]):
+    item: T
+    secret: str  # shown once
+
+
+def _text(value: str, field: str, *, max_length: int) -> str:
+    value = value.strip()
+    if not value:
+        raise ValidationError.field(field, "must not be empty")
+    if len(value) > max_length:
+        raise ValidationError.field(field, f"must be at most {max_length} characters")
+    return value
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError.field(
+            "timezone", f"{value!r} is not an IANA time zone such as Europe/Paris"
+        ) from None
+    return value
+
+
+# Workspaces -----------------------------------------------------------------------------
+
+
+def create_workspace(svc: Services, *, name: str, timezone: str, actor: str) -> NewWorkspace:
+    """A workspace with its default `gateway` and `console` channels and an admin key."""
+    now = svc.clock.now()
+    workspace = Workspace(new_id(), _text(name, "name", max_length=200), _timezone(timezone), now)
+    with svc.db.transaction() as uow:
+        accounts.insert_workspace(uow, workspace)
+        _audit(uow, workspace.id, actor, "workspace_created", "workspace", workspace.id,
+               {"name": workspace.name})
+        for kind, is_default in ((ChannelKind.GATEWAY, True), (ChannelKind.CONSOLE, False)):
+            _insert_channel(uow, workspace.id, kind, kind.value, {}, actor, is_default=is_default)
+        key, secret = _insert_key(uow, workspace.id, "admin", frozenset({Scope.ADMIN}), actor)
+    return NewWorkspace(workspace, secret)
+
+
+def get_workspace(svc: Services, workspace_id: str) -> Workspace:
+    with svc.db.transaction(readonly=True) as uow:
+        workspace = accounts.get_workspace(uow, workspace_id)
+    if workspace is None:
+        raise NotFound("no such workspace")
+    return workspace
+
+
+@dataclass(frozen=True)
+class FirstRun:
+    workspace: NewWorkspace | None
+    operator_token: str | None
+
+
+def first_run(svc: Services, *, timezone: str = "UTC") -> FirstRun:
+    """On an empty database: a default workspace, and an operator token if none is configured.
+
+    Returns the secrets to print once; later starts return nothing.
+    """
+    with svc.db.transaction(readonly=True) as uow:
+        empty = accounts.count_workspaces(uow) == 0
+        has_operator = svc.settings.operator_token is not None or accounts.any_operator_token(uow)
+    operator_token = None
+    if not has_operator:
+        operator_token = new_secret("pgn_op")
+        with svc.db.transaction() as uow:
+            token_id = new_id()
+            accounts.insert_operator_token(
+                uow,
+                token_id=token_id,
+                prefix=display_prefix(operator_token),
+                token_hash=hash_secret(operator_token),
+                at=svc.clock.now(),
+            )
+            _audit(uow, None, "system", "operator_token_created", "operator_token", token_id)
+    workspace = None
+    if empty:
+        workspace = create_workspace(svc, name="default", timezone=timezone, actor="system")
+    return FirstRun(workspace, operator_token)
+
+
+# API keys -------------------------------------------------------------------------------
+
+
+def parse_scopes(raw: list[str] | None, field: str = "scopes") -> frozenset[Scope]:
+    if not raw:
+        raise ValidationError.field(field, "name at least one of admin, send, read")
+    try:
+        return frozenset(Scope(s) for s in raw)
+    except ValueError:
+        raise ValidationError.field(field, "each scope must be admin, send or read") from None
+
+
+def create_key(
+    svc: Services, who: Principal, *, name: str, scopes: frozenset[Scope]
+) -> NewSecret[ApiKey]:
+    with svc.db.transaction() as uow:
+        key, secret = _insert_key(
+            uow, who.workspace_id, _text(name, "name", max_length=200), scopes, who.actor
+        )
+    return NewSecret(key, secret)
+
+
+def list_keys(svc: Services, who: Principal) -> list[ApiKey]:
+    with svc.db.transaction(readonly=True) as uow:
+        return accounts.list_api_keys(uow, who.workspace_id)
+
+
+def revoke_key(svc: Services, who: Principal, key_id: str) -> None:
+    with svc.db.transaction() as uow:
+        if not accounts.revoke_api_key(uow, who.workspace_id, key_id, svc.clock.now()):
+            raise NotFound("no such active API key")
+        _audit(uow, who.workspace_id, who.actor, "api_key_revoked", "api_key", key_id)
+
+
+def _insert_key(
+    uow: UnitOfWork, workspace_id: str, name: str, scopes: frozenset[Scope], actor: str
+) -> tuple[ApiKey, str]:
+    secret = new_secret(f"pgn_{'admin' if Scope.ADMIN in scopes else 'key'}")
+    now = uow.now
+    key = ApiKey(new_id(), workspace_id, name, display_prefix(secret), scopes, now, None)
+    accounts.insert_api_key(uow, key, hash_secret(secret))
+    _audit(uow, workspace_id, actor, "api_key_created", "api_key", key.id,
+           {"name": name, "scopes": sorted(scopes)})
+    return key, secret
+
+
+# Channels -------------------------------------------------------------------------------
+
+
+def create_channel(
+    svc: Services,
+    who: Principal,
+    *,
+    kind: str,
+    name: str,
+    config: Mapping[str, Any] | None,
+    on_lease_expiry: str | None = None,
+    is_default: bool = False,
+) -> Channel:
+    channel_kind = _channel_kind(kind)
+    with svc.db.transaction() as uow:
+        try:
+            return _insert_channel(
+                uow,
+                who.workspace_id,
+                channel_kind,
+                _text(name, "name", max_length=100),
+                dict(config or {}),
+                who.actor,
+                is_default=is_default,
+                on_lease_expiry=_lease_policy(on_lease_expiry),
+            )
+        except UniqueViolation:
+            raise ValidationError.field("name", f"a channel named {name!r} exists") from None
+
+
+def list_channels(svc: Services, who: Principal) -> list[Channel]:
+    with svc.db.transaction(readonly=True) as uow:
+        return accounts.list_channels(uow, who.workspace_id)
+
+
+def get_channel(svc: Services, who: Principal, channel_id: str) -> Channel:
+    with svc.db.transaction(readonly=True) as uow:
+        channel = accounts.get_channel(uow, who.workspace_id, channel_id)
+    if channel is None:
+        raise NotFound("no such channel")
+    return channel
+
+
+def update_channel(
+    svc: Services,
+    who: Principal,
+    channel_id: str,
+    *,
+    name: str | None = None,
+    config: Mapping[str, Any] | None = None,
+    on_lease_expiry: str | None = None,
+    is_default: bool | None = None,
+    disabled: bool | None = None,
+) -> Channel:
+    now = svc.clock.now()
+    values: dict[str, Any] = {"updated_at": now}
+    if name is not None:
+        values["name"] = _text(name, "name", max_length=100)
+    if config is not None:
+        values["config"] = dict(config)
+    if on_lease_expiry is not None:
+        values["on_lease_expiry"] = _lease_policy(on_lease_expiry)
+    if disabled is not None:
+        values["disabled_at"] = now if disabled else None
+    with svc.db.transaction() as uow:
+        current = accounts.get_channel(uow, who.workspace_id, channel_id)
+        if current is None:
+            raise NotFound("no such channel")
+        if is_default is True and not current.is_default:
+            accounts.clear_default_channel(uow, who.workspace_id)
+            values["is_default"] = True
+        elif is_default is False and current.is_default:
+            raise ValidationError.field(
+                "is_default", "make another channel the default instead"
+            )
+        if disabled and (values.get("is_default") or current.is_default):
+            raise ValidationError.field("disabled", "the default channel cannot be disabled")
+        try:
+            channel = accounts.update_channel(uow, who.workspace_id, channel_id, values)
+        except UniqueViolation:
+            raise ValidationError.field("name", f"a channel named {name!r} exists") from None
+        assert channel is not None
+        changed = sorted(k for k in values if k != "updated_at")
+        _audit(uow, who.workspace_id, who.actor, "channel_updated", "channel", channel_id,
+               {"fields": changed})
+    return channel
+
+
+def _channel_kind(kind: str) -> ChannelKind:
+    try:
+        return ChannelKind(kind)
+    except ValueError:
+        allowed = ", ".join(k.value for k in ChannelKind)
+        raise ValidationError.field("kind", f"must be one of {allowed}") from None
+
+
+def _lease_policy(value: str | None) -> LeaseExpiryPolicy:
+    if value is None:
+        return LeaseExpiryPolicy.UNKNOWN
+    try:
+        return LeaseExpiryPolicy(value)
+    except ValueError:
+        raise ValidationError.field("on_lease_expiry", "must be unknown or retry") from None
+
+
+def _insert_channel(
+    uow: UnitOfWork,
+    workspace_id: str,
+    kind: ChannelKind,
+    name: str,
+    config: dict[str, Any],
+    actor: str,
+    *,
+    is_default: bool,
+    on_lease_expiry: LeaseExpiryPolicy = LeaseExpiryPolicy.UNKNOWN,
+) -> Channel:
+    now = uow.now
+    if is_default:
+        accounts.clear_default_channel(uow, workspace_id)
+    channel = Channel(
+        new_id(), workspace_id, kind, name, config, is_default, on_lease_expiry, now, now, None
+    )
+    accounts.insert_channel(uow, channel)
+    _audit(uow, workspace_id, actor, "channel_created", "channel", channel.id,
+           {"kind": kind, "name": name})
+    return channel
+
+
+# Devices --------------------------------------------------------------------------------
+
+
+def create_device(
+    svc: Services, who: Principal, *, name: str, channel_id: str | None = None
+) -> NewSecret[Device]:
+    name = _text(name, "name", max_length=200)
+    with svc.db.transaction() as uow:
+        channel = (
+            accounts.get_channel(uow, who.workspace_id, channel_id)
+            if channel_id
+            else accounts.channel_by_name(uow, who.workspace_id, ChannelKind.GATEWAY.value)
+        )
+        if channel is None:
+            raise ValidationError.field("channel_id", "no such channel in this workspace")
+        if channel.kind not in PULL_KINDS:
+            raise ValidationError.field("channel_id", "devices serve gateway channels only")
+        secret = new_secret("pgn_dev")
+        device = Device(
+            new_id(), who.workspace_id, channel.id, name, display_prefix(secret),
+            svc.clock.now(), None, None,
+        )
+        accounts.insert_device(uow, device, hash_secret(secret))
+        _audit(uow, who.workspace_id, who.actor, "device_created", "device", device.id,
+               {"name": name, "channel_id": channel.id})
+    return NewSecret(device, secret)
+
+
+def list_devices(svc: Services, who: Principal) -> list[Device]:
+    with svc.db.transaction(readonly=True) as uow:
+        return accounts.list_devices(uow, who.workspace_id)
+
+
+def revoke_device(svc: Services, who: Principal, device_id: str) -> None:
+    with svc.db.transaction() as uow:
+        if not accounts.revoke_device(uow, who.workspace_id, device_id, svc.clock.now()):
+            raise NotFound("no such active device")
+        _audit(uow, who.workspace_id, who.actor, "device_revoked", "device", device_id)
+
+
+def audit_trail(svc: Services, who: Principal, *, limit: int = 100) -> list[dict[str, Any]]:
+    with svc.db.transaction(readonly=True) as uow:
+        return accounts.audit_trail(uow, who.workspace_id, limit=limit)
+
+
+# Helpers --------------------------------------------------------------------------------
+
+
+def _audit(
+    uow: UnitOfWork,
+    workspace_id: str | None,
+    actor: str,
+    action: str,
+    subject_type: str,
+    subject_id: str,
+    detail: Mapping[str, Any] | None = None,
+) -> None:
+    accounts.audit(
+        uow,
+        workspace_id=workspace_id,
+        actor=actor,
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        at=uow.now,
+        detail=detail,
+    )

@@ -1,0 +1,188 @@
+"""The pull protocol: devices claim released messages under a lease and report results."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from anyio import to_thread
+
+from pigeon.domain.accounts import Device
+from pigeon.domain.ids import is_uuid
+from pigeon.domain.messages import Message
+from pigeon.domain.transitions import MessageStatus
+from pigeon.errors import Conflict, NotFound, PigeonError, StaleClaim, ValidationError
+from pigeon.services import scheduling
+from pigeon.services.context import Services
+from pigeon.store import accounts, claims
+from pigeon.store import messages as store
+from pigeon.store.database import UnitOfWork
+
+if TYPE_CHECKING:
+    from pigeon.bus.protocols import EventBus
+
+log = logging.getLogger(__name__)
+
+M = MessageStatus
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    FAILED = "failed"
+    DELIVERED = "delivered"
+    READ = "read"
+
+
+@dataclass(frozen=True)
+class Report:
+    message_id: str
+    outcome: Outcome
+    claim_token: str | None = None  # None: the reporting device's current claim (seed routes)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    message_id: str
+    message: Message | None = None
+    error: PigeonError | None = None
+
+
+@dataclass(frozen=True)
+class Claimed:
+    messages: list[Message]
+    lease_expires_at: datetime | None
+
+
+def claim(svc: Services, device: Device, *, limit: int | None = None) -> Claimed:
+    """Claim up to `limit` released messages for `device`, releasing anything due first so a
+    device never waits for the scheduler's next turn."""
+    limit = svc.settings.claim_limit if limit is None else limit
+    if limit < 1 or limit > 500:
+        raise ValidationError.field("limit", "must be between 1 and 500")
+    scheduling.release_due(svc)
+    with svc.db.transaction() as uow:
+        accounts.touch_device(uow, device.id, uow.now)
+        channel = accounts.get_channel(uow, device.workspace_id, device.channel_id)
+        if channel is None or channel.disabled_at is not None:
+            return Claimed([], None)
+        lease = claims.Lease.new(
+            device.id, uow.now + timedelta(seconds=svc.settings.lease_seconds)
+        )
+        claimed = store.claim_for_device(
+            uow,
+            workspace_id=device.workspace_id,
+            channel_id=device.channel_id,
+            device_id=device.id,
+            limit=limit,
+            lease=lease,
+            now=uow.now,
+        )
+    if claimed:
+        log.info("device claimed %d messages", len(claimed), extra={
+            "action": "messages_claimed", "device_id": device.id,
+            "workspace_id": device.workspace_id, "count": len(claimed)})
+    return Claimed(claimed, lease.expires_at if claimed else None)
+
+
+def report(svc: Services, device: Device, reports: Sequence[Report]) -> list[ReportResult]:
+    """Apply each report independently: a stale one is refused without touching the others."""
+    results = []
+    with svc.db.transaction() as uow:
+        accounts.touch_device(uow, device.id, uow.now)
+        for item in reports:
+            try:
+                results.append(ReportResult(item.message_id, _apply(svc, uow, device, item)))
+            except (NotFound, Conflict) as error:
+                results.append(ReportResult(item.message_id, error=error))
+    return results
+
+
+def _apply(svc: Services, uow: UnitOfWork, device: Device, item: Report) -> Message:
+    message = (
+        store.get(uow, device.workspace_id, item.message_id) if is_uuid(item.message_id) else None
+    )
+    if message is None:
+        raise NotFound(f"no message {item.message_id} in this workspace")
+    token = item.claim_token if item.claim_token is not None else message.claim_token
+    if message.claimed_by != device.id or token != message.claim_token or token is None:
+        raise StaleClaim(
+            "this claim is no longer current: the message was claimed again or settled"
+        )
+    target, values = _outcome(svc, uow.now, message, item)
+    if target == message.status:
+        return message  # the device repeated a report it had made: nothing to change
+    detail = {"error": item.error} if item.error else None
+    moved = store.settle_claim(
+        uow, message, token, target, at=uow.now, actor=f"device:{device.id}",
+        values=values, detail=detail,
+    )
+    if moved is None:
+        raise StaleClaim("this claim is no longer current")
+    return moved
+
+
+def _outcome(
+    svc: Services, now: datetime, message: Message, item: Report
+) -> tuple[MessageStatus, dict[str, object]]:
+    if item.outcome is Outcome.SENT:
+        if message.status in (M.SENT, M.DELIVERED, M.READ):
+            return message.status, {}
+        return M.SENT, {"sent_at": now, "lease_expires_at": None}
+    if item.outcome is Outcome.DELIVERED:
+        values: dict[str, object] = {"lease_expires_at": None}
+        if message.sent_at is None:
+            values["sent_at"] = now
+        return M.DELIVERED, values
+    if item.outcome is Outcome.READ:
+        return M.READ, {}
+    # FAILED: back to the queue with backoff while attempts remain.
+    error = (item.error or "failed without an error message")[:2000]
+    if message.status in (M.FAILED, M.QUEUED):
+        return message.status, {}  # this failure was recorded already
+    backoff = svc.backoff
+    if message.status in (M.CLAIMED, M.UNKNOWN) and backoff.should_retry(message.attempts):
+        delay = timedelta(seconds=backoff.delay(message.attempts))
+        return M.QUEUED, {
+            "scheduled_for": now + delay,
+            "last_error": error,
+            "lease_expires_at": None,
+        }
+    return M.FAILED, {"last_error": error, "lease_expires_at": None}
+
+
+def heartbeat(svc: Services, device: Device) -> datetime:
+    with svc.db.transaction() as uow:
+        accounts.touch_device(uow, device.id, uow.now)
+        return uow.now
+
+
+async def claim_or_wait(
+    svc: Services, bus: EventBus, device: Device, *, limit: int | None, wait: float
+) -> Claimed:
+    """Claim now; if nothing is ready, wait up to `wait` seconds and answer as soon as work
+    for this device's workspace is added or released."""
+    wait = min(wait, svc.settings.max_claim_wait_seconds)
+    deadline = asyncio.get_running_loop().time() + wait
+    subscription = bus.subscribe("messages")
+    try:
+        while True:
+            claimed = await to_thread.run_sync(lambda: claim(svc, device, limit=limit))
+            remaining = deadline - asyncio.get_running_loop().time()
+            if claimed.messages or remaining <= 0:
+                return claimed
+            # Wake on news for this workspace, or every second to catch due times.
+            timeout = min(remaining, 1.0)
+            while timeout > 0:
+                started = asyncio.get_running_loop().time()
+                note = await subscription.get(timeout)
+                if note is None or note[1].get("workspace_id") == device.workspace_id:
+                    break
+                timeout -= asyncio.get_running_loop().time() - started
+    finally:
+        bus.unsubscribe(subscription)

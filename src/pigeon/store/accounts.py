@@ -1,0 +1,271 @@
+"""Workspaces, operator tokens, API keys, channels and devices.
+
+Secrets are stored as SHA-256 hashes and looked up by hash; the lookup is an index probe on a
+hash, so response time tells an attacker nothing about a near-miss token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from pigeon.domain.accounts import ApiKey, Channel, Device, Workspace
+from pigeon.store.database import UnitOfWork
+from pigeon.store.tables import api_keys, audit_events, channels, devices, operator_tokens, workspaces
+
+
+def audit(
+    uow: UnitOfWork,
+    *,
+    workspace_id: str | None,
+    actor: str,
+    action: str,
+    subject_type: str,
+    subject_id: str,
+    at: datetime,
+    detail: Mapping[str, Any] | None = None,
+) -> None:
+    """Append an audit event in the caller's transaction, beside the change it describes."""
+    uow.conn.execute(
+        insert(audit_events).values(
+            workspace_id=workspace_id,
+            actor=actor,
+            action=action,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            at=at,
+            detail=dict(detail) if detail else None,
+        )
+    )
+
+
+def audit_trail(uow: UnitOfWork, workspace_id: str, *, limit: int = 100) -> list[dict[str, Any]]:
+    rows = uow.conn.execute(
+        select(audit_events)
+        .where(audit_events.c.workspace_id == workspace_id)
+        .order_by(audit_events.c.id.desc())
+        .limit(limit)
+    ).all()
+    return [dict(row._mapping) for row in rows]
+
+
+# Workspaces -----------------------------------------------------------------------------
+
+
+def insert_workspace(uow: UnitOfWork, workspace: Workspace) -> None:
+    uow.conn.execute(
+        insert(workspaces).values(
+            id=workspace.id,
+            name=workspace.name,
+            timezone=workspace.timezone,
+            created_at=workspace.created_at,
+        )
+    )
+
+
+def get_workspace(uow: UnitOfWork, workspace_id: str) -> Workspace | None:
+    row = uow.conn.execute(select(workspaces).where(workspaces.c.id == workspace_id)).first()
+    return Workspace.from_row(row._mapping) if row else None
+
+
+def count_workspaces(uow: UnitOfWork) -> int:
+    return len(uow.conn.execute(select(workspaces.c.id).limit(1)).all())
+
+
+def first_workspace(uow: UnitOfWork) -> Workspace | None:
+    row = uow.conn.execute(select(workspaces).order_by(workspaces.c.id).limit(1)).first()
+    return Workspace.from_row(row._mapping) if row else None
+
+
+# Operator tokens ------------------------------------------------------------------------
+
+
+def insert_operator_token(
+    uow: UnitOfWork, *, token_id: str, prefix: str, token_hash: str, at: datetime
+) -> None:
+    uow.conn.execute(
+        insert(operator_tokens).values(
+            id=token_id, prefix=prefix, token_hash=token_hash, created_at=at
+        )
+    )
+
+
+def operator_token_exists(uow: UnitOfWork, token_hash: str) -> bool:
+    row = uow.conn.execute(
+        select(operator_tokens.c.id).where(
+            operator_tokens.c.token_hash == token_hash, operator_tokens.c.revoked_at.is_(None)
+        )
+    ).first()
+    return row is not None
+
+
+def any_operator_token(uow: UnitOfWork) -> bool:
+    return uow.conn.execute(select(operator_tokens.c.id).limit(1)).first() is not None
+
+
+# API keys -------------------------------------------------------------------------------
+
+
+def insert_api_key(uow: UnitOfWork, key: ApiKey, key_hash: str) -> None:
+    uow.conn.execute(
+        insert(api_keys).values(
+            id=key.id,
+            workspace_id=key.workspace_id,
+            name=key.name,
+            prefix=key.prefix,
+            key_hash=key_hash,
+            scopes=" ".join(sorted(key.scopes)),
+            created_at=key.created_at,
+        )
+    )
+
+
+def api_key_by_hash(uow: UnitOfWork, key_hash: str) -> ApiKey | None:
+    row = uow.conn.execute(select(api_keys).where(api_keys.c.key_hash == key_hash)).first()
+    return ApiKey.from_row(row._mapping) if row else None
+
+
+def list_api_keys(uow: UnitOfWork, workspace_id: str) -> list[ApiKey]:
+    rows = uow.conn.execute(
+        select(api_keys).where(api_keys.c.workspace_id == workspace_id).order_by(api_keys.c.id)
+    ).all()
+    return [ApiKey.from_row(row._mapping) for row in rows]
+
+
+def revoke_api_key(uow: UnitOfWork, workspace_id: str, key_id: str, at: datetime) -> bool:
+    result = uow.conn.execute(
+        update(api_keys)
+        .where(
+            api_keys.c.workspace_id == workspace_id,
+            api_keys.c.id == key_id,
+            api_keys.c.revoked_at.is_(None),
+        )
+        .values(revoked_at=at)
+    )
+    return result.rowcount > 0
+
+
+# Channels -------------------------------------------------------------------------------
+
+
+def insert_channel(uow: UnitOfWork, channel: Channel) -> None:
+    uow.conn.execute(
+        insert(channels).values(
+            id=channel.id,
+            workspace_id=channel.workspace_id,
+            kind=channel.kind,
+            name=channel.name,
+            config=dict(channel.config),
+            is_default=channel.is_default,
+            on_lease_expiry=channel.on_lease_expiry,
+            created_at=channel.created_at,
+            updated_at=channel.updated_at,
+            disabled_at=channel.disabled_at,
+        )
+    )
+
+
+def get_channel(uow: UnitOfWork, workspace_id: str, channel_id: str) -> Channel | None:
+    row = uow.conn.execute(
+        select(channels).where(channels.c.workspace_id == workspace_id, channels.c.id == channel_id)
+    ).first()
+    return Channel.from_row(row._mapping) if row else None
+
+
+def channel_by_name(uow: UnitOfWork, workspace_id: str, name: str) -> Channel | None:
+    row = uow.conn.execute(
+        select(channels).where(channels.c.workspace_id == workspace_id, channels.c.name == name)
+    ).first()
+    return Channel.from_row(row._mapping) if row else None
+
+
+def default_channel(uow: UnitOfWork, workspace_id: str) -> Channel | None:
+    row = uow.conn.execute(
+        select(channels).where(
+            channels.c.workspace_id == workspace_id, channels.c.is_default.is_(True)
+        )
+    ).first()
+    return Channel.from_row(row._mapping) if row else None
+
+
+def list_channels(uow: UnitOfWork, workspace_id: str) -> list[Channel]:
+    rows = uow.conn.execute(
+        select(channels).where(channels.c.workspace_id == workspace_id).order_by(channels.c.id)
+    ).all()
+    return [Channel.from_row(row._mapping) for row in rows]
+
+
+def update_channel(
+    uow: UnitOfWork, workspace_id: str, channel_id: str, values: Mapping[str, Any]
+) -> Channel | None:
+    row = uow.conn.execute(
+        update(channels)
+        .where(channels.c.workspace_id == workspace_id, channels.c.id == channel_id)
+        .values(**values)
+        .returning(*channels.c)
+    ).first()
+    return Channel.from_row(row._mapping) if row else None
+
+
+def clear_default_channel(uow: UnitOfWork, workspace_id: str) -> None:
+    uow.conn.execute(
+        update(channels)
+        .where(channels.c.workspace_id == workspace_id, channels.c.is_default.is_(True))
+        .values(is_default=False)
+    )
+
+
+# Devices --------------------------------------------------------------------------------
+
+
+def insert_device(uow: UnitOfWork, device: Device, token_hash: str) -> None:
+    uow.conn.execute(
+        insert(devices).values(
+            id=device.id,
+            workspace_id=device.workspace_id,
+            channel_id=device.channel_id,
+            name=device.name,
+            prefix=device.prefix,
+            token_hash=token_hash,
+            created_at=device.created_at,
+        )
+    )
+
+
+def device_by_hash(uow: UnitOfWork, token_hash: str) -> Device | None:
+    row = uow.conn.execute(select(devices).where(devices.c.token_hash == token_hash)).first()
+    return Device.from_row(row._mapping) if row else None
+
+
+def get_device(uow: UnitOfWork, workspace_id: str, device_id: str) -> Device | None:
+    row = uow.conn.execute(
+        select(devices).where(devices.c.workspace_id == workspace_id, devices.c.id == device_id)
+    ).first()
+    return Device.from_row(row._mapping) if row else None
+
+
+def list_devices(uow: UnitOfWork, workspace_id: str) -> list[Device]:
+    rows = uow.conn.execute(
+        select(devices).where(devices.c.workspace_id == workspace_id).order_by(devices.c.id)
+    ).all()
+    return [Device.from_row(row._mapping) for row in rows]
+
+
+def revoke_device(uow: UnitOfWork, workspace_id: str, device_id: str, at: datetime) -> bool:
+    result = uow.conn.execute(
+        update(devices)
+        .where(
+            devices.c.workspace_id == workspace_id,
+            devices.c.id == device_id,
+            devices.c.revoked_at.is_(None),
+        )
+        .values(revoked_at=at)
+    )
+    return result.rowcount > 0
+
+
+def touch_device(uow: UnitOfWork, device_id: str, at: datetime) -> None:
+    uow.conn.execute(update(devices).where(devices.c.id == device_id).values(last_seen_at=at))

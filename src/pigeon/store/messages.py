@@ -1,0 +1,313 @@
+"""Messages and their events: every status change is written with its event row."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, update
+
+from pigeon.domain import transitions
+from pigeon.domain.messages import Message, MessageEvent
+from pigeon.domain.transitions import MessageStatus
+from pigeon.errors import Conflict
+from pigeon.store import claims
+from pigeon.store.database import UnitOfWork
+from pigeon.store.tables import message_events, messages
+
+TOPIC = "messages"
+
+
+@dataclass(frozen=True)
+class MessageFilter:
+    statuses: frozenset[MessageStatus] = frozenset()
+    recipient: str | None = None
+    scheduled_from: datetime | None = None
+    scheduled_until: datetime | None = None
+    after_id: str | None = None  # cursor: ids are time-ordered, listings go newest first
+
+
+def _event(
+    message_id: str,
+    workspace_id: str,
+    from_status: MessageStatus | None,
+    to_status: MessageStatus,
+    at: datetime,
+    actor: str,
+    detail: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "message_id": message_id,
+        "workspace_id": workspace_id,
+        "from_status": from_status,
+        "to_status": to_status,
+        "at": at,
+        "actor": actor,
+        "detail": dict(detail) if detail else None,
+    }
+
+
+def _announce(
+    uow: UnitOfWork, workspace_id: str, ids: Sequence[str], status: MessageStatus, **extra: Any
+) -> None:
+    uow.notify(TOPIC, {"workspace_id": workspace_id, "ids": list(ids), "status": status, **extra})
+
+
+def insert_many(uow: UnitOfWork, rows: Sequence[Mapping[str, Any]], *, actor: str) -> None:
+    """Insert new queued messages with their creation events."""
+    if not rows:
+        return
+    uow.conn.execute(insert(messages), [dict(row) for row in rows])
+    uow.conn.execute(
+        insert(message_events),
+        [
+            _event(r["id"], r["workspace_id"], None, r["status"], r["created_at"], actor)
+            for r in rows
+        ],
+    )
+    by_workspace: dict[str, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        by_workspace.setdefault(row["workspace_id"], []).append(row)
+    for workspace_id, group in by_workspace.items():
+        _announce(
+            uow,
+            workspace_id,
+            [r["id"] for r in group],
+            MessageStatus.QUEUED,
+            earliest=min(r["scheduled_for"] for r in group).isoformat(),
+        )
+
+
+def get(uow: UnitOfWork, workspace_id: str, message_id: str) -> Message | None:
+    row = uow.conn.execute(
+        select(messages).where(messages.c.workspace_id == workspace_id, messages.c.id == message_id)
+    ).first()
+    return Message.from_row(row._mapping) if row else None
+
+
+def get_many(uow: UnitOfWork, workspace_id: str, ids: Iterable[str]) -> list[Message]:
+    rows = uow.conn.execute(
+        select(messages).where(messages.c.workspace_id == workspace_id, messages.c.id.in_(ids))
+    ).all()
+    return [Message.from_row(row._mapping) for row in rows]
+
+
+def list_(
+    uow: UnitOfWork, workspace_id: str, where: MessageFilter, *, limit: int
+) -> list[Message]:
+    c = messages.c
+    query = select(messages).where(c.workspace_id == workspace_id)
+    if where.statuses:
+        query = query.where(c.status.in_(sorted(where.statuses)))
+    if where.recipient:
+        query = query.where(c.recipient == where.recipient)
+    if where.scheduled_from:
+        query = query.where(c.scheduled_for >= where.scheduled_from)
+    if where.scheduled_until:
+        query = query.where(c.scheduled_for < where.scheduled_until)
+    if where.after_id:
+        query = query.where(c.id < where.after_id)
+    rows = uow.conn.execute(query.order_by(c.id.desc()).limit(limit)).all()
+    return [Message.from_row(row._mapping) for row in rows]
+
+
+def events_of(uow: UnitOfWork, workspace_id: str, message_id: str) -> list[MessageEvent]:
+    rows = uow.conn.execute(
+        select(message_events)
+        .where(
+            message_events.c.workspace_id == workspace_id,
+            message_events.c.message_id == message_id,
+        )
+        .order_by(message_events.c.id)
+    ).all()
+    return [MessageEvent.from_row(row._mapping) for row in rows]
+
+
+def count_by_status(uow: UnitOfWork, workspace_id: str) -> dict[MessageStatus, int]:
+    rows = uow.conn.execute(
+        select(messages.c.status, func.count())
+        .where(messages.c.workspace_id == workspace_id)
+        .group_by(messages.c.status)
+    ).all()
+    return {MessageStatus(status): count for status, count in rows}
+
+
+def move(
+    uow: UnitOfWork,
+    message: Message,
+    target: MessageStatus,
+    *,
+    at: datetime,
+    actor: str,
+    values: Mapping[str, Any] | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> Message:
+    """Move one message to `target`, guarded by the state machine and its current status."""
+    transitions.check(message.status, target)
+    row = uow.conn.execute(
+        update(messages)
+        .where(messages.c.id == message.id, messages.c.status == message.status)
+        .values(status=target, updated_at=at, **(values or {}))
+        .returning(*messages.c)
+    ).first()
+    if row is None:
+        raise Conflict("the message changed while this request was handled; try again")
+    moved = Message.from_row(row._mapping)
+    _record(uow, moved, message.status, at, actor, detail)
+    return moved
+
+
+def settle_claim(
+    uow: UnitOfWork,
+    message: Message,
+    token: str,
+    target: MessageStatus,
+    *,
+    at: datetime,
+    actor: str,
+    values: Mapping[str, Any] | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> Message | None:
+    """Report on a claimed message: applies only while `token` is its current claim."""
+    transitions.check(message.status, target)
+    row = claims.settle(
+        uow.conn,
+        messages,
+        row_id=message.id,
+        token=token,
+        from_statuses=frozenset({message.status}),
+        values={"status": target, "updated_at": at, **(values or {})},
+    )
+    if row is None:
+        return None
+    moved = Message.from_row(row._mapping)
+    _record(uow, moved, message.status, at, actor, detail)
+    return moved
+
+
+def _record(
+    uow: UnitOfWork,
+    moved: Message,
+    from_status: MessageStatus,
+    at: datetime,
+    actor: str,
+    detail: Mapping[str, Any] | None,
+) -> None:
+    uow.conn.execute(
+        insert(message_events),
+        _event(moved.id, moved.workspace_id, from_status, moved.status, at, actor, detail),
+    )
+    _announce(uow, moved.workspace_id, [moved.id], moved.status)
+
+
+def release_due(uow: UnitOfWork, *, now: datetime, limit: int) -> list[tuple[str, str, str]]:
+    """Release up to `limit` due queued messages; returns (id, workspace_id, channel_id).
+
+    Walks ix_messages_status_scheduled_for from the oldest due message, so the cost follows
+    what is due, whatever the number of future messages.
+    """
+    c = messages.c
+    pick = (
+        select(c.id)
+        .where(c.status == MessageStatus.QUEUED, c.scheduled_for <= now)
+        .order_by(c.scheduled_for)
+        .limit(limit)
+    )
+    if uow.dialect == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    rows = uow.conn.execute(
+        update(messages)
+        .where(c.id.in_(pick.scalar_subquery()))
+        .values(status=MessageStatus.RELEASED, updated_at=now)
+        .returning(c.id, c.workspace_id, c.channel_id)
+    ).all()
+    released = [(r.id, r.workspace_id, r.channel_id) for r in rows]
+    _record_bulk(uow, released, MessageStatus.QUEUED, MessageStatus.RELEASED, now, "scheduler")
+    return released
+
+
+def claim_for_device(
+    uow: UnitOfWork,
+    *,
+    workspace_id: str,
+    channel_id: str,
+    device_id: str,
+    limit: int,
+    lease: claims.Lease,
+    now: datetime,
+) -> list[Message]:
+    """Claim released messages of the device's channel that are for it or for any device."""
+    c = messages.c
+    eligible = and_(
+        c.channel_id == channel_id,
+        c.status == MessageStatus.RELEASED,
+        c.workspace_id == workspace_id,
+        or_(c.device_id.is_(None), c.device_id == device_id),
+    )
+    rows = claims.claim(
+        uow.conn,
+        messages,
+        eligible=eligible,
+        order_by=[c.scheduled_for, c.id],
+        limit=limit,
+        lease=lease,
+        claimed_status=MessageStatus.CLAIMED,
+        extra_values={"attempts": c.attempts + 1, "updated_at": now},
+    )
+    claimed = [Message.from_row(row._mapping) for row in rows]
+    _record_bulk(
+        uow,
+        [(m.id, m.workspace_id, m.channel_id) for m in claimed],
+        MessageStatus.RELEASED,
+        MessageStatus.CLAIMED,
+        now,
+        f"device:{device_id}",
+    )
+    return claimed
+
+
+def expired_claims(uow: UnitOfWork, *, now: datetime, limit: int) -> list[Message]:
+    rows = claims.expired(
+        uow.conn, messages, claimed_status=MessageStatus.CLAIMED, now=now, limit=limit
+    )
+    return [Message.from_row(row._mapping) for row in rows]
+
+
+def next_due_at(uow: UnitOfWork) -> datetime | None:
+    """When the earliest queued message falls due; lets the scheduler sleep exactly."""
+    value: datetime | None = uow.conn.execute(
+        select(messages.c.scheduled_for)
+        .where(messages.c.status == MessageStatus.QUEUED)
+        .order_by(messages.c.scheduled_for)
+        .limit(1)
+    ).scalar()
+    return value
+
+
+def _record_bulk(
+    uow: UnitOfWork,
+    moved: Sequence[tuple[str, str, str]],
+    from_status: MessageStatus,
+    to_status: MessageStatus,
+    at: datetime,
+    actor: str,
+) -> None:
+    if not moved:
+        return
+    uow.conn.execute(
+        insert(message_events),
+        [_event(mid, ws, from_status, to_status, at, actor) for mid, ws, _ in moved],
+    )
+    by_workspace: dict[str, list[tuple[str, str]]] = {}
+    for mid, ws, channel in moved:
+        by_workspace.setdefault(ws, []).append((mid, channel))
+    for ws, pairs in by_workspace.items():
+        _announce(
+            uow,
+            ws,
+            [mid for mid, _ in pairs],
+            to_status,
+            channels=sorted({channel for _, channel in pairs}),
+        )

@@ -1,0 +1,231 @@
+"""The schema, as SQLAlchemy Core metadata for SQLite and PostgreSQL alike.
+
+Alembic migrations must produce exactly this (tests/migration checks it on both dialects).
+Statuses are plain strings guarded by CHECK constraints built from the domain enums, so the
+database and the state machine cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+from pigeon.domain.channels import ChannelKind, LeaseExpiryPolicy
+from pigeon.domain.transitions import MessageStatus
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on both dialects.
+
+    SQLite has no time zone type: values are stored as naive UTC text, which sorts correctly.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _one_of(column: str, values: Any) -> str:
+    allowed = ", ".join(f"'{v.value}'" for v in values)
+    return f"{column} IN ({allowed})"
+
+
+def _id() -> Column[str]:
+    return Column("id", String(36), primary_key=True)
+
+
+def _workspace_fk() -> Column[str]:
+    return Column(
+        "workspace_id", String(36), ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    )
+
+
+def _created_at() -> Column[datetime]:
+    return Column("created_at", UTCDateTime(), nullable=False)
+
+
+workspaces = Table(
+    "workspaces",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    _created_at(),
+)
+
+operator_tokens = Table(
+    "operator_tokens",
+    metadata,
+    _id(),
+    Column("prefix", String(32), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    _created_at(),
+    Column("revoked_at", UTCDateTime()),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    _id(),
+    _workspace_fk(),
+    Column("name", String(200), nullable=False),
+    Column("prefix", String(32), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("scopes", String(100), nullable=False),
+    _created_at(),
+    Column("revoked_at", UTCDateTime()),
+    Index(None, "workspace_id"),
+)
+
+channels = Table(
+    "channels",
+    metadata,
+    _id(),
+    _workspace_fk(),
+    Column("kind", String(20), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("config", JSON(), nullable=False),
+    Column("is_default", Boolean(), nullable=False),
+    Column("on_lease_expiry", String(10), nullable=False),
+    _created_at(),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("disabled_at", UTCDateTime()),
+    UniqueConstraint("workspace_id", "name"),
+    CheckConstraint(_one_of("kind", ChannelKind), name="kind"),
+    CheckConstraint(_one_of("on_lease_expiry", LeaseExpiryPolicy), name="on_lease_expiry"),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    _id(),
+    _workspace_fk(),
+    Column("channel_id", String(36), ForeignKey("channels.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("prefix", String(32), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    _created_at(),
+    Column("last_seen_at", UTCDateTime()),
+    Column("revoked_at", UTCDateTime()),
+    Index(None, "workspace_id"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    _id(),
+    _workspace_fk(),
+    Column("channel_id", String(36), ForeignKey("channels.id"), nullable=False),
+    # The device this message must go through; NULL lets any device of the channel take it.
+    Column("device_id", String(36), ForeignKey("devices.id")),
+    Column("recipient", String(254), nullable=False),
+    Column("body", Text(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("scheduled_for", UTCDateTime(), nullable=False),
+    Column("attempts", Integer(), nullable=False, server_default="0"),
+    Column("last_error", Text()),
+    # Lease and fence of the current claim (see store/claims.py).
+    Column("claim_token", String(36)),
+    Column("claimed_by", String(36)),
+    Column("lease_expires_at", UTCDateTime()),
+    Column("meta", JSON()),
+    _created_at(),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("sent_at", UTCDateTime()),
+    CheckConstraint(_one_of("status", MessageStatus), name="status"),
+    # The release step walks this index: its cost follows what is due, not the backlog.
+    Index("ix_messages_status_scheduled_for", "status", "scheduled_for"),
+    # Device claims: released messages of one channel, oldest first.
+    Index("ix_messages_channel_status_scheduled_for", "channel_id", "status", "scheduled_for"),
+    Index("ix_messages_status_lease_expires_at", "status", "lease_expires_at"),
+    Index("ix_messages_workspace_id_recipient", "workspace_id", "recipient"),
+    Index("ix_messages_workspace_id_id", "workspace_id", "id"),
+)
+
+message_events = Table(
+    "message_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("message_id", String(36), ForeignKey("messages.id", ondelete="CASCADE"),
+           nullable=False),
+    _workspace_fk(),
+    Column("from_status", String(16)),
+    Column("to_status", String(16), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("detail", JSON()),
+    Index("ix_message_events_message_id_id", "message_id", "id"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    _workspace_fk(),
+    Column("scope", String(60), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer(), nullable=False),
+    Column("response", JSON(), nullable=False),
+    _created_at(),
+    PrimaryKeyConstraint("workspace_id", "scope", "key"),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("workspace_id", String(36), ForeignKey("workspaces.id", ondelete="CASCADE")),
+    Column("actor", String(80), nullable=False),
+    Column("action", String(60), nullable=False),
+    Column("subject_type", String(30), nullable=False),
+    Column("subject_id", String(36), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("detail", JSON()),
+    Index("ix_audit_events_workspace_id_id", "workspace_id", "id"),
+)
