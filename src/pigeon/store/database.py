@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, exc
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, ExceptionContext
 from sqlalchemy.pool import NullPool
 
 from pigeon.errors import PigeonError, StorageUnavailable
@@ -57,8 +57,12 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             max_overflow=pool_size,
         )
         _configure_sqlite(engine)
-        return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    else:
+        engine = create_engine(
+            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        )
+    _translate_errors(engine)
+    return engine
 
 
 def make_throwaway_engine(url: str) -> Engine:
@@ -66,6 +70,7 @@ def make_throwaway_engine(url: str) -> Engine:
     engine = create_engine(url, poolclass=NullPool)
     if url.startswith("sqlite"):
         _configure_sqlite(engine)
+    _translate_errors(engine)
     return engine
 
 
@@ -100,7 +105,7 @@ class Database:
     @contextmanager
     def transaction(self, *, readonly: bool = False) -> Iterator[UnitOfWork]:
         uow: UnitOfWork
-        with translate_errors(), self.engine.connect() as conn:
+        with self.engine.connect() as conn:
             if readonly:
                 conn.execution_options(pigeon_readonly=True)
             with conn.begin():
@@ -114,15 +119,16 @@ class Database:
         self.engine.dispose()
 
 
-@contextmanager
-def translate_errors() -> Iterator[None]:
-    """Turn driver errors into pigeon's, keeping the original as `__cause__`."""
-    try:
-        yield
-    except exc.IntegrityError as error:
-        text = str(error.orig).lower()
-        if "unique" in text or "duplicate key" in text:
-            raise UniqueViolation(str(error.orig)) from error
-        raise
-    except (exc.OperationalError, exc.InterfaceError) as error:
-        raise StorageUnavailable(f"database unavailable: {error.orig}") from error
+def _translate_errors(engine: Engine) -> None:
+    """Turn driver errors into pigeon's at the adapter edge, keeping the original as
+    `__cause__`, so services can catch `UniqueViolation` around the statement that failed."""
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        error = context.sqlalchemy_exception
+        if isinstance(error, exc.IntegrityError):
+            text = str(error.orig).lower()
+            if "unique" in text or "duplicate key" in text:
+                raise UniqueViolation(str(error.orig)) from error
+        elif isinstance(error, exc.OperationalError | exc.InterfaceError):
+            raise StorageUnavailable(f"database unavailable: {error.orig}") from error

@@ -1,0 +1,52 @@
+"""The migrated schema is exactly the table metadata, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from pigeon.domain.channels import ChannelKind, LeaseExpiryPolicy
+from pigeon.domain.transitions import MessageStatus
+from pigeon.store import migrate
+from pigeon.store.database import make_throwaway_engine
+from pigeon.store.tables import metadata
+
+
+def test_head_matches_metadata(db_url: str) -> None:
+    engine = make_throwaway_engine(db_url)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        differences = compare_metadata(context, metadata)
+    engine.dispose()
+    assert differences == []
+    assert migrate.is_current(db_url)
+
+
+def test_downgrade_and_upgrade_round_trip(db_url: str) -> None:
+    migrate.downgrade(db_url, "base")
+    engine = make_throwaway_engine(db_url)
+    assert "messages" not in sa.inspect(engine).get_table_names()
+    engine.dispose()
+    migrate.upgrade(db_url)
+    assert migrate.is_current(db_url)
+
+
+@pytest.mark.parametrize(
+    ("table", "constraint", "enum"),
+    [
+        ("messages", "ck_messages_status", MessageStatus),
+        ("channels", "ck_channels_kind", ChannelKind),
+        ("channels", "ck_channels_on_lease_expiry", LeaseExpiryPolicy),
+    ],
+)
+def test_check_constraints_follow_the_enums(
+    db_url: str, table: str, constraint: str, enum: type
+) -> None:
+    engine = make_throwaway_engine(db_url)
+    checks = {c["name"]: c["sqltext"] for c in sa.inspect(engine).get_check_constraints(table)}
+    engine.dispose()
+    text = checks[constraint]
+    for member in enum:  # type: ignore[attr-defined]
+        assert f"'{member.value}'" in text

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import pytest
+
+from pigeon.config import DEFAULT_DATABASE_URL, load_settings
+from pigeon.errors import ConfigError
+
+
+def test_defaults() -> None:
+    settings = load_settings({})
+    assert settings.database_url == DEFAULT_DATABASE_URL
+    assert settings.operator_token is None and settings.redis_url is None
+    assert settings.retry.max_attempts == 5
+
+
+def test_postgres_urls_use_psycopg() -> None:
+    settings = load_settings({"PIGEON_DATABASE_URL": "postgres://u@h/db"})
+    assert settings.database_url == "postgresql+psycopg://u@h/db"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("PIGEON_DATABASE_URL", "mysql://x"),
+        ("PIGEON_LEASE_SECONDS", "soon"),
+        ("PIGEON_LEASE_SECONDS", "0"),
+        ("PIGEON_RETRY_MAX_ATTEMPTS", "2.5"),
+        ("PIGEON_RETRY_JITTER", "1.5"),
+        ("PIGEON_OPERATOR_TOKEN", "short"),
+        ("PIGEON_LOG_LEVEL", "LOUD"),
+        ("PIGEON_CLAIM_LIMIT", "-1"),
+    ],
+)
+def test_errors_name_the_variable(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({variable: value})
+    assert caught.value.variable == variable
+    assert variable in str(caught.value)
+    assert isinstance(caught.value, ValueError)
+
+
+def test_numbers_are_parsed() -> None:
+    settings = load_settings({"PIGEON_LEASE_SECONDS": "30", "PIGEON_RETRY_BASE_SECONDS": "2"})
+    assert settings.lease_seconds == 30.0 and settings.retry.base_seconds == 2.0

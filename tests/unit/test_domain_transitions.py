@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from pigeon.domain import transitions
+from pigeon.domain.transitions import (
+    CANCELABLE_MESSAGE_STATUSES,
+    MESSAGE_TRANSITIONS,
+    TERMINAL_MESSAGE_STATUSES,
+    MessageStatus,
+)
+from pigeon.errors import IllegalTransition
+
+M = MessageStatus
+statuses = st.sampled_from(list(MessageStatus))
+
+
+def test_every_status_has_a_row() -> None:
+    assert set(MESSAGE_TRANSITIONS) == set(MessageStatus)
+
+
+def test_design_paths_are_allowed() -> None:
+    happy = [M.QUEUED, M.RELEASED, M.CLAIMED, M.SENT, M.DELIVERED, M.READ]
+    for current, target in zip(happy, happy[1:], strict=False):
+        transitions.check(current, target)
+    transitions.check(M.CLAIMED, M.QUEUED)  # retry
+    transitions.check(M.CLAIMED, M.FAILED)
+    transitions.check(M.CLAIMED, M.UNKNOWN)  # lease expired
+
+
+def test_terminal_and_cancelable_sets() -> None:
+    assert {M.READ, M.CANCELED, M.SUPPRESSED, M.EXPIRED} == TERMINAL_MESSAGE_STATUSES
+    assert {M.QUEUED, M.RELEASED, M.UNKNOWN} == CANCELABLE_MESSAGE_STATUSES
+    assert M.CLAIMED not in CANCELABLE_MESSAGE_STATUSES  # a device may be sending it
+
+
+@given(statuses, statuses)
+def test_check_agrees_with_the_table(current: MessageStatus, target: MessageStatus) -> None:
+    if target in MESSAGE_TRANSITIONS[current]:
+        transitions.check(current, target)
+    else:
+        with pytest.raises(IllegalTransition):
+            transitions.check(current, target)
+
+
+@given(statuses)
+def test_sources_of_inverts_the_table(target: MessageStatus) -> None:
+    for source in transitions.sources_of(target):
+        assert transitions.can_move(source, target)
+
+
+class MessageLifecycle(RuleBasedStateMachine):
+    """Random walks through the machine never leave it and never revive a terminal state."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.status = M.QUEUED
+        self.history = [M.QUEUED]
+
+    @rule(wanted=statuses)
+    def attempt(self, wanted: MessageStatus) -> None:
+        if transitions.can_move(self.status, wanted):
+            transitions.check(self.status, wanted)
+            self.status = wanted
+            self.history.append(wanted)
+        else:
+            with pytest.raises(IllegalTransition):
+                transitions.check(self.status, wanted)
+
+    @invariant()
+    def terminal_is_final(self) -> None:
+        for earlier in self.history[:-1]:
+            assert earlier not in TERMINAL_MESSAGE_STATUSES
+
+    @invariant()
+    def sent_requires_a_claim(self) -> None:
+        if M.SENT in self.history:
+            first_sent = self.history.index(M.SENT)
+            assert M.CLAIMED in self.history[:first_sent]
+
+
+TestMessageLifecycle = MessageLifecycle.TestCase
