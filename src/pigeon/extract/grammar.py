@@ -51,6 +51,9 @@ MINUTE_WORD = (
     + alternation(w for w, v in NUMBER_WORDS.items() if 10 <= v <= 59 and " " not in w or (20 < v < 60 and "-" not in w))
     + ")"
 )
+SMALL_NUMBER = alternation(
+    w for w, v in NUMBER_WORDS.items() if 0 < v < 100 and w not in {"a", "an", "single", "dozen"}
+)
 AMPM = r"(?P<ap>[ap])(?P<m_>\.?\s?m)?\.?"
 ZONE = alternation(ZONES)
 THIS = r"(?:this|current|present)"
@@ -660,6 +663,10 @@ def b_year(m: re.Match[str], p: Parser) -> Expr | None:
     return year if m["era"] else latent(year)
 
 
+def b_year_words(m: re.Match[str], p: Parser) -> Expr:
+    return latent(ex.Year(2000 + (NUMBER_WORDS[m["rest"]] if m["rest"] else 0)))
+
+
 def b_ides(m: re.Match[str], p: Parser) -> Expr:
     month = month_number(m["mon"])
     return ex.month_day(month, 15 if month in {3, 5, 7, 10} else 13)
@@ -816,7 +823,7 @@ def b_upcoming_n(m: re.Match[str], p: Parser) -> Expr | None:
 
 def b_nth_of(m: re.Match[str], p: Parser) -> Expr | None:
     within = p.parse(m["y"])
-    if within is None or within.latent:
+    if within is None or within.latent and within.kind not in {"year", "month"}:
         return None
     item_text = m["x"]
     unit = {"wkend": None, "weekend": None, "week-end": None, "week end": None}.get(item_text, UNITS.get(item_text))
@@ -890,14 +897,36 @@ def b_edge(part: str | None = None, unit: Grain | None = None) -> Builder:
             x: Expr | None = ex.Cycle(unit or named or Grain.DAY, 0)
         else:
             x = p.parse(m["x"])
-        if x is None or x.latent and x.kind != "year":
+        if x is None or x.latent and x.kind not in {"year", "month"} or x.grain < Grain.WEEK:
             return None
         return Edge(unlatent(x), which)
 
     return build
 
 
+_RANGE_WORD = re.compile(r"\s*(?:-|–|/|\bto\b|\btill\b|\btil\b|\buntill?\b|\bthru\b|\bthrough\b|\band\b)\s*")
+
+
 def b_interval(m: re.Match[str], p: Parser) -> Expr | None:
+    """Try every range word as the split point: "2015-03-28/2015-03-29" has several dashes."""
+    text = m["x"]
+    for sep in _RANGE_WORD.finditer(text):
+        left, right = text[: sep.start()], text[sep.end() :]
+        if not left or not right:
+            continue
+        a = p.parse(left)
+        if a is None:
+            continue
+        b = p.parse(right)
+        if b is None:
+            continue
+        result = make_interval(a, b, p)
+        if result is not None:
+            return result
+    return None
+
+
+def b_interval_pair(m: re.Match[str], p: Parser) -> Expr | None:
     a, b = p.parse(m["a"]), p.parse(m["b"])
     if a is None or b is None:
         return None
@@ -911,10 +940,11 @@ def make_interval(a: Expr, b: Expr, p: Parser) -> Expr | None:
         inner = make_interval(ta, b.fine, p)
         return _interval_with(inner, b.coarse) if isinstance(inner, Interval) else None
     if ta is not None and tb is not None:
-        if ta.ambiguous and not tb.ambiguous and tb.hour >= 12 and ta.hour % 12 <= tb.hour - 12:
-            ta = ta.with_meridiem(pm=True)
+        # Two bare numbers ("2/15", "3 30") are not a range of times.
         if ta.latent and tb.latent and (ta.ambiguous or tb.ambiguous):
             return None
+        if ta.ambiguous and not tb.ambiguous and tb.hour >= 12 and ta.hour % 12 <= tb.hour - 12:
+            ta = ta.with_meridiem(pm=True)
         return Interval(unlatent(ta), unlatent(tb))
     # "13 to 15 July", "July 13-15": a bare day takes the month of the other end.
     if ta is not None and ta.minute is None and b.kind == "date":
@@ -987,10 +1017,16 @@ def b_asap(m: re.Match[str], p: Parser) -> Expr:
 
 
 def b_prefixed(m: re.Match[str], p: Parser) -> Expr | None:
-    x = p.parse(m["x"])
-    if x is None:
-        return None
-    word = m["w"]
+    text = m.group(0)
+    for prefix in _PREFIX_LIST:
+        if text.startswith(prefix + " "):
+            x = p.parse(text[len(prefix) + 1 :])
+            if x is not None:
+                return _after_prefix(prefix, x)
+    return None
+
+
+def _after_prefix(word: str, x: Expr) -> Expr:
     if x.latent and (
         (x.kind == "time" and word in _TIME_PREFIXES)
         or (x.kind == "year" and word in {"in", "during", "of", "for"})
@@ -1098,11 +1134,13 @@ def b_first_thing(m: re.Match[str], p: Parser) -> Expr | None:
 
 # ---------------------------------------------------------------- rules
 _HOLIDAY = alternation(HOLIDAY_ALIASES)
-_PREFIXES = alternation(
+_PREFIX_LIST = sorted(
     ["at", "@", "around", "about", "approximately", "approx", "at about", "at around", "in", "on",
      "on the", "during", "during the", "for", "of", "in the", "sometime", "some time", "anytime",
-     "till", "from", "this", "sometime in", "sometime on", "at the"]
+     "till", "from", "this", "sometime in", "sometime on", "at the"],
+    key=len, reverse=True,
 )  # fmt: skip
+_PREFIXES = alternation(_PREFIX_LIST)
 _POD_WORDS = {
     "morning": ("morning", 0, 12),
     "mornings": ("morning", 0, 12),
@@ -1178,6 +1216,7 @@ RULES: list[tuple[str, Builder]] = [
     (rf"(?:the )(?P<d>{ORD})", b_dom),
     (rf"(?:the )?(?P<d>\d{{1,2}}(?:st|nd|rd|th)?)", b_dom_latent),
     (r"(?P<y>\d{1,4}) ?(?P<era>a\.?d\.?|b\.?c\.?|c\.?e\.?|b\.?c\.?e\.?)", b_year),
+    (rf"two thousand(?: and)?(?: (?P<rest>{SMALL_NUMBER}))?", b_year_words),
     (r"(?P<y>\d{4})(?P<era>)", b_year),
     (rf"(?:the )?(?P<q>{ORD}|\d) (?:quarter|qtr)(?: of)?(?: (?P<y>\d{{4}}))?", b_quarter),
     (r"(?P<y>\d{2}|\d{4}) ?q(?P<q>[1-4])", b_quarter),
@@ -1200,9 +1239,9 @@ RULES: list[tuple[str, Builder]] = [
     # relative words
     (rf"(?P<x>.+) after (?P<w>next)", b_after_next),
     (rf"(?P<x>.+) before (?P<w>last)", b_after_next),
+    (rf"(?:the )?(?:(?P<o>{ORD}) )?(?P<last>last )?(?P<x>.+?) (?:of|in) (?P<y>.+)", b_nth_of),
     (rf"(?P<w>{THIS} past|{THIS}|{NEXT}|{LAST}) (?P<x>.+)", b_relative),
     (rf"(?:the )?(?P<o>{ORD})? ?closest (?P<x>.+?) to (?P<y>.+)", b_closest),
-    (rf"(?:the )?(?:(?P<o>{ORD}) )?(?P<last>last )?(?P<x>.+?) (?:of|in) (?P<y>.+)", b_nth_of),
     (rf"(?:the )?(?P<o>{ORD}) (?P<x>.+?) after (?P<y>.+)", b_nth_after),
     (rf"(?:the )?(?P<d>{DAYNUM}) (?:day )?of (?:the )?(?P<y>.+)", b_dom_of),
     (r"(?P<y>.+?)'s (?P<x>.+)", b_possessive),
@@ -1218,8 +1257,8 @@ RULES: list[tuple[str, Builder]] = [
     (r"(?:at )?(?:the )?(?P<p>eo|bo)q", b_edge(unit=Grain.QUARTER)),
     # intervals (a zone after an interval applies to both ends)
     (rf"(?P<x>.+?)\s*\(?(?P<z>{ZONE})\)?", b_zone),
-    (r"(?:later than|after) (?P<a>.+?) but before (?P<b>.+)", b_interval),
-    (r"(?:from |between )?(?P<a>.+?)\s*(?:-|–|/|to|till|til|until|untill|thru|through|and)\s*(?P<b>.+)", b_interval),
+    (r"(?:later than|after) (?P<a>.+?) but before (?P<b>.+)", b_interval_pair),
+    (r"(?:from |between |in between )?(?P<x>.+(?:-|–|/| to | till | til | untill? | thru | through | and ).+)", b_interval),
     (rf"(?:from )?(?P<a>.+?) for (?P<d>.+)", b_for_duration),
     (rf"for (?P<d>.+?) (?:from|starting from|starting at|starting) (?P<a>.+)", b_for_duration),
     (r"(?:anytime |any time |sometimes? )?(?:after|since|from|starting|starting from|later than|no earlier than) (?P<x>.+)", b_open("after")),

@@ -127,7 +127,7 @@ def lunar(calendar: Any, method: str, days: int = 0) -> DateFn:
             return None
         if isinstance(value, tuple):
             value = value[0]
-        candidates = value if isinstance(value, set) else [value]
+        candidates = [value] if isinstance(value, date) else list(value or ())
         for item in candidates:
             d = item[0] if isinstance(item, tuple) else item
             if isinstance(d, date) and d.year == year:
@@ -261,10 +261,10 @@ HOLIDAYS: dict[str, Rule] = {
     "isra and mi'raj": (("isra and mi'raj", "the prophet's ascension", "the night journey", "ascension to heaven", "isra and miraj"), islamic("isra_and_miraj_dates"), {}),
     "ramadan": (("ramadan", "ramzaan", "ramazan"), span_of(islamic("ramadan_beginning_dates"), islamic("eid_al_fitr_dates")), {}),
     "hazarat ali's birthday": (("hazarat ali's birthday",), islamic("ali_birthday_dates"), {}),
-    "dhanteras": (("dhanteras", "dhanatrayodashi"), hindu("diwali_date", -2), {}),
-    "naraka chaturdashi": (("kali chaudas", "choti diwali", "naraka chaturdashi"), hindu("diwali_date", -1), {}),
-    "diwali": (("diwali", "deepavali", "lakshmi puja"), hindu("diwali_date"), {}),
-    "bhai dooj": (("bhai dooj",), hindu("diwali_date", 2), {}),
+    "dhanteras": (("dhanteras", "dhanatrayodashi"), hindu("diwali_india_date", -2), {}),
+    "naraka chaturdashi": (("kali chaudas", "choti diwali", "naraka chaturdashi"), hindu("diwali_india_date", -1), {}),
+    "diwali": (("diwali", "deepavali", "lakshmi puja"), hindu("diwali_india_date"), {}),
+    "bhai dooj": (("bhai dooj",), hindu("diwali_india_date", 2), {}),
     "chhath": (("chhath", "dala puja", "surya shashthi", "chhath puja"), hindu("chhath_puja_date"), {}),
     "maha saptami": (("maha saptami",), hindu("maha_ashtami_date", -1), {}),
     "dussehra": (("dussehra", "vijayadashami"), hindu("dussehra_date", -1), {}),
@@ -280,10 +280,10 @@ HOLIDAYS: dict[str, Rule] = {
     "mattu pongal": (("maattu pongal", "mattu pongal"), hindu("pongal_date", 1), {}),
     "kaanum pongal": (("kaanum pongal", "kanni pongal"), hindu("pongal_date", 2), {}),
     "vaisakhi": (("vaisakhi", "baisakhi", "vasakhi", "vaishakhi"), hindu("vaisakhi_date"), {}),
-    "onam": (("onam", "thiru onam", "thiruvonam"), hindu("onam_date"), {}),
-    "vasant panchami": (("vasant panchami", "basant panchami"), hindu("basant_panchami_date"), {}),
+    "onam": (("onam", "thiru onam", "thiruvonam"), hindu("onam_date", -1), {}),
+    "vasant panchami": (("vasant panchami", "basant panchami"), hindu("basant_panchami_date", 1), {}),
     "holika dahan": (("chhoti holi", "holika dahan", "kamudu pyre"), hindu("holi_date", -1), {}),
-    "janmashtami": (("krishna janmashtami", "gokulashtami", "janmashtami"), hindu("janmashtami_date"), {}),
+    "janmashtami": (("krishna janmashtami", "gokulashtami", "janmashtami"), hindu("janmashtami_date", -1), {}),
     "holi": (("holi", "dhulandi", "phagwah"), hindu("holi_date"), {}),
     "ganesh chaturthi": (("ganesh chaturthi",), hindu("ganesh_chaturthi_date"), {}),
     "rama navami": (("rama navami", "ram navami"), hindu("ram_navami_date"), {}),
@@ -292,7 +292,7 @@ HOLIDAYS: dict[str, Rule] = {
     "rabindra jayanti": (("rabindra jayanti", "rabindranath jayanti"), fixed(5, 9), {}),
     "guru ravidass jayanti": (("guru ravidas jayanti", "guru ravidass birthday", "guru ravidass jayanti", "guru ravidas birthday"), hindu("guru_ravidas_jayanti_date"), {}),
     "pargat diwas": (("valmiki jayanti", "pargat diwas", "maharishi valmiki jayanti"), hindu("maharshi_valmiki_jayanti_date"), {}),
-    "vesak": (("vesak", "vaisakha", "buddha day", "buddha purnima"), hindu("buddha_purnima_date"), {}),
+    "vesak": (("vesak", "vaisakha", "buddha day", "buddha purnima"), hindu("buddha_purnima_date", -1), {}),
     "king's day": (("koningsdag", "king's day"), lambda y: date(y, 4, 26) if date(y, 4, 27).weekday() == 6 else date(y, 4, 27), {}),
     "earth hour": (("earth hour",), nth_weekday(3, 5, -1), {}),
     "mother's day": (("mother's day", "mothers day", "mother day"), nth_weekday(5, 6, 2), {"en_gb": western_easter(-21)}),
