@@ -6,14 +6,17 @@ The API, the CLI, the workers and the tests all start from `build`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pigeon.bus.memory import MemoryBus
-from pigeon.bus.protocols import EventBus
 from pigeon.bus.redis_pubsub import RedisBus
 from pigeon.clock import Clock, SystemClock
 from pigeon.config import Settings, load_settings
 from pigeon.services.context import Services
 from pigeon.store.database import Database, make_engine
+
+if TYPE_CHECKING:
+    from pigeon.bus.protocols import EventBus
 
 
 @dataclass(frozen=True)

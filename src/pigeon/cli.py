@@ -163,7 +163,9 @@ def _parse_at(value: str | None, timezone: str) -> datetime | None:
     try:
         when = datetime.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter("expected ISO 8601, e.g. 2030-01-01T09:00", param_hint="--at")
+        raise click.BadParameter(
+            "expected ISO 8601, e.g. 2030-01-01T09:00", param_hint="--at"
+        ) from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=ZoneInfo(timezone))  # naive means the workspace's zone
     return when
@@ -178,22 +180,34 @@ def _parse_at(value: str | None, timezone: str) -> datetime | None:
 @WORKSPACE
 @JSON
 def send(
-    recipient: str, body: str, at: str | None, channel_id: str | None, device_id: str | None,
-    workspace_id: str | None, as_json: bool,
+    recipient: str,
+    body: str,
+    at: str | None,
+    channel_id: str | None,
+    device_id: str | None,
+    workspace_id: str | None,
+    as_json: bool,
 ) -> None:
     """Schedule a message."""
     with _container() as container:
         who = _principal(container, workspace_id)
         workspace = admin.get_workspace(container.services, who.workspace_id)
         request = messages.NewMessage(
-            recipient=recipient, body=body, scheduled_for=_parse_at(at, workspace.timezone),
-            channel_id=channel_id, device_id=device_id,
+            recipient=recipient,
+            body=body,
+            scheduled_for=_parse_at(at, workspace.timezone),
+            channel_id=channel_id,
+            device_id=device_id,
         )
         created = messages.create(container.services, who, request, message_out)
         data = created.body
-        _emit(as_json, data, lambda: click.echo(
-            f"{data['id']}  {data['status']}  to {data['recipient']} at {data['scheduled_for']}"
-        ))
+        _emit(
+            as_json,
+            data,
+            lambda: click.echo(
+                f"{data['id']}  {data['status']}  to {data['recipient']} at {data['scheduled_for']}"
+            ),
+        )
 
 
 @main.command()
@@ -216,15 +230,19 @@ def status(message_id: str | None, limit: int, workspace_id: str | None, as_json
                 if data["last_error"]:
                     click.echo(f"  last error: {data['last_error']}")
                 for event in data["events"]:
-                    click.echo(f"  {event['at']}  {event['from'] or '-':>9} -> "
-                               f"{event['to']:<9} by {event['actor']}")
+                    click.echo(
+                        f"  {event['at']}  {event['from'] or '-':>9} -> "
+                        f"{event['to']:<9} by {event['actor']}"
+                    )
 
             _emit(as_json, data, human)
             return
         counts = messages.count_by_status(svc, who)
         recent = messages.list_(svc, who, MessageFilter(), limit=limit)
-        data = {"by_status": {k.value: v for k, v in counts.items()},
-                "recent": [message_out(m) for m in recent]}
+        data = {
+            "by_status": {k.value: v for k, v in counts.items()},
+            "recent": [message_out(m) for m in recent],
+        }
 
         def summary() -> None:
             totals = ", ".join(f"{k}: {v}" for k, v in sorted(data["by_status"].items()))
@@ -251,8 +269,13 @@ def devices_add(name: str, channel_id: str | None, workspace_id: str | None, as_
         who = _principal(container, workspace_id)
         created = admin.create_device(container.services, who, name=name, channel_id=channel_id)
         data = {**device_out(created.item), "token": created.secret}
-        _emit(as_json, data, lambda: click.echo(
-            f"device {data['id']} ({name})\ntoken (shown once): {data['token']}"))
+        _emit(
+            as_json,
+            data,
+            lambda: click.echo(
+                f"device {data['id']} ({name})\ntoken (shown once): {data['token']}"
+            ),
+        )
 
 
 @devices.command("list")
@@ -266,7 +289,9 @@ def devices_list(workspace_id: str | None, as_json: bool) -> None:
 
         def human() -> None:
             for d in data:
-                state = "revoked" if d["revoked_at"] else f"last seen {d['last_seen_at'] or 'never'}"
+                state = (
+                    "revoked" if d["revoked_at"] else f"last seen {d['last_seen_at'] or 'never'}"
+                )
                 click.echo(f"{d['id']}  {d['name']:<20} {d['prefix']}…  {state}")
 
         _emit(as_json, data, human)
@@ -289,21 +314,35 @@ def keys() -> None:
 
 @keys.command("create")
 @click.argument("name")
-@click.option("--scope", "scopes", multiple=True, default=["send"], show_default=True,
-              type=click.Choice([s.value for s in Scope]), help="Repeat for several.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    default=["send"],
+    show_default=True,
+    type=click.Choice([s.value for s in Scope]),
+    help="Repeat for several.",
+)
 @WORKSPACE
 @JSON
-def keys_create(name: str, scopes: tuple[str, ...], workspace_id: str | None,
-                as_json: bool) -> None:
+def keys_create(
+    name: str, scopes: tuple[str, ...], workspace_id: str | None, as_json: bool
+) -> None:
     """Create an API key; prints it once."""
     with _container() as container:
         who = _principal(container, workspace_id)
-        created = admin.create_key(container.services, who, name=name,
-                                   scopes=admin.parse_scopes(list(scopes)))
+        created = admin.create_key(
+            container.services, who, name=name, scopes=admin.parse_scopes(list(scopes))
+        )
         data = {**key_out(created.item), "key": created.secret}
-        _emit(as_json, data, lambda: click.echo(
-            f"key {data['id']} ({name}, {' '.join(data['scopes'])})\n"
-            f"secret (shown once): {data['key']}"))
+        _emit(
+            as_json,
+            data,
+            lambda: click.echo(
+                f"key {data['id']} ({name}, {' '.join(data['scopes'])})\n"
+                f"secret (shown once): {data['key']}"
+            ),
+        )
 
 
 @keys.command("list")
@@ -312,14 +351,18 @@ def keys_create(name: str, scopes: tuple[str, ...], workspace_id: str | None,
 def keys_list(workspace_id: str | None, as_json: bool) -> None:
     """List API keys (prefixes only)."""
     with _container() as container:
-        data = [key_out(k) for k in admin.list_keys(container.services,
-                                                    _principal(container, workspace_id))]
+        data = [
+            key_out(k)
+            for k in admin.list_keys(container.services, _principal(container, workspace_id))
+        ]
 
         def human() -> None:
             for k in data:
                 state = "revoked" if k["revoked_at"] else "active"
-                click.echo(f"{k['id']}  {k['name']:<20} {k['prefix']}…  "
-                           f"{' '.join(k['scopes']):<10} {state}")
+                click.echo(
+                    f"{k['id']}  {k['name']:<20} {k['prefix']}…  "
+                    f"{' '.join(k['scopes']):<10} {state}"
+                )
 
         _emit(as_json, data, human)
 

@@ -20,7 +20,10 @@ Each class's one-line docstring is its default message.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 class PigeonError(Exception):
@@ -46,9 +49,7 @@ class ValidationError(PigeonError, ValueError):
     """The request is invalid."""
 
     def __init__(self, errors: Mapping[str, str] | str, message: str | None = None) -> None:
-        self.errors: dict[str, str] = (
-            {"body": errors} if isinstance(errors, str) else dict(errors)
-        )
+        self.errors: dict[str, str] = {"body": errors} if isinstance(errors, str) else dict(errors)
         detail = "; ".join(f"{field}: {problem}" for field, problem in self.errors.items())
         super().__init__(message or detail)
 

@@ -80,11 +80,14 @@ def test_revoked_credentials_stop_working(container: Container, who: Principal) 
         admin.revoke_key(svc, who, key.item.id)
 
 
-def test_new_workspace_has_gateway_default_and_console(container: Container,
-                                                       who: Principal) -> None:
+def test_new_workspace_has_gateway_default_and_console(
+    container: Container, who: Principal
+) -> None:
     channels = admin.list_channels(container.services, who)
     assert {(c.kind, c.name, c.is_default) for c in channels} == {
-        ("gateway", "gateway", True), ("console", "console", False)}
+        ("gateway", "gateway", True),
+        ("console", "console", False),
+    }
 
 
 def test_channel_updates_and_validation(container: Container, who: Principal) -> None:
@@ -113,8 +116,7 @@ def test_every_change_is_audited(container: Container, who: Principal) -> None:
     device = admin.create_device(svc, who, name="mac")
     admin.revoke_device(svc, who, device.item.id)
     actions = [row["action"] for row in admin.audit_trail(svc, who)]
-    assert actions[:4] == ["device_revoked", "device_created", "api_key_revoked",
-                           "api_key_created"]
+    assert actions[:4] == ["device_revoked", "device_created", "api_key_revoked", "api_key_created"]
     assert "workspace_created" in actions and "channel_created" in actions
     with container.db.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(audit_events)).scalar()

@@ -89,7 +89,9 @@ async def test_redis_bus_crosses_processes() -> None:
         stream = api.subscribe("messages")
         worker.publish("messages", {"workspace_id": "w", "ids": ["m"], "status": "released"})
         assert await stream.get(5) == (
-            "messages", {"workspace_id": "w", "ids": ["m"], "status": "released"})
+            "messages",
+            {"workspace_id": "w", "ids": ["m"], "status": "released"},
+        )
     finally:
         await api.stop()
         await worker.stop()

@@ -45,9 +45,7 @@ def test_handles_are_normalised(container: Container, who: Principal) -> None:
     assert email.recipient == "Ann@example.com"
 
 
-def test_idempotency_key_replays_and_refuses_changes(
-    container: Container, who: Principal
-) -> None:
+def test_idempotency_key_replays_and_refuses_changes(container: Container, who: Principal) -> None:
     svc = container.services
     request = messages.NewMessage(recipient="+14155552671", body="hi", idempotency_key="k-1")
     first = messages.create(svc, who, request, lambda m: {"id": m.id})
@@ -75,7 +73,10 @@ def test_full_lifecycle_records_every_event(
     assert result.message is not None and result.message.status is M.SENT
     history = messages.get(svc, who, message.id).events
     assert [(e.from_status, e.to_status) for e in history] == [
-        (None, M.QUEUED), (M.QUEUED, M.RELEASED), (M.RELEASED, M.CLAIMED), (M.CLAIMED, M.SENT)
+        (None, M.QUEUED),
+        (M.QUEUED, M.RELEASED),
+        (M.RELEASED, M.CLAIMED),
+        (M.CLAIMED, M.SENT),
     ]
 
 
@@ -89,8 +90,15 @@ def test_failed_report_backs_off_then_gives_up(
     for attempt in range(1, max_attempts + 1):
         [claimed] = gateway.claim(svc, device).messages
         assert claimed.attempts == attempt
-        [result] = gateway.report(svc, device, [gateway.Report(
-            claimed.id, gateway.Outcome.FAILED, claimed.claim_token, error=f"boom {attempt}")])
+        [result] = gateway.report(
+            svc,
+            device,
+            [
+                gateway.Report(
+                    claimed.id, gateway.Outcome.FAILED, claimed.claim_token, error=f"boom {attempt}"
+                )
+            ],
+        )
         moved = result.message
         assert moved is not None and moved.last_error == f"boom {attempt}"
         if attempt < max_attempts:
@@ -142,16 +150,20 @@ def test_listing_filters_and_pages(
     schedule(container, who, count=2, recipient="ann@example.com")
     pages, cursor = [], None
     while True:
-        page = messages.list_(svc, who, MessageFilter(recipient="+14155552671",
-                                                      after_id=cursor), limit=3)
+        page = messages.list_(
+            svc, who, MessageFilter(recipient="+14155552671", after_id=cursor), limit=3
+        )
         if not page:
             break
         pages.append(page)
         cursor = page[-1].id
     seen = [m.id for page in pages for m in page]
     assert seen == sorted((m.id for m in created), reverse=True)
-    window = MessageFilter(scheduled_from=clock.now(), scheduled_until=clock.now()
-                           + timedelta(seconds=1), statuses=frozenset({M.QUEUED}))
+    window = MessageFilter(
+        scheduled_from=clock.now(),
+        scheduled_until=clock.now() + timedelta(seconds=1),
+        statuses=frozenset({M.QUEUED}),
+    )
     assert len(messages.list_(svc, who, window, limit=100)) == 9
 
 

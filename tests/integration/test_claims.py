@@ -22,9 +22,15 @@ from tests.factories import add_device, schedule
 M = MessageStatus
 
 
-def _claim_until_done(container: Container, device: Device, out: list[str], total: int,
-                      everyone: list[list[str]], errors: list[BaseException],
-                      start: threading.Barrier) -> None:
+def _claim_until_done(
+    container: Container,
+    device: Device,
+    out: list[str],
+    total: int,
+    everyone: list[list[str]],
+    errors: list[BaseException],
+    start: threading.Barrier,
+) -> None:
     # An empty claim is normal while another claimer holds rows; stop once all are handed out.
     try:
         start.wait()
@@ -45,8 +51,10 @@ def test_concurrent_gateways_never_share_or_skip(container: Container, who: Prin
     errors: list[BaseException] = []
     start = threading.Barrier(len(devices))
     threads = [
-        threading.Thread(target=_claim_until_done,
-                         args=(container, device, results[i], total, results, errors, start))
+        threading.Thread(
+            target=_claim_until_done,
+            args=(container, device, results[i], total, results, errors, start),
+        )
         for i, device in enumerate(devices)
     ]
     for thread in threads:
@@ -91,8 +99,9 @@ def test_expired_lease_becomes_unknown_and_a_late_report_settles_it(
     assert _expire(container, clock) == scheduling.Sweep(unknown=1)
     assert messages.get(svc, who, claimed.id).message.status is M.UNKNOWN
     # Nobody claimed it since: the holder's late report is still the truth.
-    [late] = gateway.report(svc, device, [
-        gateway.Report(claimed.id, gateway.Outcome.SENT, claimed.claim_token)])
+    [late] = gateway.report(
+        svc, device, [gateway.Report(claimed.id, gateway.Outcome.SENT, claimed.claim_token)]
+    )
     assert late.message is not None and late.message.status is M.SENT
 
 
@@ -109,16 +118,21 @@ def test_stale_lease_cannot_overwrite_the_newer_claim(
     clock.advance(timedelta(hours=2))  # past any backoff
     [second] = gateway.claim(svc, healthy).messages
     assert second.id == first.id and second.claim_token != first.claim_token
-    [done] = gateway.report(svc, healthy, [
-        gateway.Report(second.id, gateway.Outcome.SENT, second.claim_token)])
+    [done] = gateway.report(
+        svc, healthy, [gateway.Report(second.id, gateway.Outcome.SENT, second.claim_token)]
+    )
     assert done.message is not None and done.message.status is M.SENT
     # The paused device wakes up and reports failure with its old token: refused.
-    [stale] = gateway.report(svc, paused, [
-        gateway.Report(first.id, gateway.Outcome.FAILED, first.claim_token, "timeout")])
+    [stale] = gateway.report(
+        svc,
+        paused,
+        [gateway.Report(first.id, gateway.Outcome.FAILED, first.claim_token, "timeout")],
+    )
     assert isinstance(stale.error, StaleClaim)
     # Same when it presents the new token it never had, or reports on the healthy one's claim.
-    [forged] = gateway.report(svc, paused, [
-        gateway.Report(first.id, gateway.Outcome.FAILED, second.claim_token)])
+    [forged] = gateway.report(
+        svc, paused, [gateway.Report(first.id, gateway.Outcome.FAILED, second.claim_token)]
+    )
     assert isinstance(forged.error, StaleClaim)
     final = messages.get(svc, who, first.id)
     assert final.message.status is M.SENT and final.message.last_error is not None
@@ -160,8 +174,9 @@ def test_workspaces_are_isolated(container: Container, who: Principal) -> None:
     stranger = add_device(container, other, "stranger")
     [message] = schedule(container, who)
     assert gateway.claim(svc, stranger).messages == []
-    [result] = gateway.report(svc, stranger, [
-        gateway.Report(message.id, gateway.Outcome.SENT, "x")])
+    [result] = gateway.report(
+        svc, stranger, [gateway.Report(message.id, gateway.Outcome.SENT, "x")]
+    )
     assert result.error is not None and result.message is None
     with pytest.raises(Exception, match="no such message"):
         messages.get(svc, other, message.id)

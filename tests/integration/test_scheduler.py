@@ -44,8 +44,13 @@ async def running(
     container.close()
 
 
-async def _status_after(container: bootstrap.Container, who: Principal, message_id: str,
-                        status: MessageStatus, deadline: float) -> float:
+async def _status_after(
+    container: bootstrap.Container,
+    who: Principal,
+    message_id: str,
+    status: MessageStatus,
+    deadline: float,
+) -> float:
     while time.monotonic() < deadline:
         if messages.get(container.services, who, message_id).message.status is status:
             return time.monotonic()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -24,7 +26,7 @@ def test_every_status_has_a_row() -> None:
 
 def test_design_paths_are_allowed() -> None:
     happy = [M.QUEUED, M.RELEASED, M.CLAIMED, M.SENT, M.DELIVERED, M.READ]
-    for current, target in zip(happy, happy[1:], strict=False):
+    for current, target in itertools.pairwise(happy):
         transitions.check(current, target)
     transitions.check(M.CLAIMED, M.QUEUED)  # retry
     transitions.check(M.CLAIMED, M.FAILED)

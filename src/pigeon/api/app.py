@@ -29,7 +29,9 @@ def create_app(container: Container, *, run_workers: bool = True) -> FastAPI:
         stop = asyncio.Event()
         tasks = []
         if run_workers:
-            tasks.append(asyncio.create_task(Scheduler(container.services, container.bus).run(stop)))
+            tasks.append(
+                asyncio.create_task(Scheduler(container.services, container.bus).run(stop))
+            )
         try:
             yield
         finally:
@@ -47,8 +49,13 @@ def create_app(container: Container, *, run_workers: bool = True) -> FastAPI:
     )
     app.state.container = container
     errors.install(app)
-    for router in (accounts.router, messages.router, gateway.router,
-                   seed002.router, seed000.router):
+    for router in (
+        accounts.router,
+        messages.router,
+        gateway.router,
+        seed002.router,
+        seed000.router,
+    ):
         app.include_router(router)
 
     @app.get("/v1/health", tags=["health"])

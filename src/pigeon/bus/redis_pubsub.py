@@ -11,13 +11,15 @@ import asyncio
 import contextlib
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 import redis.asyncio as aioredis
 
 from pigeon.bus.memory import MemoryBus
-from pigeon.bus.protocols import Subscription
+
+if TYPE_CHECKING:
+    from pigeon.bus.protocols import Subscription
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +64,11 @@ class RedisBus:
             except asyncio.CancelledError:
                 raise
             except Exception:  # the connection dropped: reconnect, listeners re-read the DB
-                log.warning("redis bus disconnected; reconnecting", exc_info=True,
-                            extra={"action": "bus_reconnect"})
+                log.warning(
+                    "redis bus disconnected; reconnecting",
+                    exc_info=True,
+                    extra={"action": "bus_reconnect"},
+                )
                 await asyncio.sleep(0.5)
 
     async def _listen_once(self) -> None:
@@ -75,8 +80,8 @@ class RedisBus:
             async for message in pubsub.listen():
                 if message["type"] != "pmessage":
                     continue
-                topic = message["channel"].decode()[len(self._prefix):]
+                topic = message["channel"].decode()[len(self._prefix) :]
                 self._local.fan_out(topic, json.loads(message["data"]))
         finally:
-            await pubsub.aclose()
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
             await client.aclose()

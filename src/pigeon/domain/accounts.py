@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pigeon.domain.channels import ChannelKind, LeaseExpiryPolicy
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime
 
 
 class Scope(StrEnum):
@@ -36,7 +38,7 @@ class Workspace:
     created_at: datetime
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Workspace:
+    def from_row(cls, row: Mapping[Any, Any]) -> Workspace:
         return cls(row["id"], row["name"], row["timezone"], row["created_at"])
 
 
@@ -51,7 +53,7 @@ class ApiKey:
     revoked_at: datetime | None
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> ApiKey:
+    def from_row(cls, row: Mapping[Any, Any]) -> ApiKey:
         return cls(
             id=row["id"],
             workspace_id=row["workspace_id"],
@@ -77,7 +79,7 @@ class Channel:
     disabled_at: datetime | None
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Channel:
+    def from_row(cls, row: Mapping[Any, Any]) -> Channel:
         return cls(
             id=row["id"],
             workspace_id=row["workspace_id"],
@@ -104,7 +106,7 @@ class Device:
     revoked_at: datetime | None
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Device:
+    def from_row(cls, row: Mapping[Any, Any]) -> Device:
         return cls(
             id=row["id"],
             workspace_id=row["workspace_id"],

@@ -23,7 +23,7 @@ class Backoff:
         # Cap the exponent first so huge attempt counts cannot overflow a float.
         if exponent > 62:
             return self.cap_seconds
-        return min(self.base_seconds * (2**exponent), self.cap_seconds)
+        return min(self.base_seconds * float(2**exponent), self.cap_seconds)
 
     def delay(self, attempts: int, rng: random.Random | None = None) -> float:
         """The nominal delay shrunk by up to `jitter` of itself, so retries spread out."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pigeon.domain.transitions import MessageStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +33,7 @@ class Message:
     sent_at: datetime | None
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Message:
+    def from_row(cls, row: Mapping[Any, Any]) -> Message:
         return cls(
             id=row["id"],
             workspace_id=row["workspace_id"],
@@ -64,7 +66,7 @@ class MessageEvent:
     detail: Mapping[str, Any] | None
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> MessageEvent:
+    def from_row(cls, row: Mapping[Any, Any]) -> MessageEvent:
         return cls(
             id=row["id"],
             message_id=row["message_id"],

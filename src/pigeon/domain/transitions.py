@@ -6,10 +6,13 @@ database whatever path asked for it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pigeon.errors import IllegalTransition
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 class MessageStatus(StrEnum):

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pigeon.domain.accounts import ApiKey, Channel, Device, Scope, Workspace
 from pigeon.domain.channels import PULL_KINDS, ChannelKind, LeaseExpiryPolicy
 from pigeon.domain.ids import display_prefix, hash_secret, new_id, new_secret
 from pigeon.errors import NotFound, ValidationError
-from pigeon.services.context import Principal, Services
 from pigeon.store import accounts
 from pigeon.store.database import UniqueViolation, UnitOfWork
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from pigeon.services.context import Principal, Services
 
 
 @dataclass(frozen=True)
@@ -59,11 +62,18 @@ def create_workspace(svc: Services, *, name: str, timezone: str, actor: str) -> 
     workspace = Workspace(new_id(), _text(name, "name", max_length=200), _timezone(timezone), now)
     with svc.db.transaction() as uow:
         accounts.insert_workspace(uow, workspace)
-        _audit(uow, workspace.id, actor, "workspace_created", "workspace", workspace.id,
-               {"name": workspace.name})
+        _audit(
+            uow,
+            workspace.id,
+            actor,
+            "workspace_created",
+            "workspace",
+            workspace.id,
+            {"name": workspace.name},
+        )
         for kind, is_default in ((ChannelKind.GATEWAY, True), (ChannelKind.CONSOLE, False)):
             _insert_channel(uow, workspace.id, kind, kind.value, {}, actor, is_default=is_default)
-        key, secret = _insert_key(uow, workspace.id, "admin", frozenset({Scope.ADMIN}), actor)
+        _key, secret = _insert_key(uow, workspace.id, "admin", frozenset({Scope.ADMIN}), actor)
     return NewWorkspace(workspace, secret)
 
 
@@ -149,8 +159,15 @@ def _insert_key(
     now = uow.now
     key = ApiKey(new_id(), workspace_id, name, display_prefix(secret), scopes, now, None)
     accounts.insert_api_key(uow, key, hash_secret(secret))
-    _audit(uow, workspace_id, actor, "api_key_created", "api_key", key.id,
-           {"name": name, "scopes": sorted(scopes)})
+    _audit(
+        uow,
+        workspace_id,
+        actor,
+        "api_key_created",
+        "api_key",
+        key.id,
+        {"name": name, "scopes": sorted(scopes)},
+    )
     return key, secret
 
 
@@ -226,9 +243,7 @@ def update_channel(
             accounts.clear_default_channel(uow, who.workspace_id)
             values["is_default"] = True
         elif is_default is False and current.is_default:
-            raise ValidationError.field(
-                "is_default", "make another channel the default instead"
-            )
+            raise ValidationError.field("is_default", "make another channel the default instead")
         if disabled and (values.get("is_default") or current.is_default):
             raise ValidationError.field("disabled", "the default channel cannot be disabled")
         try:
@@ -237,8 +252,15 @@ def update_channel(
             raise ValidationError.field("name", f"a channel named {name!r} exists") from None
         assert channel is not None
         changed = sorted(k for k in values if k != "updated_at")
-        _audit(uow, who.workspace_id, who.actor, "channel_updated", "channel", channel_id,
-               {"fields": changed})
+        _audit(
+            uow,
+            who.workspace_id,
+            who.actor,
+            "channel_updated",
+            "channel",
+            channel_id,
+            {"fields": changed},
+        )
     return channel
 
 
@@ -277,8 +299,15 @@ def _insert_channel(
         new_id(), workspace_id, kind, name, config, is_default, on_lease_expiry, now, now, None
     )
     accounts.insert_channel(uow, channel)
-    _audit(uow, workspace_id, actor, "channel_created", "channel", channel.id,
-           {"kind": kind, "name": name})
+    _audit(
+        uow,
+        workspace_id,
+        actor,
+        "channel_created",
+        "channel",
+        channel.id,
+        {"kind": kind, "name": name},
+    )
     return channel
 
 
@@ -301,12 +330,25 @@ def create_device(
             raise ValidationError.field("channel_id", "devices serve gateway channels only")
         secret = new_secret("pgn_dev")
         device = Device(
-            new_id(), who.workspace_id, channel.id, name, display_prefix(secret),
-            svc.clock.now(), None, None,
+            new_id(),
+            who.workspace_id,
+            channel.id,
+            name,
+            display_prefix(secret),
+            svc.clock.now(),
+            None,
+            None,
         )
         accounts.insert_device(uow, device, hash_secret(secret))
-        _audit(uow, who.workspace_id, who.actor, "device_created", "device", device.id,
-               {"name": name, "channel_id": channel.id})
+        _audit(
+            uow,
+            who.workspace_id,
+            who.actor,
+            "device_created",
+            "device",
+            device.id,
+            {"name": name, "channel_id": channel.id},
+        )
     return NewSecret(device, secret)
 
 

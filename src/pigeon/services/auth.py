@@ -17,9 +17,7 @@ def operator(svc: Services, token: str | None) -> str:
     if not token:
         raise AuthError("an operator token is required")
     configured = svc.settings.operator_token
-    if configured is not None and hmac.compare_digest(
-        hash_secret(token), hash_secret(configured)
-    ):
+    if configured is not None and hmac.compare_digest(hash_secret(token), hash_secret(configured)):
         return "operator"
     with svc.db.transaction(readonly=True) as uow:
         if accounts.operator_token_exists(uow, hash_secret(token)):

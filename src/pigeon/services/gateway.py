@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -12,19 +11,21 @@ from typing import TYPE_CHECKING
 
 from anyio import to_thread
 
-from pigeon.domain.accounts import Device
 from pigeon.domain.ids import is_uuid
-from pigeon.domain.messages import Message
 from pigeon.domain.transitions import MessageStatus
 from pigeon.errors import Conflict, NotFound, PigeonError, StaleClaim, ValidationError
 from pigeon.services import scheduling
-from pigeon.services.context import Services
 from pigeon.store import accounts, claims
 from pigeon.store import messages as store
-from pigeon.store.database import UnitOfWork
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from pigeon.bus.protocols import EventBus
+    from pigeon.domain.accounts import Device
+    from pigeon.domain.messages import Message
+    from pigeon.services.context import Services
+    from pigeon.store.database import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +72,7 @@ def claim(svc: Services, device: Device, *, limit: int | None = None) -> Claimed
         channel = accounts.get_channel(uow, device.workspace_id, device.channel_id)
         if channel is None or channel.disabled_at is not None:
             return Claimed([], None)
-        lease = claims.Lease.new(
-            device.id, uow.now + timedelta(seconds=svc.settings.lease_seconds)
-        )
+        lease = claims.Lease.new(device.id, uow.now + timedelta(seconds=svc.settings.lease_seconds))
         claimed = store.claim_for_device(
             uow,
             workspace_id=device.workspace_id,
@@ -84,9 +83,16 @@ def claim(svc: Services, device: Device, *, limit: int | None = None) -> Claimed
             now=uow.now,
         )
     if claimed:
-        log.info("device claimed %d messages", len(claimed), extra={
-            "action": "messages_claimed", "device_id": device.id,
-            "workspace_id": device.workspace_id, "count": len(claimed)})
+        log.info(
+            "device claimed %d messages",
+            len(claimed),
+            extra={
+                "action": "messages_claimed",
+                "device_id": device.id,
+                "workspace_id": device.workspace_id,
+                "count": len(claimed),
+            },
+        )
     return Claimed(claimed, lease.expires_at if claimed else None)
 
 
@@ -119,8 +125,14 @@ def _apply(svc: Services, uow: UnitOfWork, device: Device, item: Report) -> Mess
         return message  # the device repeated a report it had made: nothing to change
     detail = {"error": item.error} if item.error else None
     moved = store.settle_claim(
-        uow, message, token, target, at=uow.now, actor=f"device:{device.id}",
-        values=values, detail=detail,
+        uow,
+        message,
+        token,
+        target,
+        at=uow.now,
+        actor=f"device:{device.id}",
+        values=values,
+        detail=detail,
     )
     if moved is None:
         raise StaleClaim("this claim is no longer current")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
 from pigeon import __version__
 from pigeon.errors import StorageUnavailable
-from pigeon.services.context import Services
+
+if TYPE_CHECKING:
+    from pigeon.services.context import Services
 
 
 def check(svc: Services) -> dict[str, Any]:

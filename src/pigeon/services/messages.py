@@ -6,20 +6,23 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pigeon.domain import transitions
-from pigeon.domain.accounts import Channel
 from pigeon.domain.handles import normalize_handle
 from pigeon.domain.ids import is_uuid, new_id
 from pigeon.domain.messages import Message, MessageEvent
 from pigeon.domain.transitions import MessageStatus
 from pigeon.errors import IdempotencyConflict, IllegalTransition, NotFound, ValidationError
-from pigeon.services.context import Principal, Services
 from pigeon.store import accounts, idempotency
 from pigeon.store import messages as store
 from pigeon.store.database import UniqueViolation, UnitOfWork
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from pigeon.domain.accounts import Channel
+    from pigeon.services.context import Principal, Services
 
 IDEMPOTENCY_SCOPE = "messages"
 MAX_BATCH = 1000
@@ -217,7 +220,8 @@ def _validated_row(
         channel = channels.get(request.channel_id)
         if channel is None:
             errors[f"{where}channel_id"] = (
-                "no such channel in this workspace" if request.channel_id
+                "no such channel in this workspace"
+                if request.channel_id
                 else "this workspace has no default channel"
             )
         elif channel.disabled_at is not None:
@@ -286,9 +290,17 @@ def retry(svc: Services, who: Principal, message_id: str) -> Message:
         if message is None:
             raise NotFound("no such message")
         return store.move(
-            uow, message, MessageStatus.QUEUED, at=uow.now, actor=who.actor,
-            values={"scheduled_for": uow.now, "claim_token": None, "claimed_by": None,
-                    "lease_expires_at": None},
+            uow,
+            message,
+            MessageStatus.QUEUED,
+            at=uow.now,
+            actor=who.actor,
+            values={
+                "scheduled_for": uow.now,
+                "claim_token": None,
+                "claimed_by": None,
+                "lease_expires_at": None,
+            },
             detail={"reason": "manual_retry"},
         )
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pigeon.domain.channels import LeaseExpiryPolicy
 from pigeon.domain.transitions import MessageStatus
-from pigeon.services.context import Services
 from pigeon.store import accounts
 from pigeon.store import messages as store
+
+if TYPE_CHECKING:
+    from pigeon.services.context import Services
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +25,11 @@ def release_due(svc: Services, *, limit: int = RELEASE_CHUNK) -> int:
     with svc.db.transaction() as uow:
         released = store.release_due(uow, now=uow.now, limit=limit)
     if released:
-        log.debug("released %d messages", len(released),
-                  extra={"action": "messages_released", "count": len(released)})
+        log.debug(
+            "released %d messages",
+            len(released),
+            extra={"action": "messages_released", "count": len(released)},
+        )
     return len(released)
 
 
@@ -52,20 +58,40 @@ def expire_leases(svc: Services, *, limit: int = RELEASE_CHUNK) -> Sweep:
                 policies[key] = channel.on_lease_expiry if channel else LeaseExpiryPolicy.UNKNOWN
             detail = {"reason": "lease_expired", "device_id": message.claimed_by}
             if policies[key] is LeaseExpiryPolicy.UNKNOWN:
-                store.move(uow, message, MessageStatus.UNKNOWN, at=uow.now, actor="scheduler",
-                           detail=detail)
+                store.move(
+                    uow,
+                    message,
+                    MessageStatus.UNKNOWN,
+                    at=uow.now,
+                    actor="scheduler",
+                    detail=detail,
+                )
                 unknown += 1
             elif backoff.should_retry(message.attempts):
                 delay = timedelta(seconds=backoff.delay(message.attempts))
-                store.move(uow, message, MessageStatus.QUEUED, at=uow.now, actor="scheduler",
-                           values={"scheduled_for": uow.now + delay,
-                                   "last_error": "lease expired without a report"},
-                           detail=detail)
+                store.move(
+                    uow,
+                    message,
+                    MessageStatus.QUEUED,
+                    at=uow.now,
+                    actor="scheduler",
+                    values={
+                        "scheduled_for": uow.now + delay,
+                        "last_error": "lease expired without a report",
+                    },
+                    detail=detail,
+                )
                 requeued += 1
             else:
-                store.move(uow, message, MessageStatus.FAILED, at=uow.now, actor="scheduler",
-                           values={"last_error": "lease expired without a report"},
-                           detail=detail)
+                store.move(
+                    uow,
+                    message,
+                    MessageStatus.FAILED,
+                    at=uow.now,
+                    actor="scheduler",
+                    values={"last_error": "lease expired without a report"},
+                    detail=detail,
+                )
                 failed += 1
     sweep = Sweep(unknown, requeued, failed)
     if unknown or requeued or failed:

@@ -6,15 +6,25 @@ hash, so response time tells an attacker nothing about a near-miss token.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
 
 from pigeon.domain.accounts import ApiKey, Channel, Device, Workspace
-from pigeon.store.database import UnitOfWork
-from pigeon.store.tables import api_keys, audit_events, channels, devices, operator_tokens, workspaces
+from pigeon.store.tables import (
+    api_keys,
+    audit_events,
+    channels,
+    devices,
+    operator_tokens,
+    workspaces,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime
+
+    from pigeon.store.database import UnitOfWork
 
 
 def audit(

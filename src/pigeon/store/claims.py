@@ -17,13 +17,16 @@ and `lease_expires_at`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, ColumnElement, Row, Table, select, update
-from sqlalchemy.engine import Connection
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from datetime import datetime
+
+    from sqlalchemy.engine import Connection
 
 
 @dataclass(frozen=True)

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, exc
-from sqlalchemy.engine import Connection, ExceptionContext
 from sqlalchemy.pool import NullPool
 
 from pigeon.errors import PigeonError, StorageUnavailable
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.engine import Connection, ExceptionContext
+
     from pigeon.clock import Clock
 
 Notify = Callable[[str, dict[str, Any]], None]
@@ -58,9 +60,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         )
         _configure_sqlite(engine)
     else:
-        engine = create_engine(
-            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-        )
+        engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
     _translate_errors(engine)
     return engine
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
 
@@ -14,8 +12,13 @@ from pigeon.domain.messages import Message, MessageEvent
 from pigeon.domain.transitions import MessageStatus
 from pigeon.errors import Conflict
 from pigeon.store import claims
-from pigeon.store.database import UnitOfWork
 from pigeon.store.tables import message_events, messages
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from datetime import datetime
+
+    from pigeon.store.database import UnitOfWork
 
 TOPIC = "messages"
 
@@ -94,9 +97,7 @@ def get_many(uow: UnitOfWork, workspace_id: str, ids: Iterable[str]) -> list[Mes
     return [Message.from_row(row._mapping) for row in rows]
 
 
-def list_(
-    uow: UnitOfWork, workspace_id: str, where: MessageFilter, *, limit: int
-) -> list[Message]:
+def list_(uow: UnitOfWork, workspace_id: str, where: MessageFilter, *, limit: int) -> list[Message]:
     c = messages.c
     query = select(messages).where(c.workspace_id == workspace_id)
     if where.statuses:

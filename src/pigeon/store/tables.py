@@ -189,10 +189,10 @@ messages = Table(
 message_events = Table(
     "message_events",
     metadata,
-    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
-           autoincrement=True),
-    Column("message_id", String(36), ForeignKey("messages.id", ondelete="CASCADE"),
-           nullable=False),
+    Column(
+        "id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("message_id", String(36), ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
     _workspace_fk(),
     Column("from_status", String(16)),
     Column("to_status", String(16), nullable=False),
@@ -218,8 +218,9 @@ idempotency_keys = Table(
 audit_events = Table(
     "audit_events",
     metadata,
-    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
-           autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("workspace_id", String(36), ForeignKey("workspaces.id", ondelete="CASCADE")),
     Column("actor", String(80), nullable=False),
     Column("action", String(60), nullable=False),

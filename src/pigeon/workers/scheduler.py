@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from anyio import to_thread
@@ -18,6 +17,9 @@ from anyio import to_thread
 from pigeon.services import scheduling
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+    from datetime import datetime
+
     from pigeon.bus.protocols import EventBus
     from pigeon.services.context import Services
 
@@ -42,7 +44,8 @@ class Scheduler:
             if count < scheduling.RELEASE_CHUNK:
                 break
         now = self.svc.clock.now()
-        if self._last_sweep is None or (now - self._last_sweep).total_seconds() >= LEASE_SWEEP_SECONDS:
+        since_sweep = None if self._last_sweep is None else now - self._last_sweep
+        if since_sweep is None or since_sweep.total_seconds() >= LEASE_SWEEP_SECONDS:
             scheduling.expire_leases(self.svc)
             self._last_sweep = now
         return released
@@ -71,13 +74,14 @@ class Scheduler:
             log.info("scheduler stopped", extra={"action": "scheduler_stopped"})
 
 
-async def _first_of(stop: asyncio.Event, notified: object, timeout: float) -> None:
+async def _first_of(stop: asyncio.Event, notified: Awaitable[object], timeout: float) -> None:
     """Return when stopped, notified or after `timeout`."""
     stopper = asyncio.ensure_future(stop.wait())
-    listener = asyncio.ensure_future(notified)  # type: ignore[arg-type]
+    listener = asyncio.ensure_future(notified)
     try:
-        await asyncio.wait({stopper, listener}, timeout=timeout,
-                           return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(
+            {stopper, listener}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
     finally:
         for task in (stopper, listener):
             task.cancel()

@@ -31,9 +31,9 @@ class ResultIn(BaseModel):
 
 
 class EnqueueIn(BaseModel):
-    batchItemId: str = Field(min_length=1, max_length=100)  # noqa: N815 - the seed's names
-    deviceId: str  # noqa: N815
-    toHandle: str = Field(max_length=254)  # noqa: N815
+    batchItemId: str = Field(min_length=1, max_length=100)
+    deviceId: str
+    toHandle: str = Field(max_length=254)
     body: str
 
 
@@ -82,7 +82,5 @@ def enqueue(body: EnqueueIn, svc: Svc, who: Sender) -> dict[str, Any]:
     try:
         created = messages.create(svc, who, request, lambda m: {"sendQueueId": m.id})
     except ValidationError as error:
-        raise ValidationError(
-            {SEED_FIELDS.get(k, k): v for k, v in error.errors.items()}
-        ) from None
+        raise ValidationError({SEED_FIELDS.get(k, k): v for k, v in error.errors.items()}) from None
     return _ok(created.body)

@@ -106,7 +106,7 @@ def list_messages(
     status: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
-    wanted = frozenset()
+    wanted: frozenset[MessageStatus] = frozenset()
     if status:
         wanted = frozenset(s for s, name in SEED_STATUS.items() if name == status.upper())
         if not wanted:
@@ -119,8 +119,11 @@ def list_messages(
 def get_message(message_id: str, svc: Svc, who: Reader) -> dict[str, Any]:
     found = messages.get(svc, who, message_id)
     events = [
-        {"status": SEED_STATUS[e.to_status], "created_at": _iso(e.at),
-         "detail": dict(e.detail) if e.detail else None}
+        {
+            "status": SEED_STATUS[e.to_status],
+            "created_at": _iso(e.at),
+            "detail": dict(e.detail) if e.detail else None,
+        }
         for e in found.events
     ]
     return {**seed_message(found.message), "events": events}
@@ -137,12 +140,14 @@ def claim(svc: Svc, device: DeviceAuth, body: ClaimIn | None = None) -> Response
     if not claimed.messages:
         return Response(status_code=204)
     [message] = claimed.messages
-    return JSONResponse({
-        **seed_message(message),
-        "message_id": message.id,
-        "claim_token": message.claim_token,
-        "lease_expires_at": _iso(message.lease_expires_at),
-    })
+    return JSONResponse(
+        {
+            **seed_message(message),
+            "message_id": message.id,
+            "claim_token": message.claim_token,
+            "lease_expires_at": _iso(message.lease_expires_at),
+        }
+    )
 
 
 @router.post("/gateway/report/")
@@ -151,9 +156,9 @@ def report(body: ReportIn, svc: Svc, device: DeviceAuth) -> dict[str, Any]:
     if outcome is None:
         raise ValidationError.field("status", f"must be one of {', '.join(REPORTED)}")
     error = None if body.error is None else str(body.error)
-    [result] = gateway.report(svc, device, [
-        gateway.Report(body.message_id, outcome, body.claim_token, error)
-    ])
+    [result] = gateway.report(
+        svc, device, [gateway.Report(body.message_id, outcome, body.claim_token, error)]
+    )
     if result.error is not None:
         raise result.error
     assert result.message is not None
@@ -176,8 +181,9 @@ async def stream(request: Request, who: StreamReader) -> StreamingResponse:
         return {"ids": payload["ids"], "status": SEED_STATUS[MessageStatus(payload["status"])]}
 
     return StreamingResponse(
-        message_stream(built.bus, who.workspace_id,
-                       ping_seconds=built.settings.sse_ping_seconds, shape=shape),
+        message_stream(
+            built.bus, who.workspace_id, ping_seconds=built.settings.sse_ping_seconds, shape=shape
+        ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

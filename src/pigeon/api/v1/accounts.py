@@ -72,8 +72,13 @@ def revoke_device(device_id: str, svc: Svc, who: Admin) -> dict[str, Any]:
 @router.post("/channels", status_code=201, tags=["channels"])
 def create_channel(body: ChannelIn, svc: Svc, who: Admin) -> dict[str, Any]:
     channel = admin.create_channel(
-        svc, who, kind=body.kind, name=body.name, config=body.config,
-        on_lease_expiry=body.on_lease_expiry, is_default=body.is_default,
+        svc,
+        who,
+        kind=body.kind,
+        name=body.name,
+        config=body.config,
+        on_lease_expiry=body.on_lease_expiry,
+        is_default=body.is_default,
     )
     return channel_out(channel)
 
@@ -91,8 +96,14 @@ def get_channel(channel_id: str, svc: Svc, who: Admin) -> dict[str, Any]:
 @router.patch("/channels/{channel_id}", tags=["channels"])
 def update_channel(channel_id: str, body: ChannelPatch, svc: Svc, who: Admin) -> dict[str, Any]:
     channel = admin.update_channel(
-        svc, who, channel_id, name=body.name, config=body.config,
-        on_lease_expiry=body.on_lease_expiry, is_default=body.is_default, disabled=body.disabled,
+        svc,
+        who,
+        channel_id,
+        name=body.name,
+        config=body.config,
+        on_lease_expiry=body.on_lease_expiry,
+        is_default=body.is_default,
+        disabled=body.disabled,
     )
     return channel_out(channel)
 

@@ -16,7 +16,9 @@ router = APIRouter(prefix="/v1/gateway", tags=["gateway"])
 
 
 @router.post("/claim")
-async def claim(request: Request, device: DeviceAuth, body: ClaimIn | None = None) -> dict[str, Any]:
+async def claim(
+    request: Request, device: DeviceAuth, body: ClaimIn | None = None
+) -> dict[str, Any]:
     body = body or ClaimIn()
     built = container(request)
     claimed = await gateway.claim_or_wait(
@@ -50,15 +52,19 @@ def _report(item: ReportIn) -> gateway.Report:
 def _result(result: gateway.ReportResult) -> dict[str, Any]:
     if result.error is not None:
         status = status_of(result.error)
-        return {"message_id": result.message_id,
-                "error": problem_body(status, result.error.message)}
+        return {
+            "message_id": result.message_id,
+            "error": problem_body(status, result.error.message),
+        }
     assert result.message is not None
     return {"message_id": result.message_id, "status": result.message.status}
 
 
 @router.post("/report")
 def report(
-    svc: Svc, device: DeviceAuth, body: dict[str, Any] = Body(...)  # noqa: B008
+    svc: Svc,
+    device: DeviceAuth,
+    body: dict[str, Any] = Body(...),  # noqa: B008
 ) -> JSONResponse:
     """One report `{message_id, claim_token, status, error?}` or `{"reports": [...]}`."""
     if "reports" in body:
@@ -75,4 +81,3 @@ def report(
 @router.post("/heartbeat")
 def heartbeat(svc: Svc, device: DeviceAuth) -> dict[str, Any]:
     return {"device_id": device.id, "last_seen_at": iso(gateway.heartbeat(svc, device))}
-

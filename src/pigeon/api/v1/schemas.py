@@ -84,26 +84,49 @@ def iso(value: datetime | None) -> str | None:
 
 
 def workspace_out(workspace: Workspace) -> dict[str, Any]:
-    return {"id": workspace.id, "name": workspace.name, "timezone": workspace.timezone,
-            "created_at": iso(workspace.created_at)}
+    return {
+        "id": workspace.id,
+        "name": workspace.name,
+        "timezone": workspace.timezone,
+        "created_at": iso(workspace.created_at),
+    }
 
 
 def key_out(key: ApiKey) -> dict[str, Any]:
-    return {"id": key.id, "name": key.name, "prefix": key.prefix, "scopes": sorted(key.scopes),
-            "created_at": iso(key.created_at), "revoked_at": iso(key.revoked_at)}
+    return {
+        "id": key.id,
+        "name": key.name,
+        "prefix": key.prefix,
+        "scopes": sorted(key.scopes),
+        "created_at": iso(key.created_at),
+        "revoked_at": iso(key.revoked_at),
+    }
 
 
 def device_out(device: Device) -> dict[str, Any]:
-    return {"id": device.id, "name": device.name, "channel_id": device.channel_id,
-            "prefix": device.prefix, "created_at": iso(device.created_at),
-            "last_seen_at": iso(device.last_seen_at), "revoked_at": iso(device.revoked_at)}
+    return {
+        "id": device.id,
+        "name": device.name,
+        "channel_id": device.channel_id,
+        "prefix": device.prefix,
+        "created_at": iso(device.created_at),
+        "last_seen_at": iso(device.last_seen_at),
+        "revoked_at": iso(device.revoked_at),
+    }
 
 
 def channel_out(channel: Channel) -> dict[str, Any]:
-    return {"id": channel.id, "kind": channel.kind, "name": channel.name,
-            "config": dict(channel.config), "is_default": channel.is_default,
-            "on_lease_expiry": channel.on_lease_expiry, "created_at": iso(channel.created_at),
-            "updated_at": iso(channel.updated_at), "disabled": channel.disabled_at is not None}
+    return {
+        "id": channel.id,
+        "kind": channel.kind,
+        "name": channel.name,
+        "config": dict(channel.config),
+        "is_default": channel.is_default,
+        "on_lease_expiry": channel.on_lease_expiry,
+        "created_at": iso(channel.created_at),
+        "updated_at": iso(channel.updated_at),
+        "disabled": channel.disabled_at is not None,
+    }
 
 
 def message_out(message: Message) -> dict[str, Any]:
@@ -125,5 +148,10 @@ def message_out(message: Message) -> dict[str, Any]:
 
 
 def event_out(event: MessageEvent) -> dict[str, Any]:
-    return {"from": event.from_status, "to": event.to_status, "at": iso(event.at),
-            "actor": event.actor, "detail": dict(event.detail) if event.detail else None}
+    return {
+        "from": event.from_status,
+        "to": event.to_status,
+        "at": iso(event.at),
+        "actor": event.actor,
+        "detail": dict(event.detail) if event.detail else None,
+    }
