@@ -6,15 +6,15 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from anyio import to_thread
 
+from pigeon.domain.delivery import Outcome as Outcome  # noqa: TC001 - re-exported
 from pigeon.domain.ids import is_uuid
 from pigeon.domain.transitions import MessageStatus
-from pigeon.errors import Conflict, NotFound, PigeonError, StaleClaim, ValidationError
-from pigeon.services import scheduling
+from pigeon.errors import Conflict, NotFound, PigeonError, ValidationError
+from pigeon.services import delivery, scheduling
 from pigeon.store import accounts, claims
 from pigeon.store import messages as store
 
@@ -30,13 +30,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 M = MessageStatus
-
-
-class Outcome(StrEnum):
-    SENT = "sent"
-    FAILED = "failed"
-    DELIVERED = "delivered"
-    READ = "read"
 
 
 @dataclass(frozen=True)
@@ -115,57 +108,18 @@ def _apply(svc: Services, uow: UnitOfWork, device: Device, item: Report) -> Mess
     )
     if message is None:
         raise NotFound(f"no message {item.message_id} in this workspace")
+    # Seed routes carry no token: they speak for the device's current claim.
     token = item.claim_token if item.claim_token is not None else message.claim_token
-    if message.claimed_by != device.id or token != message.claim_token or token is None:
-        raise StaleClaim(
-            "this claim is no longer current: the message was claimed again or settled"
-        )
-    target, values = _outcome(svc, uow.now, message, item)
-    if target == message.status:
-        return message  # the device repeated a report it had made: nothing to change
-    detail = {"error": item.error} if item.error else None
-    moved = store.settle_claim(
+    return delivery.settle(
+        svc,
         uow,
         message,
-        token,
-        target,
-        at=uow.now,
+        holder=device.id,
+        token=token,
+        outcome=item.outcome,
+        error=item.error,
         actor=f"device:{device.id}",
-        values=values,
-        detail=detail,
     )
-    if moved is None:
-        raise StaleClaim("this claim is no longer current")
-    return moved
-
-
-def _outcome(
-    svc: Services, now: datetime, message: Message, item: Report
-) -> tuple[MessageStatus, dict[str, object]]:
-    if item.outcome is Outcome.SENT:
-        if message.status in (M.SENT, M.DELIVERED, M.READ):
-            return message.status, {}
-        return M.SENT, {"sent_at": now, "lease_expires_at": None}
-    if item.outcome is Outcome.DELIVERED:
-        values: dict[str, object] = {"lease_expires_at": None}
-        if message.sent_at is None:
-            values["sent_at"] = now
-        return M.DELIVERED, values
-    if item.outcome is Outcome.READ:
-        return M.READ, {}
-    # FAILED: back to the queue with backoff while attempts remain.
-    error = (item.error or "failed without an error message")[:2000]
-    if message.status in (M.FAILED, M.QUEUED):
-        return message.status, {}  # this failure was recorded already
-    backoff = svc.backoff
-    if message.status in (M.CLAIMED, M.UNKNOWN) and backoff.should_retry(message.attempts):
-        delay = timedelta(seconds=backoff.delay(message.attempts))
-        return M.QUEUED, {
-            "scheduled_for": now + delay,
-            "last_error": error,
-            "lease_expires_at": None,
-        }
-    return M.FAILED, {"last_error": error, "lease_expires_at": None}
 
 
 def heartbeat(svc: Services, device: Device) -> datetime:

@@ -1,0 +1,71 @@
+"""What a send attempt's outcome does to a message: pure rules, no I/O.
+
+Used for device reports (pull channels) and for the sender worker (push channels) alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from pigeon.domain.transitions import MessageStatus
+
+if TYPE_CHECKING:
+    import random
+
+    from pigeon.domain.backoff import Backoff
+    from pigeon.domain.messages import Message
+
+M = MessageStatus
+MAX_ERROR_CHARS = 2000
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    FAILED = "failed"  # worth retrying, while attempts remain
+    REJECTED = "rejected"  # the provider refused for good: no retry
+    DELIVERED = "delivered"
+    READ = "read"
+
+
+@dataclass(frozen=True)
+class Decision:
+    target: MessageStatus
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def changes(self, message: Message) -> bool:
+        return self.target != message.status
+
+
+def decide(
+    message: Message,
+    outcome: Outcome,
+    *,
+    error: str | None,
+    now: datetime,
+    backoff: Backoff,
+    rng: random.Random | None = None,
+) -> Decision:
+    """The status and column values `outcome` leads to; the same status means a repeat."""
+    if outcome is Outcome.SENT:
+        if message.status in (M.SENT, M.DELIVERED, M.READ):
+            return Decision(message.status)
+        return Decision(M.SENT, {"sent_at": now, "lease_expires_at": None})
+    if outcome is Outcome.DELIVERED:
+        values: dict[str, Any] = {"lease_expires_at": None}
+        if message.sent_at is None:
+            values["sent_at"] = now
+        return Decision(M.DELIVERED, values)
+    if outcome is Outcome.READ:
+        return Decision(M.READ)
+    if message.status in (M.FAILED, M.QUEUED):
+        return Decision(message.status)  # this failure was recorded already
+    text = (error or "failed without an error message")[:MAX_ERROR_CHARS]
+    if outcome is Outcome.FAILED and backoff.should_retry(message.attempts):
+        delay = timedelta(seconds=backoff.delay(message.attempts, rng))
+        return Decision(
+            M.QUEUED, {"scheduled_for": now + delay, "last_error": text, "lease_expires_at": None}
+        )
+    return Decision(M.FAILED, {"last_error": text, "lease_expires_at": None})
