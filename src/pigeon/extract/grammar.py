@@ -774,6 +774,8 @@ def b_relative(m: re.Match[str], p: Parser) -> Expr | None:
 def relative_to(x: Expr, direction: int, which: str = "") -> Expr | None:
     if isinstance(x, ex.Cycle | ex.Shift | Interval | Open | Until | ex.Now):
         return None
+    if x.latent and x.kind != "pod":
+        return None  # "this one" is not a time
     pod, day = pod_parts(x)
     if pod is not None:
         base = day if day is not None else ex.Cycle(Grain.DAY, direction)

@@ -1,0 +1,166 @@
+"""Neutral resolution: phrases and free text -> wall-clock spans and mentions.
+
+"Neutral" means Duckling's semantics, with no follow-up policy: a past date
+stays in the past, "next friday" is Friday of next week. The extractor
+applies the follow-up policy on top (see `rules.py`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from pigeon.extract import expr as ex
+from pigeon.extract import grammar
+from pigeon.extract.holiday_rules import HOLIDAY_ALIASES
+from pigeon.extract.lexicon import MONTHS, NUMBER_WORDS, ORDINAL_WORDS, UNITS, WEEKDAYS, ZONES
+from pigeon.extract.protocols import Grain, TimeMention
+from pigeon.extract.timemath import localize
+
+if TYPE_CHECKING:
+    from datetime import tzinfo
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """A resolved phrase in local wall-clock time (naive)."""
+
+    start: datetime
+    end: datetime
+    grain: Grain
+    kind: str  # "instant" or "interval"
+    open: str | None
+    label: str  # what sort of expression: "pod:morning", "eod", "deadline", "date", ...
+
+
+def label_of(e: ex.Expr) -> str:
+    pod, _ = grammar.pod_parts(e)
+    if pod is not None:
+        return f"pod:{pod.name}"
+    if isinstance(e, grammar.Until):
+        return "deadline:" + label_of(e.x)
+    if isinstance(e, grammar.Open):
+        return f"open:{e.side}"
+    return e.kind
+
+
+def resolve_expr(e: ex.Expr, ref: datetime, zone: tzinfo, locale: str) -> Resolved | None:
+    span = ex.first(e, ex.Ctx(ref, zone, locale))
+    if span is None:
+        return None
+    interval = isinstance(e, grammar.Interval | grammar.Open | grammar.Until | grammar.Range | grammar.Edge)
+    interval = interval or e.kind in {"pod", "interval", "season", "weekend"}
+    interval = interval or span.grain in {Grain.HOUR, Grain.DAY} and span.end - span.start > _ONE[span.grain]
+    open_side = e.side if isinstance(e, grammar.Open) else None
+    kind = "interval" if interval else "instant"
+    return Resolved(span.start, span.end, span.grain, kind, open_side, label_of(e))
+
+
+_ONE = {Grain.HOUR: ex.timedelta(hours=1), Grain.DAY: ex.timedelta(days=1)}
+
+
+def resolve_phrase(text: str, ref: datetime, zone: tzinfo, locale: str = "en") -> Resolved | None:
+    """Resolve a whole phrase at `ref` (naive local wall time in `zone`)."""
+    e = grammar.parse(text, locale)
+    return None if e is None else resolve_expr(e, ref, zone, locale)
+
+
+# ---------------------------------------------------------------- free text
+_KEYWORDS = {
+    "today", "tonight", "tonite", "tomorrow", "tomorrows", "tmrw", "tmr", "tmw", "yesterday", "now",
+    "next", "last", "this", "coming", "upcoming", "past", "previous", "following", "in", "at", "on",
+    "by", "before", "after", "until", "till", "til", "from", "between", "since", "within", "noon",
+    "midday", "midnight", "morning", "afternoon", "evening", "night", "arvo", "lunch", "eod", "cob",
+    "eob", "eom", "eoy", "eow", "bom", "boy", "end", "beginning", "start", "early", "mid", "late",
+    "asap", "the", "first", "weekend", "week-end", "wkend", "summer", "winter", "spring", "fall",
+    "autumn", "quarter", "qtr", "half", "ago", "hence", "later", "am", "pm", "a.m.", "p.m.", "day",
+    "rest", "all", "close", "around", "about", "@", "thing", "business", "working", "season",
+    "o'clock", "oclock", "ides", "christmas", "xmas", "easter", "closest", "a", "an", "of", "for",
+    "and", "to", "-", "through", "thru", "sometime", "anytime", "approximately",
+}  # fmt: skip
+_VOCAB = (
+    set(MONTHS) | set(WEEKDAYS) | set(NUMBER_WORDS) | set(ORDINAL_WORDS) | set(UNITS)
+    | set(ZONES) | _KEYWORDS
+    | {word for alias in HOLIDAY_ALIASES for word in alias.split()}
+)  # fmt: skip
+_EDGE_STOP = {"a", "an", "of", "for", "and", "to", "-", "the", "in", "at", "on", "by", "from"}
+_TOKEN = re.compile(r"[^\s,;!?()\"]+")
+_MAX_WORDS = 9
+
+
+def _timeish(token: str) -> bool:
+    word = token.lower().rstrip(".'")
+    return any(c.isdigit() for c in word) or word in _VOCAB or word.rstrip("s") in _VOCAB
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    text: str
+    span: tuple[int, int]
+    expr: ex.Expr
+
+
+def find_expressions(text: str, locale: str = "en") -> list[Found]:
+    """Longest time expressions in `text`, left to right, never overlapping."""
+    tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
+    found: list[Found] = []
+    i = 0
+    while i < len(tokens):
+        if not _timeish(text[tokens[i][0] : tokens[i][1]]):
+            i += 1
+            continue
+        hit = _longest_at(text, tokens, i, locale)
+        if hit is None:
+            i += 1
+            continue
+        found.append(hit[0])
+        i = hit[1]
+    return found
+
+
+def _longest_at(
+    text: str, tokens: list[tuple[int, int]], i: int, locale: str
+) -> tuple[Found, int] | None:
+    last = i
+    while last + 1 < len(tokens) and last + 1 - i < _MAX_WORDS and _timeish(
+        text[tokens[last + 1][0] : tokens[last + 1][1]]
+    ):
+        last += 1
+    for j in range(last, i - 1, -1):
+        end_word = text[tokens[j][0] : tokens[j][1]].lower().rstrip(".")
+        if end_word in _EDGE_STOP and j > i:
+            continue
+        start, end = tokens[i][0], tokens[j][1]
+        phrase = text[start:end].rstrip(".")
+        e = grammar.parse(phrase, locale)
+        if e is not None:
+            return Found(phrase, (start, start + len(phrase)), e), j + 1
+    return None
+
+
+def to_mention(found: Found, resolved: Resolved, zone: tzinfo) -> TimeMention:
+    return TimeMention(
+        text=found.text,
+        span=found.span,
+        start=localize(resolved.start, zone),
+        end=localize(resolved.end, zone),
+        grain=resolved.grain,
+        kind=resolved.kind,
+        open=resolved.open,
+        notes=(resolved.label,),
+    )
+
+
+def find_mentions(
+    text: str, received_at: datetime, zone: tzinfo, locale: str = "en"
+) -> list[tuple[TimeMention, Resolved]]:
+    """Every time mention in `text`, resolved at `received_at` (aware) in `zone`."""
+    ref = received_at.astimezone(zone).replace(tzinfo=None)
+    out = []
+    for found in find_expressions(text, locale):
+        resolved = resolve_expr(found.expr, ref, zone, locale)
+        if resolved is not None:
+            out.append((to_mention(found, resolved, zone), resolved))
+    return out

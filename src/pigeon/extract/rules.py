@@ -1,0 +1,209 @@
+"""The default extractor: rule-based resolution plus follow-up policy.
+
+The resolver answers what a phrase means (Duckling's semantics). This layer
+decides what to do about it for a reminder:
+
+* a due time is never in the past: a passed date asks back (`past_time`);
+  "today" or "this week" while still running becomes "now";
+* a day without a clock time gets the user's morning hour; a part of the
+  day ("tomorrow evening", "EOD", "first thing") gets the user's hour for it;
+* a deadline ("by Friday", "before 3pm") reminds ahead of it;
+* vague phrases ("sometime next week", "later", "soon"), a numeric date
+  whose order the locale does not settle ("3/11"), a date that does not
+  exist ("the 31st" in April) and "next <weekday>" said in the same week
+  are returned as ambiguous with a stable reason code.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
+
+from pigeon.extract.lexicon import DAY_FIRST_LOCALES, MONTHS, WEEKDAYS
+from pigeon.extract.protocols import (
+    REASON_TEXT,
+    Extraction,
+    ExtractRequest,
+    Grain,
+    PreferredHours,
+    Reason,
+    TimeMention,
+)
+from pigeon.extract.resolve import Resolved, find_mentions
+from pigeon.extract.summary import action_for, summarize
+from pigeon.extract.timemath import last_day_of_month, localize
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+_VAGUE_WORDS = re.compile(
+    r"\b(?:sometime|some time|at some point|later|soon|soonish|one of these days|when you can|"
+    r"whenever|in a bit|in a while|eventually|at some stage)\b",
+    re.IGNORECASE,
+)
+_NUMERIC_DATE = re.compile(r"\b(\d{1,2})\s*[/.]\s*(\d{1,2})(?:\s*[/.]\s*\d{2,4})?\b")
+_DAY_OF_MONTH = re.compile(
+    r"\b(?:(?P<mon>[a-z]+)\.? (?:the )?(?P<d1>\d{1,2})(?:st|nd|rd|th)?"
+    r"|(?:the )?(?P<d2>\d{1,2})(?:st|nd|rd|th)?(?: of)? (?P<mon2>[a-z]+))\b",
+    re.IGNORECASE,
+)
+_BARE_ORDINAL = re.compile(r"\bthe (\d{1,2})(?:st|nd|rd|th)\b", re.IGNORECASE)
+_NEXT_WEEKDAY = re.compile(r"\bnext (?P<d>[a-z]+)\b", re.IGNORECASE)
+_BEFORE_MARGIN = timedelta(minutes=30)
+
+
+class RuleBasedExtractor:
+    """Pure and offline: no I/O, no clock reads; safe to share between threads."""
+
+    def extract(self, request: ExtractRequest) -> Extraction:
+        received = request.received_at
+        found = find_mentions(request.text, received, request.zone, request.locale)
+        mentions = tuple(m for m, _ in found)
+        summary = summarize(request.text, [m.span for m in mentions])
+        action = action_for(request.text)
+        base = Extraction(due=None, grain=None, summary=summary, action=action, mentions=mentions)
+        problem = _ambiguity(request, found)
+        if problem is not None:
+            return _ask(base, problem)
+        if not found:
+            reason = Reason.VAGUE_TIME if _VAGUE_WORDS.search(request.text) else Reason.NO_TIME
+            return _ask(base, reason)
+        mention, resolved = _primary(found)
+        due, grain = _due(mention, resolved, request)
+        if due < received:
+            return _ask(base, Reason.PAST_TIME, due=due, grain=grain)
+        return Extraction(
+            due=due, grain=grain, summary=summary, action=action, mentions=mentions
+        )
+
+
+def _ask(
+    base: Extraction, reason: Reason, *, due: datetime | None = None, grain: Grain | None = None
+) -> Extraction:
+    return Extraction(
+        due=due,
+        grain=grain,
+        summary=base.summary,
+        action=base.action,
+        mentions=base.mentions,
+        ambiguous=True,
+        reason=reason,
+        reason_text=REASON_TEXT[reason],
+    )
+
+
+def _primary(found: list[tuple[TimeMention, Resolved]]) -> tuple[TimeMention, Resolved]:
+    """The mention to schedule on: the most precise one, earliest on ties."""
+    return min(found, key=lambda pair: (pair[1].grain, pair[0].span[0]))
+
+
+def _ambiguity(
+    request: ExtractRequest, found: list[tuple[TimeMention, Resolved]]
+) -> Reason | None:
+    if _nonexistent(request.text, request):
+        return Reason.NONEXISTENT_DATE
+    for mention, resolved in found:
+        text = mention.text.lower()
+        if _VAGUE_WORDS.search(text) or resolved.grain >= Grain.WEEK and "sometime" in request.text.lower():
+            return Reason.VAGUE_TIME
+        if _unknown_order(text, request.locale):
+            return Reason.UNKNOWN_DATE_ORDER
+
+        if _this_or_next(text, request):
+            return Reason.WEEKDAY_THIS_OR_NEXT
+    return None
+
+
+def _unknown_order(text: str, locale: str) -> bool:
+    if locale.lower().replace("-", "_") in DAY_FIRST_LOCALES or locale.lower() in {"en_us", "en_ca", "en_ph"}:
+        return False
+    for m in _NUMERIC_DATE.finditer(text):
+        a, b = int(m.group(1)), int(m.group(2))
+        if 1 <= a <= 12 and 1 <= b <= 12 and a != b:
+            return True
+    return False
+
+
+def _nonexistent(text: str, request: ExtractRequest) -> bool:
+    for m in _DAY_OF_MONTH.finditer(text):
+        name = (m["mon"] or m["mon2"] or "").lower()
+        day = int(m["d1"] or m["d2"])
+        if name in MONTHS and day > last_day_of_month(2000, MONTHS[name]):
+            return True
+    local = request.received_at.astimezone(request.zone)
+    for m in _BARE_ORDINAL.finditer(text):
+        day = int(m.group(1))
+        if local.day < day <= 31 and day > last_day_of_month(local.year, local.month):
+            return True
+    return False
+
+
+def _this_or_next(text: str, request: ExtractRequest) -> bool:
+    """"next friday" said on a Tuesday: this week's Friday or the following one?"""
+    m = _NEXT_WEEKDAY.search(text)
+    if m is None or m["d"].lower() not in WEEKDAYS:
+        return False
+    today = request.received_at.astimezone(request.zone).weekday()
+    return WEEKDAYS[m["d"].lower()] > today
+
+
+def _pod_hour(label: str, hours: PreferredHours) -> time | None:
+    name = label.split(":", 1)[1] if label.startswith(("pod:", "deadline:pod:")) else label
+    name = name.rsplit(":", 1)[-1]
+    return {
+        "morning": hours.morning,
+        "am": hours.morning,
+        "first_thing": hours.first_thing,
+        "afternoon": hours.afternoon,
+        "pm": hours.afternoon,
+        "after lunch": hours.afternoon,
+        "after school": hours.afternoon,
+        "lunch": hours.lunch,
+        "evening": hours.evening,
+        "night": hours.night,
+        "late night": hours.night,
+        "eod": hours.end_of_day,
+    }.get(name)
+
+
+def _at(day: datetime, hour: time, zone: ZoneInfo) -> datetime:
+    return localize(datetime.combine(day.date(), hour), zone)
+
+
+def _due(mention: TimeMention, resolved: Resolved, request: ExtractRequest) -> tuple[datetime, Grain]:
+    zone, hours, received = request.zone, request.hours, request.received_at
+    label = resolved.label
+    if label.startswith("deadline"):
+        return _deadline(resolved, request)
+    preferred = _pod_hour(label, hours)
+    if preferred is not None:
+        due = _at(resolved.start, preferred, zone)
+        return (max(due, received) if resolved.start <= _local(received, zone) else due), Grain.MINUTE
+    start = localize(resolved.start, zone)
+    if label == "open:before":
+        return max(start - _BEFORE_MARGIN, received), Grain.MINUTE
+    if resolved.grain <= Grain.HOUR or label.startswith("open"):
+        return start, resolved.grain
+    if resolved.start <= _local(received, zone) < resolved.end:
+        return received, Grain.MINUTE  # "today", "this week": still running, so now
+    return _at(resolved.start, hours.morning, zone), Grain.MINUTE
+
+
+def _deadline(resolved: Resolved, request: ExtractRequest) -> tuple[datetime, Grain]:
+    zone, hours = request.zone, request.hours
+    end = resolved.end
+    target = resolved.label.split(":", 1)[1]
+    if target == "eod":
+        return max(_at(end - timedelta(days=1), hours.end_of_day, zone), request.received_at), Grain.MINUTE
+    if end - resolved.start <= timedelta(hours=24) and end.time() != time(0):
+        return max(localize(end, zone) - _BEFORE_MARGIN, request.received_at), Grain.MINUTE
+    # A deadline on a day ("by friday"): remind that morning, or now if that has passed.
+    # "by the end of the month" ends at the next midnight, so step back into the unit.
+    inclusive = target.startswith("edge")
+    day = end - timedelta(days=1) if inclusive and end.time() == time(0) else end
+    return max(_at(day, hours.morning, zone), request.received_at), Grain.MINUTE
+
+
+def _local(moment: datetime, zone: ZoneInfo) -> datetime:
+    return moment.astimezone(zone).replace(tzinfo=None)
