@@ -132,15 +132,19 @@ def serve(host: str | None, port: int | None, no_workers: bool) -> None:
 @main.command()
 @click.option("--once", is_flag=True, help="Run one pass and exit (for tests and cron).")
 def worker(once: bool) -> None:
-    """Run the scheduler (release due messages, expire leases) until stopped."""
+    """Run the workers (release due messages, expire leases, send push channels)."""
+    from pigeon.workers import supervisor
     from pigeon.workers.scheduler import Scheduler
+    from pigeon.workers.sender import SenderWorker
 
     settings = _settings()
     log.setup(settings.log_level)
     with _container() as container:
-        scheduler = Scheduler(container.services, container.bus)
         if once:
-            click.echo(f"released {scheduler.tick()} messages")
+            released = Scheduler(container.services, container.bus).tick()
+            sender = SenderWorker(container.services, container.bus, container.senders)
+            sent = asyncio.run(sender.run_once())
+            click.echo(f"released {released} messages, sent {sent} through push channels")
             return
 
         async def _run() -> None:
@@ -150,7 +154,7 @@ def worker(once: bool) -> None:
                 loop.add_signal_handler(sig, stop.set)
             await container.bus.start()
             try:
-                await scheduler.run(stop)
+                await supervisor.run_workers(container, stop)
             finally:
                 await container.bus.stop()
 

@@ -16,7 +16,7 @@ from pigeon.api.compat import seed000, seed002
 from pigeon.api.v1 import accounts, gateway, messages
 from pigeon.bootstrap import Container
 from pigeon.services import health
-from pigeon.workers.scheduler import Scheduler
+from pigeon.workers import supervisor
 
 
 def create_app(container: Container, *, run_workers: bool = True) -> FastAPI:
@@ -27,18 +27,15 @@ def create_app(container: Container, *, run_workers: bool = True) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await container.bus.start()
         stop = asyncio.Event()
-        tasks = []
-        if run_workers:
-            tasks.append(
-                asyncio.create_task(Scheduler(container.services, container.bus).run(stop))
-            )
+        workers = (
+            asyncio.create_task(supervisor.run_workers(container, stop)) if run_workers else None
+        )
         try:
             yield
         finally:
             stop.set()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.wait_for(task, timeout=10)
+            if workers is not None:
+                await workers
             await container.bus.stop()
 
     app = FastAPI(

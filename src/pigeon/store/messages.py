@@ -12,7 +12,7 @@ from pigeon.domain.messages import Message, MessageEvent
 from pigeon.domain.transitions import MessageStatus
 from pigeon.errors import Conflict
 from pigeon.store import claims
-from pigeon.store.tables import message_events, messages
+from pigeon.store.tables import channels, message_events, messages
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -312,3 +312,43 @@ def _record_bulk(
             to_status,
             channels=sorted({channel for _, channel in pairs}),
         )
+
+
+def claim_for_push(
+    uow: UnitOfWork,
+    *,
+    kinds: frozenset[str],
+    limit: int,
+    lease: claims.Lease,
+) -> list[Message]:
+    """Claim released messages of enabled push channels of the given kinds, for a worker."""
+    c = messages.c
+    push_channels = select(channels.c.id).where(
+        channels.c.kind.in_(sorted(kinds)), channels.c.disabled_at.is_(None)
+    )
+    rows = claims.claim(
+        uow.conn,
+        messages,
+        eligible=and_(c.status == MessageStatus.RELEASED, c.channel_id.in_(push_channels)),
+        order_by=[c.scheduled_for, c.id],
+        limit=limit,
+        lease=lease,
+        claimed_status=MessageStatus.CLAIMED,
+        extra_values={"attempts": c.attempts + 1, "updated_at": uow.now},
+    )
+    claimed = [Message.from_row(row._mapping) for row in rows]
+    _record_bulk(
+        uow,
+        [(m.id, m.workspace_id, m.channel_id) for m in claimed],
+        MessageStatus.RELEASED,
+        MessageStatus.CLAIMED,
+        uow.now,
+        lease.holder,
+    )
+    return claimed
+
+
+def get_any(uow: UnitOfWork, message_id: str) -> Message | None:
+    """A message by id across workspaces: for workers, which serve every workspace."""
+    row = uow.conn.execute(select(messages).where(messages.c.id == message_id)).first()
+    return Message.from_row(row._mapping) if row else None

@@ -67,14 +67,14 @@ class Scheduler:
                 except Exception:
                     log.exception("scheduler pass failed", extra={"action": "scheduler_error"})
                     wait = self.interval
-                await _first_of(stop, subscription.get(wait), wait)
+                await first_of(stop, subscription.get(wait), wait)
                 subscription.drain()
         finally:
             self.bus.unsubscribe(subscription)
             log.info("scheduler stopped", extra={"action": "scheduler_stopped"})
 
 
-async def _first_of(stop: asyncio.Event, notified: Awaitable[object], timeout: float) -> None:
+async def first_of(stop: asyncio.Event, notified: Awaitable[object], timeout: float) -> None:
     """Return when stopped, notified or after `timeout`."""
     stopper = asyncio.ensure_future(stop.wait())
     listener = asyncio.ensure_future(notified)
