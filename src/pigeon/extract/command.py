@@ -1,0 +1,115 @@
+"""`pigeon extract`: one message from the command line, or JSON Lines in batch."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TextIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import click
+
+from pigeon.clock import SystemClock
+from pigeon.extract.protocols import ExtractRequest
+from pigeon.extract.resolve import resolve_phrase
+from pigeon.extract.settings import ExtractConfigError, ExtractSettings, build_extractor
+from pigeon.extract.timemath import localize
+
+if TYPE_CHECKING:
+    from pigeon.extract.protocols import Extraction, Extractor
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f"unknown time zone {name!r}", param_hint="--tz") from None
+
+
+def _moment(value: str, zone: ZoneInfo) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"not an ISO date-time: {value!r}", param_hint="--at") from None
+    return localize(moment, zone) if moment.tzinfo is None else moment
+
+
+def render(result: Extraction) -> dict[str, Any]:
+    return {
+        "due": result.due.isoformat() if result.due else None,
+        "grain": result.grain.label if result.grain is not None else None,
+        "ambiguous": result.ambiguous,
+        "reason": result.reason.value if result.reason else None,
+        "summary": result.summary,
+        "action": result.action.value,
+    }
+
+
+def _neutral(text: str, moment: datetime, zone: ZoneInfo, locale: str) -> dict[str, Any]:
+    resolved = resolve_phrase(text, moment.astimezone(zone).replace(tzinfo=None), zone, locale)
+    if resolved is None:
+        return {"due": None, "grain": None, "ambiguous": False, "reason": "no_time", "summary": "", "action": "remind"}
+    return {
+        "due": localize(resolved.start, zone).isoformat(),
+        "grain": resolved.grain.label,
+        "ambiguous": False,
+        "reason": None,
+        "summary": "",
+        "action": "remind",
+        "kind": resolved.kind,
+        "open": resolved.open,
+    }
+
+
+@click.command("extract")
+@click.argument("text", required=False)
+@click.option("--at", "at", help="When the message was received (ISO); naive means --tz. Default: now.")
+@click.option("--tz", "tz", default="UTC", show_default=True, help="The user's IANA time zone.")
+@click.option("--locale", default=None, help="Sender's locale, e.g. en_GB (day-first dates).")
+@click.option("--batch", is_flag=True, help="Read JSON Lines (text, reference, tz) from stdin.")
+@click.option(
+    "--neutral", is_flag=True, help="Print the resolver's plain reading, without follow-up policy."
+)
+def extract(
+    text: str | None, at: str | None, tz: str, locale: str | None, batch: bool, neutral: bool
+) -> None:
+    """Find the follow-up time and summary in TEXT."""
+    try:
+        settings = ExtractSettings.from_env(os.environ)
+    except ExtractConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+    extractor = build_extractor(settings)
+    default_locale = locale or settings.locale
+    if batch:
+        _batch(extractor, default_locale, neutral, sys.stdin, click.get_text_stream("stdout"))
+        return
+    if text is None:
+        raise click.UsageError("give TEXT, or --batch to read JSON Lines")
+    zone = _zone(tz)
+    moment = _moment(at, zone) if at else SystemClock().now().astimezone(zone)
+    if neutral:
+        click.echo(json.dumps(_neutral(text, moment, zone, default_locale)))
+        return
+    result = extractor.extract(ExtractRequest(text, moment, zone, default_locale))
+    click.echo(json.dumps(render(result), ensure_ascii=False))
+
+
+def _batch(extractor: Extractor, locale: str, neutral: bool, stdin: TextIO, out: TextIO) -> None:
+    for number, line in enumerate(stdin, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            zone = ZoneInfo(row.get("tz") or "UTC")
+            moment = datetime.fromisoformat(row["reference"])
+            moment = localize(moment, zone) if moment.tzinfo is None else moment
+            row_locale = row.get("locale") or locale
+            if neutral:
+                payload = _neutral(row["text"], moment, zone, row_locale)
+            else:
+                payload = render(extractor.extract(ExtractRequest(row["text"], moment, zone, row_locale)))
+        except (ValueError, KeyError, TypeError, ZoneInfoNotFoundError) as exc:
+            payload = {"error": f"line {number}: {type(exc).__name__}: {exc}"}
+        out.write(json.dumps(payload, ensure_ascii=False) + "\n")
