@@ -31,6 +31,7 @@ ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
 
 SEED_000_PREFIXES = ("/client/", "/admin/")
 SEED_002_PREFIX = "/api/"
+REQUEST_PARTS = frozenset({"body", "query", "path", "header", "cookie"})
 
 
 def status_of(error: PigeonError) -> int:
@@ -98,22 +99,33 @@ def render_error(
     )
 
 
-def _field_name(location: Sequence[Any]) -> str:
-    parts = [str(p) for p in location if p not in ("body", "query", "path", "header")]
+def _field_name(error: dict[str, Any]) -> str:
+    if error.get("type") == "json_invalid":
+        return "body"  # its location is ("body", <character offset>): the whole request body
+    location: Sequence[Any] = error.get("loc", ())
+    if location and location[0] in REQUEST_PARTS:
+        location = location[1:]  # only the first element says where; a field may be "body"
+    parts = [str(p) for p in location]
     name = ""
     for part in parts:
         name += f"[{part}]" if part.isdigit() else (f".{part}" if name else part)
     return name or "body"
 
 
+def _json_reason(error: dict[str, Any]) -> str:
+    return str((error.get("ctx") or {}).get("error") or "malformed JSON")
+
+
 def _readable(error: dict[str, Any]) -> str:
     if error.get("type") == "json_invalid":
-        return "is not valid JSON"
+        return f"is not valid JSON ({_json_reason(error)})"
     if error.get("type") == "missing":
         return "is required"
     if error.get("type") == "extra_forbidden":
         return "is not a known field"
-    return str(error.get("msg", "is invalid"))
+    message = str(error.get("msg", "is invalid"))
+    # A validator's own ValueError arrives as "Value error, <its message>".
+    return message.removeprefix("Value error, ")
 
 
 def install(app: FastAPI) -> None:
@@ -127,9 +139,15 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        items = error.errors()
+        unparsable = [item for item in items if item.get("type") == "json_invalid"]
+        if unparsable and request.url.path.startswith(SEED_002_PREFIX):
+            # Django REST framework's ParseError, as seed 002's clients know it.
+            reason = _json_reason(unparsable[0])
+            return JSONResponse({"detail": f"JSON parse error - {reason}"}, status_code=400)
         fields: dict[str, str] = {}
-        for item in error.errors():
-            fields.setdefault(_field_name(item.get("loc", ())), _readable(item))
+        for item in unparsable or items:
+            fields.setdefault(_field_name(item), _readable(item))
         detail = "; ".join(f"{k}: {v}" for k, v in fields.items())
         return render_error(request.url.path, 422, detail, fields)
 

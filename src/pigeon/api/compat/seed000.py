@@ -7,13 +7,13 @@ workspace API key with the send scope.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from pigeon.api.deps import DeviceAuth, Sender, Svc
-from pigeon.api.v1.schemas import iso
+from pigeon.api.v1.schemas import Uuid, iso
 from pigeon.domain.ids import is_uuid
 from pigeon.domain.messages import Message
 from pigeon.errors import ValidationError
@@ -57,8 +57,10 @@ def pending(svc: Svc, device: DeviceAuth) -> dict[str, Any]:
     return _ok({"items": [_item(m) for m in claimed.messages]})
 
 
-@router.post("/client/imessage/send-queue/{item_id}/result")
-def result(item_id: str, body: ResultIn, svc: Svc, device: DeviceAuth) -> dict[str, Any]:
+@router.post("/client/imessage/send-queue/{id}/result")
+def result(
+    item_id: Annotated[Uuid, Path(alias="id")], body: ResultIn, svc: Svc, device: DeviceAuth
+) -> dict[str, Any]:
     outcome = gateway.Outcome.SENT if body.status == "sent" else gateway.Outcome.FAILED
     [settled] = gateway.report(svc, device, [gateway.Report(item_id, outcome, None, body.error)])
     if settled.error is not None:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from pigeon.api.deps import DeviceAuth, Reader, Sender, StreamReader, Svc, container
 from pigeon.api.sse import message_stream
+from pigeon.api.v1.schemas import Uuid, iso
 from pigeon.domain.messages import Message
 from pigeon.domain.transitions import MessageStatus
 from pigeon.errors import ValidationError
@@ -60,7 +61,7 @@ class ClaimIn(BaseModel):
 
 
 class ReportIn(BaseModel):
-    message_id: str
+    message_id: Uuid
     status: str
     error: Any = None
     claim_token: str | None = None
@@ -71,19 +72,15 @@ def seed_message(message: Message) -> dict[str, Any]:
         "id": message.id,
         "to_handle": message.recipient,
         "body": message.body,
-        "scheduled_for": _iso(message.scheduled_for),
+        "scheduled_for": iso(message.scheduled_for),
         "status": SEED_STATUS[message.status],
         "attempt_count": message.attempts,
         "last_error": message.last_error,
         "claimed_by": message.claimed_by,
-        "created_at": _iso(message.created_at),
-        "updated_at": _iso(message.updated_at),
-        "sent_at": _iso(message.sent_at),
+        "created_at": iso(message.created_at),
+        "updated_at": iso(message.updated_at),
+        "sent_at": iso(message.sent_at),
     }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 @router.post("/messages/", status_code=201)
@@ -116,12 +113,12 @@ def list_messages(
 
 
 @router.get("/messages/{message_id}/")
-def get_message(message_id: str, svc: Svc, who: Reader) -> dict[str, Any]:
+def get_message(message_id: Uuid, svc: Svc, who: Reader) -> dict[str, Any]:
     found = messages.get(svc, who, message_id)
     events = [
         {
             "status": SEED_STATUS[e.to_status],
-            "created_at": _iso(e.at),
+            "created_at": iso(e.at),
             "detail": dict(e.detail) if e.detail else None,
         }
         for e in found.events
@@ -130,7 +127,7 @@ def get_message(message_id: str, svc: Svc, who: Reader) -> dict[str, Any]:
 
 
 @router.post("/messages/{message_id}/cancel/")
-def cancel_message(message_id: str, svc: Svc, who: Sender) -> dict[str, Any]:
+def cancel_message(message_id: Uuid, svc: Svc, who: Sender) -> dict[str, Any]:
     return seed_message(messages.cancel(svc, who, message_id))
 
 
@@ -145,7 +142,7 @@ def claim(svc: Svc, device: DeviceAuth, body: ClaimIn | None = None) -> Response
             **seed_message(message),
             "message_id": message.id,
             "claim_token": message.claim_token,
-            "lease_expires_at": _iso(message.lease_expires_at),
+            "lease_expires_at": iso(message.lease_expires_at),
         }
     )
 

@@ -12,6 +12,7 @@ from pigeon.api.v1.schemas import (
     ChannelPatch,
     DeviceIn,
     KeyIn,
+    Uuid,
     WorkspaceIn,
     channel_out,
     device_out,
@@ -47,7 +48,7 @@ def list_keys(svc: Svc, who: Admin) -> dict[str, Any]:
 
 
 @router.post("/keys/{key_id}/revoke", tags=["keys"])
-def revoke_key(key_id: str, svc: Svc, who: Admin) -> dict[str, Any]:
+def revoke_key(key_id: Uuid, svc: Svc, who: Admin) -> dict[str, Any]:
     admin.revoke_key(svc, who, key_id)
     return {"id": key_id, "revoked": True}
 
@@ -64,7 +65,7 @@ def list_devices(svc: Svc, who: Admin) -> dict[str, Any]:
 
 
 @router.post("/devices/{device_id}/revoke", tags=["devices"])
-def revoke_device(device_id: str, svc: Svc, who: Admin) -> dict[str, Any]:
+def revoke_device(device_id: Uuid, svc: Svc, who: Admin) -> dict[str, Any]:
     admin.revoke_device(svc, who, device_id)
     return {"id": device_id, "revoked": True}
 
@@ -89,12 +90,12 @@ def list_channels(svc: Svc, who: Admin) -> dict[str, Any]:
 
 
 @router.get("/channels/{channel_id}", tags=["channels"])
-def get_channel(channel_id: str, svc: Svc, who: Admin) -> dict[str, Any]:
+def get_channel(channel_id: Uuid, svc: Svc, who: Admin) -> dict[str, Any]:
     return channel_out(admin.get_channel(svc, who, channel_id))
 
 
 @router.patch("/channels/{channel_id}", tags=["channels"])
-def update_channel(channel_id: str, body: ChannelPatch, svc: Svc, who: Admin) -> dict[str, Any]:
+def update_channel(channel_id: Uuid, body: ChannelPatch, svc: Svc, who: Admin) -> dict[str, Any]:
     channel = admin.update_channel(
         svc,
         who,
@@ -109,7 +110,7 @@ def update_channel(channel_id: str, body: ChannelPatch, svc: Svc, who: Admin) ->
 
 
 @router.post("/channels/{channel_id}/disable", tags=["channels"])
-def disable_channel(channel_id: str, svc: Svc, who: Admin) -> dict[str, Any]:
+def disable_channel(channel_id: Uuid, svc: Svc, who: Admin) -> dict[str, Any]:
     return channel_out(admin.update_channel(svc, who, channel_id, disabled=True))
 
 

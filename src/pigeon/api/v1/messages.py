@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 
 from pigeon.api.deps import Reader, Sender, Svc
-from pigeon.api.v1.schemas import BatchIn, MessageIn, event_out, message_out
+from pigeon.api.v1.schemas import BatchIn, MessageIn, Uuid, event_out, message_out
 from pigeon.domain.handles import normalize_handle
 from pigeon.domain.transitions import MessageStatus
 from pigeon.errors import ValidationError
@@ -75,7 +75,7 @@ def list_messages(
     recipient: str | None = None,
     scheduled_from: datetime | None = None,
     scheduled_until: datetime | None = None,
-    cursor: str | None = None,
+    cursor: Uuid | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> dict[str, Any]:
     where = MessageFilter(
@@ -95,18 +95,18 @@ def list_messages(
 
 
 @router.get("/messages/{message_id}")
-def get_message(message_id: str, svc: Svc, who: Reader) -> dict[str, Any]:
+def get_message(message_id: Uuid, svc: Svc, who: Reader) -> dict[str, Any]:
     found = messages.get(svc, who, message_id)
     return {**message_out(found.message), "events": [event_out(e) for e in found.events]}
 
 
 @router.post("/messages/{message_id}/cancel")
-def cancel_message(message_id: str, svc: Svc, who: Sender) -> dict[str, Any]:
+def cancel_message(message_id: Uuid, svc: Svc, who: Sender) -> dict[str, Any]:
     return message_out(messages.cancel(svc, who, message_id))
 
 
 @router.post("/messages/{message_id}/retry")
-def retry_message(message_id: str, svc: Svc, who: Sender) -> dict[str, Any]:
+def retry_message(message_id: Uuid, svc: Svc, who: Sender) -> dict[str, Any]:
     return message_out(messages.retry(svc, who, message_id))
 
 

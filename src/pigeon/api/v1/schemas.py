@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from pigeon.domain.accounts import ApiKey, Channel, Device, Workspace
+from pigeon.domain.ids import is_uuid
 from pigeon.domain.messages import Message, MessageEvent
+
+
+def _uuid(value: str) -> str:
+    if not is_uuid(value):
+        raise ValueError("must be an id (a UUID)")
+    return value
+
+
+# An id in a path, query or body: malformed ones are refused naming the field, not looked up.
+Uuid = Annotated[str, AfterValidator(_uuid)]
 
 
 class Body(BaseModel):
@@ -69,7 +80,7 @@ class ClaimIn(Body):
 
 
 class ReportIn(Body):
-    message_id: str
+    message_id: Uuid
     claim_token: str
     status: Literal["sent", "failed", "delivered", "read"]
     error: str | None = Field(default=None, max_length=2000)
@@ -80,7 +91,10 @@ class ReportsIn(Body):
 
 
 def iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
+    """ISO 8601 in UTC with a `Z`, whatever zone the value was built in."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def workspace_out(workspace: Workspace) -> dict[str, Any]:
