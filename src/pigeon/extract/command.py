@@ -50,7 +50,14 @@ def render(result: Extraction) -> dict[str, Any]:
 def _neutral(text: str, moment: datetime, zone: ZoneInfo, locale: str) -> dict[str, Any]:
     resolved = resolve_phrase(text, moment.astimezone(zone).replace(tzinfo=None), zone, locale)
     if resolved is None:
-        return {"due": None, "grain": None, "ambiguous": False, "reason": "no_time", "summary": "", "action": "remind"}
+        return {
+            "due": None,
+            "grain": None,
+            "ambiguous": False,
+            "reason": "no_time",
+            "summary": "",
+            "action": "remind",
+        }
     return {
         "due": localize(resolved.start, zone).isoformat(),
         "grain": resolved.grain.label,
@@ -65,7 +72,9 @@ def _neutral(text: str, moment: datetime, zone: ZoneInfo, locale: str) -> dict[s
 
 @click.command("extract")
 @click.argument("text", required=False)
-@click.option("--at", "at", help="When the message was received (ISO); naive means --tz. Default: now.")
+@click.option(
+    "--at", "at", help="When the message was received (ISO); naive means --tz. Default: now."
+)
 @click.option("--tz", "tz", default="UTC", show_default=True, help="The user's IANA time zone.")
 @click.option("--locale", default=None, help="Sender's locale, e.g. en_GB (day-first dates).")
 @click.option("--batch", is_flag=True, help="Read JSON Lines (text, reference, tz) from stdin.")
@@ -83,7 +92,7 @@ def extract(
     extractor = build_extractor(settings)
     default_locale = locale or settings.locale
     if batch:
-        _batch(extractor, default_locale, neutral, sys.stdin, click.get_text_stream("stdout"))
+        _batch(extractor, default_locale, neutral, sys.stdin)
         return
     if text is None:
         raise click.UsageError("give TEXT, or --batch to read JSON Lines")
@@ -96,7 +105,7 @@ def extract(
     click.echo(json.dumps(render(result), ensure_ascii=False))
 
 
-def _batch(extractor: Extractor, locale: str, neutral: bool, stdin: TextIO, out: TextIO) -> None:
+def _batch(extractor: Extractor, locale: str, neutral: bool, stdin: TextIO) -> None:
     for number, line in enumerate(stdin, start=1):
         if not line.strip():
             continue
@@ -109,7 +118,9 @@ def _batch(extractor: Extractor, locale: str, neutral: bool, stdin: TextIO, out:
             if neutral:
                 payload = _neutral(row["text"], moment, zone, row_locale)
             else:
-                payload = render(extractor.extract(ExtractRequest(row["text"], moment, zone, row_locale)))
+                payload = render(
+                    extractor.extract(ExtractRequest(row["text"], moment, zone, row_locale))
+                )
         except (ValueError, KeyError, TypeError, ZoneInfoNotFoundError) as exc:
             payload = {"error": f"line {number}: {type(exc).__name__}: {exc}"}
-        out.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        click.echo(json.dumps(payload, ensure_ascii=False))

@@ -167,9 +167,7 @@ _SHIFT_GRAIN = {
 }
 
 
-def shift_from(
-    base: datetime, duration: Duration, sign: int, zone: tzinfo
-) -> datetime:
+def shift_from(base: datetime, duration: Duration, sign: int, zone: tzinfo) -> datetime:
     """`base` moved by `duration`: exact for sub-day units, calendar otherwise."""
     if duration.unit <= Grain.HOUR:
         return tm.shift_exact(base, zone, duration.delta() * sign)

@@ -41,14 +41,20 @@ DOW = alternation(WEEKDAYS) + r"\.?"
 ORD_WORD = alternation(ORDINAL_WORDS)
 ORD = rf"(?:\d{{1,2}}(?:st|nd|rd|th)|{ORD_WORD})"
 DAYNUM = rf"(?:\d{{1,2}}(?:st|nd|rd|th)?|{ORD_WORD})"
-NUM = "(?:" + "|".join(
-    [r"\d+(?:\.\d+)?", alternation(QUANTIFIERS), alternation(NUMBER_WORDS)]
-) + ")"
+NUM = (
+    "(?:" + "|".join([r"\d+(?:\.\d+)?", alternation(QUANTIFIERS), alternation(NUMBER_WORDS)]) + ")"
+)
 UNIT = alternation(UNITS) + r"\.?"
-HOUR_WORD = alternation(w for w, v in NUMBER_WORDS.items() if 1 <= v <= 12 and w not in {"a", "an", "single", "dozen"})
+HOUR_WORD = alternation(
+    w for w, v in NUMBER_WORDS.items() if 1 <= v <= 12 and w not in {"a", "an", "single", "dozen"}
+)
 MINUTE_WORD = (
     r"(?:(?:oh|o|zero|ou)[ -](?:one|two|three|four|five|six|seven|eight|nine)|"
-    + alternation(w for w, v in NUMBER_WORDS.items() if 10 <= v <= 59 and " " not in w or (20 < v < 60 and "-" not in w))
+    + alternation(
+        w
+        for w, v in NUMBER_WORDS.items()
+        if (10 <= v <= 59 and " " not in w) or (20 < v < 60 and "-" not in w)
+    )
     + ")"
 )
 SMALL_NUMBER = alternation(
@@ -246,7 +252,13 @@ class Edge(ex.Anchored):
     kind = "edge"
 
     # part -> (start offset, end offset) in sub-units, per unit grain
-    _MONTH = {"begin": (0, 10), "early": (0, 10), "mid": (10, 20), "end": (20, None), "late": (20, None)}
+    _MONTH = {
+        "begin": (0, 10),
+        "early": (0, 10),
+        "mid": (10, 20),
+        "end": (20, None),
+        "late": (20, None),
+    }
     _YEAR = {"begin": (0, 3), "early": (0, 3), "mid": (3, 9), "end": (8, 12), "late": (8, 12)}
     _WEEK = {"begin": (0, 3), "early": (0, 3), "mid": (2, 5), "end": (4, 7), "late": (4, 7)}
 
@@ -391,7 +403,19 @@ def as_time(e: Expr) -> ex.TimeOfDay | None:
     return e if isinstance(e, ex.TimeOfDay) else None
 
 
-_DATEISH = {"date", "dow", "dom", "month", "year", "holiday", "fixed", "shift", "quarter", "weekend", "season"}
+_DATEISH = {
+    "date",
+    "dow",
+    "dom",
+    "month",
+    "year",
+    "holiday",
+    "fixed",
+    "shift",
+    "quarter",
+    "weekend",
+    "season",
+}
 
 
 def combine(a: Expr, b: Expr) -> Expr | None:
@@ -488,9 +512,7 @@ def time_of_day(
     return ex.TimeOfDay(hour, minute, second, ambiguous=ambiguous, explicit_grain=grain)
 
 
-def _date(
-    p: Parser, month: int, day: int | None = None, year: int | None = None
-) -> Expr | None:
+def _date(p: Parser, month: int, day: int | None = None, year: int | None = None) -> Expr | None:
     if not 1 <= month <= 12:
         return None
     if day is not None and not 1 <= day <= 31:
@@ -753,7 +775,7 @@ def b_relative(m: re.Match[str], p: Parser) -> Expr | None:
     direction = 0 if re.fullmatch(THIS, which) else (1 if re.fullmatch(NEXT, which) else -1)
     rest = m["x"]
     unit = UNITS.get(rest)
-    if unit is not None and unit >= Grain.DAY or rest in {"hour", "minute", "second"}:
+    if (unit is not None and unit >= Grain.DAY) or rest in {"hour", "minute", "second"}:
         return ex.Cycle(unit or Grain.HOUR, direction) if unit else None
     if rest in {"season", "seasons"}:
         return _season_cycle(direction)
@@ -825,10 +847,12 @@ def b_upcoming_n(m: re.Match[str], p: Parser) -> Expr | None:
 
 def b_nth_of(m: re.Match[str], p: Parser) -> Expr | None:
     within = p.parse(m["y"])
-    if within is None or within.latent and within.kind not in {"year", "month"}:
+    if within is None or (within.latent and within.kind not in {"year", "month"}):
         return None
     item_text = m["x"]
-    unit = {"wkend": None, "weekend": None, "week-end": None, "week end": None}.get(item_text, UNITS.get(item_text))
+    unit = {"wkend": None, "weekend": None, "week-end": None, "week end": None}.get(
+        item_text, UNITS.get(item_text)
+    )
     item: Expr | None = ex.Every(unit) if unit is not None else p.parse(item_text)
     if item is None:
         return None
@@ -860,7 +884,7 @@ def b_closest(m: re.Match[str], p: Parser) -> Expr | None:
 def b_nth_after(m: re.Match[str], p: Parser) -> Expr | None:
     x, anchor = p.parse(m["x"]), p.parse(m["y"])
     n = ordinal(m["o"])
-    if x is None or anchor is None or n is None or anchor.latent and anchor.kind != "year":
+    if x is None or anchor is None or n is None or (anchor.latent and anchor.kind != "year"):
         return None
     count = n
 
@@ -895,18 +919,20 @@ def b_edge(part: str | None = None, unit: Grain | None = None) -> Builder:
             m["p"], m["p"]
         )
         named = UNITS.get(m["x"]) if m.re.groupindex.get("x") else None
-        if unit is not None or named is not None and named >= Grain.WEEK:
+        if unit is not None or (named is not None and named >= Grain.WEEK):
             x: Expr | None = ex.Cycle(unit or named or Grain.DAY, 0)
         else:
             x = p.parse(m["x"])
-        if x is None or x.latent and x.kind not in {"year", "month"} or x.grain < Grain.WEEK:
+        if x is None or (x.latent and x.kind not in {"year", "month"}) or x.grain < Grain.WEEK:
             return None
         return Edge(unlatent(x), which)
 
     return build
 
 
-_RANGE_WORD = re.compile(r"\s*(?:-|–|/|\bto\b|\btill\b|\btil\b|\buntill?\b|\bthru\b|\bthrough\b|\band\b)\s*")
+_RANGE_WORD = re.compile(
+    r"\s*(?:-|–|/|\bto\b|\btill\b|\btil\b|\buntill?\b|\bthru\b|\bthrough\b|\band\b)\s*"
+)
 
 
 def b_interval(m: re.Match[str], p: Parser) -> Expr | None:
@@ -959,7 +985,7 @@ def make_interval(a: Expr, b: Expr, p: Parser) -> Expr | None:
         b = _same_month(a, b.day) or b
     if a.latent or b.latent or as_time(a) or as_time(b):
         return None
-    if a.kind not in _DATEISH and a.kind != "date" or b.kind not in _DATEISH and b.kind != "date":
+    if (a.kind not in _DATEISH and a.kind != "date") or (b.kind not in _DATEISH and b.kind != "date"):
         return None
     return Interval(a, b)
 
@@ -992,7 +1018,7 @@ def b_open(side: str) -> Builder:
             if duration is None:
                 return None
             x = ex.Shift(duration)
-        if isinstance(x, Interval | Open | Until) or x.latent and x.kind not in {"year", "time"}:
+        if isinstance(x, Interval | Open | Until) or (x.latent and x.kind not in {"year", "time"}):
             return None
         return Open(unlatent(x), side)
 
@@ -1001,7 +1027,7 @@ def b_open(side: str) -> Builder:
 
 def b_by(m: re.Match[str], p: Parser) -> Expr | None:
     x = p.parse(m["x"])
-    if x is None or isinstance(x, Interval | Open | Until) or x.latent and x.kind != "time":
+    if x is None or isinstance(x, Interval | Open | Until) or (x.latent and x.kind != "time"):
         return None
     to_end = isinstance(x, Edge) or x.kind == "eod"
     return Until(unlatent(x), to_end=to_end)
@@ -1039,7 +1065,21 @@ def _after_prefix(word: str, x: Expr) -> Expr:
     return x
 
 
-_TIME_PREFIXES = {"at", "@", "around", "about", "approximately", "approx", "at about", "at around", "by", "for", "till", "from", "tonight at"}
+_TIME_PREFIXES = {
+    "at",
+    "@",
+    "around",
+    "about",
+    "approximately",
+    "approx",
+    "at about",
+    "at around",
+    "by",
+    "for",
+    "till",
+    "from",
+    "tonight at",
+}
 
 
 def b_suffixed(m: re.Match[str], p: Parser) -> Expr | None:
@@ -1176,10 +1216,16 @@ RULES: list[tuple[str, Builder]] = [
     (r"(?:the )?day after (?:tomorrow|tmrw)|overmorrow", b_cycle(Grain.DAY, 2)),
     (r"(?:the )?day before yesterday", b_cycle(Grain.DAY, -2)),
     (r"asap|as soon as possible|a\.s\.a\.p", b_asap),
-    (r"(?:the )?(?:eod|cob|eob|end of (?:the )?(?:business )?day|close of (?:the )?business(?: day)?|end of business)", b_eod),
+    (
+        r"(?:the )?(?:eod|cob|eob|end of (?:the )?(?:business )?day|close of (?:the )?business(?: day)?|end of business)",
+        b_eod,
+    ),
     (rf"(?P<d>{DOW})", b_dow),
     # clock times
-    (rf"(?P<h>\d{{1,2}}|{HOUR_WORD})(?::(?P<mi>\d{{2}})(?::(?P<s>\d{{2}}))?)?\s*(?P<oclock>o'?clock\s*)?{AMPM}", b_clock_ampm),
+    (
+        rf"(?P<h>\d{{1,2}}|{HOUR_WORD})(?::(?P<mi>\d{{2}})(?::(?P<s>\d{{2}}))?)?\s*(?P<oclock>o'?clock\s*)?{AMPM}",
+        b_clock_ampm,
+    ),
     (rf"(?P<hm>\d{{3,4}})\s*{AMPM}", b_clock_ampm),
     (r"(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?(?: ?o'?clock)?", b_clock),
     (r"(?P<h>\d{1,2})h(?:(?P<mi>\d{2})|rs?)?", b_clock_h),
@@ -1187,9 +1233,15 @@ RULES: list[tuple[str, Builder]] = [
     (r"(?P<y>1[5-9]\d\d|20\d\d)(?P<era>)", b_year),
     (r"(?P<hm>(?:[01]?\d|2[0-3])[0-5]\d)", b_hhmm),
     (r"(?P<h>\d{1,2}) (?P<mi>[0-5]\d)", b_spaced_clock),
-    (rf"(?P<h>{HOUR_WORD})(?:[ -](?P<mi>{MINUTE_WORD}))?(?: o'?clock)?(?:\s*{AMPM})?", b_word_clock),
+    (
+        rf"(?P<h>{HOUR_WORD})(?:[ -](?P<mi>{MINUTE_WORD}))?(?: o'?clock)?(?:\s*{AMPM})?",
+        b_word_clock,
+    ),
     (rf"half (?P<h>{HOUR_WORD}|\d{{1,2}})", b_half_hour),
-    (rf"(?P<n>a quarter|quarter|half|{NUM})(?: minutes?| mins?)? (?P<dir>past|after|to|till|before|of|from) (?P<t>.+)", b_relative_clock),
+    (
+        rf"(?P<n>a quarter|quarter|half|{NUM})(?: minutes?| mins?)? (?P<dir>past|after|to|till|before|of|from) (?P<t>.+)",
+        b_relative_clock,
+    ),
     (r"(?:the )?(?:noon|midday|mid day|mid-day|lunch ?time at noon)", b_noon(12)),
     (r"midnight", b_noon(0)),
     # parts of the day
@@ -1198,7 +1250,10 @@ RULES: list[tuple[str, Builder]] = [
     (r"last night|yesterday evening|yesterday night", b_pod_today("evening", 18, 24, -1)),
     (r"late last night", b_pod_today("late night", 21, 24, -1)),
     *[
-        (re.escape(word) + r"(?:ish)?", b_pod(name, start, end, is_latent=not word.startswith("after")))
+        (
+            re.escape(word) + r"(?:ish)?",
+            b_pod(name, start, end, is_latent=not word.startswith("after")),
+        )
         for word, (name, start, end) in _POD_WORDS.items()
     ],
     (r"first thing(?: in the morning)?(?: (?P<x>.+))?", b_first_thing),
@@ -1213,10 +1268,13 @@ RULES: list[tuple[str, Builder]] = [
     # named dates
     (rf"(?:the )?ides of (?P<mon>{MONTH})", b_ides),
     (rf"(?P<mon>{MONTH}) ?(?:the )?(?P<d>{DAYNUM})(?:,? (?P<y>\d{{4}}))?", b_month_day),
-    (rf"(?:the )?(?P<d>{DAYNUM}) ?(?:day )?(?:of )?(?P<mon>{MONTH})(?:,? (?P<y>\d{{4}}|\d{{2}}))?", b_month_day),
+    (
+        rf"(?:the )?(?P<d>{DAYNUM}) ?(?:day )?(?:of )?(?P<mon>{MONTH})(?:,? (?P<y>\d{{4}}|\d{{2}}))?",
+        b_month_day,
+    ),
     (rf"(?P<mon>{MONTH})(?:,? (?P<y>\d{{4}}))?", b_month),
     (rf"(?:the )(?P<d>{ORD})", b_dom),
-    (rf"(?:the )?(?P<d>\d{{1,2}}(?:st|nd|rd|th)?)", b_dom_latent),
+    (r"(?:the )?(?P<d>\d{1,2}(?:st|nd|rd|th)?)", b_dom_latent),
     (r"(?P<y>\d{1,4}) ?(?P<era>a\.?d\.?|b\.?c\.?|c\.?e\.?|b\.?c\.?e\.?)", b_year),
     (rf"two thousand(?: and)?(?: (?P<rest>{SMALL_NUMBER}))?", b_year_words),
     (r"(?P<y>\d{4})(?P<era>)", b_year),
@@ -1233,14 +1291,17 @@ RULES: list[tuple[str, Builder]] = [
     (r"(?P<d>.+?) ago", b_duration_ago(-1)),
     (r"(?P<d>.+?) (?:from|after) (?P<x>.+)", b_duration_from(1)),
     (r"(?P<d>.+?) before (?P<x>.+)", b_duration_from(-1)),
-    (rf"(?:in )?(?P<n>{NUM}) (?:business|working|work) days?(?: (?P<w>from now|time|ago))?", b_business_days),
+    (
+        rf"(?:in )?(?P<n>{NUM}) (?:business|working|work) days?(?: (?P<w>from now|time|ago))?",
+        b_business_days,
+    ),
     (rf"(?P<n>{NUM}) (?P<x>.+?)s? (?P<w>from now|from today|hence|ago|back)", b_nth_from_now),
     (rf"upcoming (?P<n>{NUM}) (?P<u>{UNIT})", b_upcoming_n),
     (rf"(?P<n>{NUM}) upcoming (?P<u>{UNIT})", b_upcoming_n),
     (r"within (?:the next )?(?P<d>.+)", b_within),
     # relative words
-    (rf"(?P<x>.+) after (?P<w>next)", b_after_next),
-    (rf"(?P<x>.+) before (?P<w>last)", b_after_next),
+    (r"(?P<x>.+) after (?P<w>next)", b_after_next),
+    (r"(?P<x>.+) before (?P<w>last)", b_after_next),
     (rf"(?:the )?(?:(?P<o>{ORD}) )?(?P<last>last )?(?P<x>.+?) (?:of|in) (?P<y>.+)", b_nth_of),
     (rf"(?P<w>{THIS} past|{THIS}|{NEXT}|{LAST}) (?P<x>.+)", b_relative),
     (rf"(?:the )?(?P<o>{ORD})? ?closest (?P<x>.+?) to (?P<y>.+)", b_closest),
@@ -1260,15 +1321,27 @@ RULES: list[tuple[str, Builder]] = [
     # intervals (a zone after an interval applies to both ends)
     (rf"(?P<x>.+?)\s*\(?(?P<z>{ZONE})\)?", b_zone),
     (r"(?:later than|after) (?P<a>.+?) but before (?P<b>.+)", b_interval_pair),
-    (r"(?:from |between |in between )?(?P<x>.+(?:-|–|/| to | till | til | untill? | thru | through | and ).+)", b_interval),
-    (rf"(?:from )?(?P<a>.+?) for (?P<d>.+)", b_for_duration),
-    (rf"for (?P<d>.+?) (?:from|starting from|starting at|starting) (?P<a>.+)", b_for_duration),
-    (r"(?:anytime |any time |sometimes? )?(?:after|since|from|starting|starting from|later than|no earlier than) (?P<x>.+)", b_open("after")),
-    (r"(?:anytime |any time |sometimes? )?(?:before|until|till|til|untill|through|thru|no later than|prior to|up to|up until) (?P<x>.+)", b_open("before")),
+    (
+        r"(?:from |between |in between )?(?P<x>.+(?:-|–|/| to | till | til | untill? | thru | through | and ).+)",
+        b_interval,
+    ),
+    (r"(?:from )?(?P<a>.+?) for (?P<d>.+)", b_for_duration),
+    (r"for (?P<d>.+?) (?:from|starting from|starting at|starting) (?P<a>.+)", b_for_duration),
+    (
+        r"(?:anytime |any time |sometimes? )?(?:after|since|from|starting|starting from|later than|no earlier than) (?P<x>.+)",
+        b_open("after"),
+    ),
+    (
+        r"(?:anytime |any time |sometimes? )?(?:before|until|till|til|untill|through|thru|no later than|prior to|up to|up until) (?P<x>.+)",
+        b_open("before"),
+    ),
     (r"by (?:the )?(?P<x>.+)", b_by),
     # zones, prefixes and suffixes
     (rf"(?P<w>{_PREFIXES}) (?P<x>.+)", b_prefixed),
-    (r"(?P<x>.+?) ?(?:ish|approximately|or so|sharp|exactly|at the latest|latest|tops)", b_suffixed),
+    (
+        r"(?P<x>.+?) ?(?:ish|approximately|or so|sharp|exactly|at the latest|latest|tops)",
+        b_suffixed,
+    ),
 ]
 
 
@@ -1285,7 +1358,11 @@ _QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": 
 
 def normalize(text: str) -> str:
     text = _SPACES.sub(" ", text.translate(_QUOTES).lower()).strip()
-    return text.rstrip("?!;:,").rstrip(".") if not text.endswith("a.m.") and not text.endswith("p.m.") else text
+    return (
+        text.rstrip("?!;:,").rstrip(".")
+        if not text.endswith("a.m.") and not text.endswith("p.m.")
+        else text
+    )
 
 
 def parse(text: str, locale: str = "en") -> Expr | None:

@@ -376,7 +376,13 @@ def occurrences(key: str, year: int, locale: str) -> tuple[Span, ...]:
         return ()
     if isinstance(value, tuple):
         start, end = value
-        return (Span(datetime(start.year, start.month, start.day), datetime(end.year, end.month, end.day), Grain.DAY),)
+        return (
+            Span(
+                datetime(start.year, start.month, start.day),
+                datetime(end.year, end.month, end.day),
+                Grain.DAY,
+            ),
+        )
     if key == "earth hour":
         start = datetime(value.year, value.month, value.day, 20, 30)
         return (Span(start, start + timedelta(hours=1), Grain.MINUTE),)
@@ -397,7 +403,9 @@ def _weekend_span(key: str, year: int, locale: str) -> tuple[Span, ...]:
 
 def holiday_expr(key: str) -> Yearly:
     if key in {"labor day weekend", "memorial day weekend"}:
-        return Yearly(lambda year, ctx: list(_weekend_span(key, year, ctx.locale)), Grain.HOUR, "holiday")
+        return Yearly(
+            lambda year, ctx: list(_weekend_span(key, year, ctx.locale)), Grain.HOUR, "holiday"
+        )
 
     def spans(year: int, ctx: Ctx) -> list[Span]:
         return list(occurrences(key, year, ctx.locale))

@@ -20,8 +20,8 @@ from pigeon.extract.protocols import (
     REASON_TEXT,
     Action,
     Extraction,
-    ExtractRequest,
     Extractor,
+    ExtractRequest,
     Grain,
     Reason,
 )
@@ -147,7 +147,11 @@ class LLMExtractor:
         except (ModelError, ValueError) as exc:
             log.warning(
                 "model extraction failed; using rules",
-                extra={"action": "extract_fallback", "backend": self.client.name, "error": str(exc)},
+                extra={
+                    "action": "extract_fallback",
+                    "backend": self.client.name,
+                    "error": str(exc),
+                },
             )
             return replace(baseline, notes=(*baseline.notes, f"fallback:{type(exc).__name__}"))
         return replace(result, mentions=baseline.mentions, source=self.client.name)
@@ -188,7 +192,7 @@ def parse_answer(answer: str, request: ExtractRequest, hidden: Redaction) -> Ext
     if not isinstance(summary, str) or len(summary) > 500:
         raise ValueError("'summary' must be a short string")
     action = Action(data.get("action"))
-    grain = Grain[str(data["grain"]).upper()] if data.get("grain") else None
+    grain = _grain(data.get("grain"))
     reason = Reason(data["reason"]) if data.get("reason") else None
     due = _due(data.get("due"), request)
     if not ambiguous and due is None:
@@ -204,6 +208,15 @@ def parse_answer(answer: str, request: ExtractRequest, hidden: Redaction) -> Ext
         reason=reason if ambiguous else None,
         reason_text=REASON_TEXT[reason] if ambiguous and reason else None,
     )
+
+
+def _grain(raw: object) -> Grain | None:
+    if raw is None:
+        return None
+    try:
+        return Grain[str(raw).upper()]
+    except KeyError:
+        raise ValueError(f"unknown grain {raw!r}") from None
 
 
 def _json_object(answer: str) -> dict[str, Any]:

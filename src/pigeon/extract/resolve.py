@@ -50,9 +50,15 @@ def resolve_expr(e: ex.Expr, ref: datetime, zone: tzinfo, locale: str) -> Resolv
     span = ex.first(e, ex.Ctx(ref, zone, locale))
     if span is None:
         return None
-    interval = isinstance(e, grammar.Interval | grammar.Open | grammar.Until | grammar.Range | grammar.Edge)
+    interval = isinstance(
+        e, grammar.Interval | grammar.Open | grammar.Until | grammar.Range | grammar.Edge
+    )
     interval = interval or e.kind in {"pod", "interval", "season", "weekend"}
-    interval = interval or span.grain in {Grain.HOUR, Grain.DAY} and span.end - span.start > _ONE[span.grain]
+    interval = (
+        interval
+        or (span.grain in {Grain.HOUR, Grain.DAY}
+        and span.end - span.start > _ONE[span.grain])
+    )
     open_side = e.side if isinstance(e, grammar.Open) else None
     kind = "interval" if interval else "instant"
     return Resolved(span.start, span.end, span.grain, kind, open_side, label_of(e))
@@ -124,8 +130,10 @@ def _longest_at(
     text: str, tokens: list[tuple[int, int]], i: int, locale: str
 ) -> tuple[Found, int] | None:
     last = i
-    while last + 1 < len(tokens) and last + 1 - i < _MAX_WORDS and _timeish(
-        text[tokens[last + 1][0] : tokens[last + 1][1]]
+    while (
+        last + 1 < len(tokens)
+        and last + 1 - i < _MAX_WORDS
+        and _timeish(text[tokens[last + 1][0] : tokens[last + 1][1]])
     ):
         last += 1
     for j in range(last, i - 1, -1):

@@ -73,9 +73,7 @@ class RuleBasedExtractor:
         due, grain = _due(mention, resolved, request)
         if due < received:
             return _ask(base, Reason.PAST_TIME, due=due, grain=grain)
-        return Extraction(
-            due=due, grain=grain, summary=summary, action=action, mentions=mentions
-        )
+        return Extraction(due=due, grain=grain, summary=summary, action=action, mentions=mentions)
 
 
 def _ask(
@@ -98,14 +96,16 @@ def _primary(found: list[tuple[TimeMention, Resolved]]) -> tuple[TimeMention, Re
     return min(found, key=lambda pair: (pair[1].grain, pair[0].span[0]))
 
 
-def _ambiguity(
-    request: ExtractRequest, found: list[tuple[TimeMention, Resolved]]
-) -> Reason | None:
+def _ambiguity(request: ExtractRequest, found: list[tuple[TimeMention, Resolved]]) -> Reason | None:
     if _nonexistent(request.text, request):
         return Reason.NONEXISTENT_DATE
     for mention, resolved in found:
         text = mention.text.lower()
-        if _VAGUE_WORDS.search(text) or resolved.grain >= Grain.WEEK and "sometime" in request.text.lower():
+        if (
+            _VAGUE_WORDS.search(text)
+            or (resolved.grain >= Grain.WEEK
+            and "sometime" in request.text.lower())
+        ):
             return Reason.VAGUE_TIME
         if _unknown_order(text, request.locale):
             return Reason.UNKNOWN_DATE_ORDER
@@ -116,7 +116,11 @@ def _ambiguity(
 
 
 def _unknown_order(text: str, locale: str) -> bool:
-    if locale.lower().replace("-", "_") in DAY_FIRST_LOCALES or locale.lower() in {"en_us", "en_ca", "en_ph"}:
+    if locale.lower().replace("-", "_") in DAY_FIRST_LOCALES or locale.lower() in {
+        "en_us",
+        "en_ca",
+        "en_ph",
+    }:
         return False
     for m in _NUMERIC_DATE.finditer(text):
         a, b = int(m.group(1)), int(m.group(2))
@@ -140,7 +144,7 @@ def _nonexistent(text: str, request: ExtractRequest) -> bool:
 
 
 def _this_or_next(text: str, request: ExtractRequest) -> bool:
-    """"next friday" said on a Tuesday: this week's Friday or the following one?"""
+    """ "next friday" said on a Tuesday: this week's Friday or the following one?"""
     m = _NEXT_WEEKDAY.search(text)
     if m is None or m["d"].lower() not in WEEKDAYS:
         return False
@@ -171,7 +175,9 @@ def _at(day: datetime, hour: time, zone: ZoneInfo) -> datetime:
     return localize(datetime.combine(day.date(), hour), zone)
 
 
-def _due(mention: TimeMention, resolved: Resolved, request: ExtractRequest) -> tuple[datetime, Grain]:
+def _due(
+    mention: TimeMention, resolved: Resolved, request: ExtractRequest
+) -> tuple[datetime, Grain]:
     zone, hours, received = request.zone, request.hours, request.received_at
     label = resolved.label
     if label.startswith("deadline"):
@@ -179,7 +185,9 @@ def _due(mention: TimeMention, resolved: Resolved, request: ExtractRequest) -> t
     preferred = _pod_hour(label, hours)
     if preferred is not None:
         due = _at(resolved.start, preferred, zone)
-        return (max(due, received) if resolved.start <= _local(received, zone) else due), Grain.MINUTE
+        return (
+            max(due, received) if resolved.start <= _local(received, zone) else due
+        ), Grain.MINUTE
     start = localize(resolved.start, zone)
     if label == "open:before":
         return max(start - _BEFORE_MARGIN, received), Grain.MINUTE
@@ -195,7 +203,9 @@ def _deadline(resolved: Resolved, request: ExtractRequest) -> tuple[datetime, Gr
     end = resolved.end
     target = resolved.label.split(":", 1)[1]
     if target == "eod":
-        return max(_at(end - timedelta(days=1), hours.end_of_day, zone), request.received_at), Grain.MINUTE
+        return max(
+            _at(end - timedelta(days=1), hours.end_of_day, zone), request.received_at
+        ), Grain.MINUTE
     if end - resolved.start <= timedelta(hours=24) and end.time() != time(0):
         return max(localize(end, zone) - _BEFORE_MARGIN, request.received_at), Grain.MINUTE
     # A deadline on a day ("by friday"): remind that morning, or now if that has passed.

@@ -44,17 +44,22 @@ class ExtractSettings:
             api_key = api_key or env.get("ANTHROPIC_API_KEY") or None
             if not api_key:
                 raise ExtractConfigError(
-                    "PIGEON_EXTRACT_API_KEY", "required for the anthropic backend (or ANTHROPIC_API_KEY)"
+                    "PIGEON_EXTRACT_API_KEY",
+                    "required for the anthropic backend (or ANTHROPIC_API_KEY)",
                 )
         model = env.get("PIGEON_EXTRACT_MODEL") or None
         base_url = env.get("PIGEON_EXTRACT_BASE_URL") or None
         if backend == "openai":
             if not base_url:
-                raise ExtractConfigError("PIGEON_EXTRACT_BASE_URL", "required for the openai backend")
+                raise ExtractConfigError(
+                    "PIGEON_EXTRACT_BASE_URL", "required for the openai backend"
+                )
             if not model:
                 raise ExtractConfigError("PIGEON_EXTRACT_MODEL", "required for the openai backend")
         if base_url and not base_url.startswith(("http://", "https://")):
-            raise ExtractConfigError("PIGEON_EXTRACT_BASE_URL", "must start with http:// or https://")
+            raise ExtractConfigError(
+                "PIGEON_EXTRACT_BASE_URL", "must start with http:// or https://"
+            )
         if backend == "anthropic":
             model = model or DEFAULT_ANTHROPIC_MODEL
         locale = env.get("PIGEON_EXTRACT_LOCALE", "en").strip() or "en"
