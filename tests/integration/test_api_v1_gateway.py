@@ -1,0 +1,446 @@
+"""/v1 gateway protocol: claims with leases and tokens, long-poll, reports, retries, heartbeat.
+In process, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from pigeon import bootstrap
+from pigeon.bootstrap import Container
+from pigeon.bus.memory import MemoryBus
+from pigeon.clock import FrozenClock, SystemClock
+from pigeon.config import RetryPolicy, Settings
+from pigeon.services import scheduling
+from tests.integration.test_api_support import (
+    OPERATOR_TOKEN,
+    InProcessClient,
+    NewDevice,
+    Tenant,
+    new_device,
+    new_message,
+    new_tenant,
+    problem_fields,
+    serve_in_process,
+)
+
+STALE_TOKEN = "00000000-0000-4000-8000-000000000000"
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return Settings(
+        database_url=db_url,
+        lease_seconds=60,
+        operator_token=OPERATOR_TOKEN,
+        retry=RetryPolicy(base_seconds=10, cap_seconds=60, max_attempts=3, jitter=0),
+    )
+
+
+@pytest.fixture
+def api(container: Container) -> Iterator[InProcessClient]:
+    with serve_in_process(container) as client:
+        yield client
+
+
+@pytest.fixture
+def tenant(api: InProcessClient) -> Tenant:
+    return new_tenant(api)
+
+
+@pytest.fixture
+def device(api: InProcessClient, tenant: Tenant) -> NewDevice:
+    return new_device(api, tenant)
+
+
+def claim(api: InProcessClient, device: NewDevice, **body: Any) -> dict[str, Any]:
+    response = api.post("/v1/gateway/claim", json=body, headers=device.auth)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def report(api: InProcessClient, device: NewDevice, **body: Any) -> httpx.Response:
+    return api.post("/v1/gateway/report", json=body, headers=device.auth)
+
+
+def status_of(api: InProcessClient, tenant: Tenant, message_id: str) -> dict[str, Any]:
+    result: dict[str, Any] = api.get(f"/v1/messages/{message_id}", headers=tenant.auth).json()
+    return result
+
+
+# Claims -----------------------------------------------------------------------------------
+
+
+def test_a_claim_takes_due_messages_up_to_the_limit_under_a_lease(
+    api: InProcessClient, tenant: Tenant, device: NewDevice
+) -> None:
+    created = [new_message(api, tenant, body=f"m{i}")["id"] for i in range(3)]
+    later = new_message(api, tenant, scheduled_for="2030-01-07T10:00:00Z")
+
+    first = claim(api, device, limit=2)
+    assert first["lease_expires_at"] == "2030-01-07T09:01:00Z"  # now + lease_seconds
+    assert [m["id"] for m in first["messages"]] == created[:2]
+    tokens = {m["claim_token"] for m in first["messages"]}
+    assert all(tokens)
+    assert first["messages"][0]["attempt"] == 1
+    assert first["messages"][0]["body"] == "m0"
+
+    second = claim(api, device, limit=2)
+    assert [m["id"] for m in second["messages"]] == created[2:]
+    assert {m["claim_token"] for m in second["messages"]}.isdisjoint(tokens)
+
+    empty = claim(api, device)
+    assert empty == {"lease_expires_at": None, "messages": []}
+    assert status_of(api, tenant, later["id"])["status"] == "queued"  # not due yet
+    assert status_of(api, tenant, created[0])["status"] == "claimed"
+
+
+def test_a_claim_without_a_body_uses_the_defaults(
+    api: InProcessClient, tenant: Tenant, device: NewDevice
+) -> None:
+    new_message(api, tenant)
+    response = api.post("/v1/gateway/claim", headers=device.auth)
+    assert response.status_code == 200
+    assert len(response.json()["messages"]) == 1
+
+
+def test_a_message_for_one_device_is_not_claimed_by_another(
+    api: InProcessClient, tenant: Tenant, device: NewDevice
+) -> None:
+    other = new_device(api, tenant, "other mac")
+    mine = new_message(api, tenant, device_id=device.id)
+    assert claim(api, other)["messages"] == []
+    assert [m["id"] for m in claim(api, device)["messages"]] == [mine["id"]]
+
+
+def test_a_disabled_channel_hands_out_nothing(
+    api: InProcessClient, tenant: Tenant, device: NewDevice
+) -> None:
+    console = api.post(
+        "/v1/channels", json={"kind": "console", "name": "spare"}, headers=tenant.auth
+    ).json()
+    api.patch(f"/v1/channels/{console['id']}", json={"is_default": True}, headers=tenant.auth)
+    gateway_id = api.get("/v1/devices", headers=tenant.auth).json()["items"][0]["channel_id"]
+    new_message(api, tenant, channel_id=gateway_id)
+    api.post(f"/v1/channels/{gateway_id}/disable", headers=tenant.auth)
+    assert claim(api, device)["messages"] == []
+
+
+# Reports ----------------------------------------------------------------------------------
+
+
+def test_a_single_report_settles_the_message(
+    api: InProcessClient, tenant: Tenant, device: NewDevice, clock: FrozenClock
+) -> None:
+    message = new_message(api, tenant)
+    [claimed] = claim(api, device)["messages"]
+    clock.advance(2)
+    sent = report(
+        api, device, message_id=message["id"], claim_token=claimed["claim_token"], status="sent"
+    )
+    assert sent.status_code == 200, sent.text
+    assert sent.json() == {"message_id": message["id"], "status": "sent"}
+    got = status_of(api, tenant, message["id"])
+    assert got["status"] == "sent"
+    assert got["sent_at"] == "2030-01-07T09:00:02Z"
+
+    # The device repeats itself (a lost response): nothing changes, nothing fails.
+    again = report(
+        api, device, message_id=message["id"], claim_token=claimed["claim_token"], status="sent"
+    )
+    assert again.status_code == 200
+    assert len(status_of(api, tenant, message["id"])["events"]) == 4
+
+
+def test_a_report_with_a_stale_token_is_refused(
+    api: InProcessClient, tenant: Tenant, device: NewDevice
+) -> None:
+    message = new_message(api, tenant)
+    claim(api, device)
+    refused = report(api, device, message_id=message["id"], claim_token=STALE_TOKEN, status="sent")
+    assert refused.status_code == 409
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert status_of(api, tenant, message["id"])["status"] == "claimed"
+
+
+def test_a_report_from_another_device_is_refused(
+    api: InProcessClient, tenant: Tenant, device: NewDevice
+) -> None:
+    other = new_device(api, tenant, "other mac")
+    message = new_message(api, tenant)
+    [claimed] = claim(api, device)["messages"]
+    refused = report(
+        api, other, message_id=message["id"], claim_token=claimed["claim_token"], status="sent"
+    )
+    assert refused.status_code == 409
+    assert status_of(api, tenant, message["id"])["status"] == "claimed"
+
+
+def test_a_lost_lease_cannot_overwrite_the_new_claim(
+    api: InProcessClient,
+    tenant: Tenant,
+    device: NewDevice,
+    container: Container,
+    clock: FrozenClock,
+) -> None:
+    """A device that went quiet past its lease reports late: the retry's claim wins."""
+    gateway_id = api.get("/v1/devices", headers=tenant.auth).json()["items"][0]["channel_id"]
+    api.patch(f"/v1/channels/{gateway_id}", json={"on_lease_expiry": "retry"}, headers=tenant.auth)
+    message = new_message(api, tenant)
+    [old] = claim(api, device)["messages"]
+    clock.advance(61)
+    assert scheduling.expire_leases(container.services).requeued == 1
+    clock.advance(10)  # the backoff of a first attempt
+    [new] = claim(api, device)["messages"]
+    assert new["attempt"] == 2
+
+    late = report(
+        api,
+        device,
+        message_id=message["id"],
+        claim_token=old["claim_token"],
+        status="failed",
+        error="timeout",
+    )
+    assert late.status_code == 409
+    assert status_of(api, tenant, message["id"])["status"] == "claimed"
+    current = report(
+        api, device, message_id=message["id"], claim_token=new["claim_token"], status="sent"
+    )
+    assert current.json()["status"] == "sent"
+
+
+def test_a_report_list_applies_each_item_on_its_own(
+    api: InProcessClient, tenant: Tenant, device: NewDevice
+) -> None:
+    ids = [new_message(api, tenant, body=f"m{i}")["id"] for i in range(3)]
+    claimed = claim(api, device)["messages"]
+    token = claimed[0]["claim_token"]
+    missing = "01900000-0000-7000-8000-000000000000"
+
+    response = report(
+        api,
+        device,
+        reports=[
+            {"message_id": ids[0], "claim_token": token, "status": "sent"},
+            {"message_id": ids[1], "claim_token": STALE_TOKEN, "status": "sent"},
+            {"message_id": ids[2], "claim_token": token, "status": "failed", "error": "no network"},
+            {"message_id": missing, "claim_token": token, "status": "sent"},
+        ],
+    )
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["message_id"] for r in results] == [ids[0], ids[1], ids[2], missing]
+    assert results[0] == {"message_id": ids[0], "status": "sent"}
+    assert results[1]["error"]["status"] == 409
+    assert "status" not in results[1]
+    assert results[2] == {"message_id": ids[2], "status": "queued"}
+    assert results[3]["error"]["status"] == 404
+
+    assert status_of(api, tenant, ids[0])["status"] == "sent"
+    assert status_of(api, tenant, ids[1])["status"] == "claimed"
+    assert status_of(api, tenant, ids[2])["last_error"] == "no network"
+
+
+def test_a_failure_retries_with_backoff_until_the_attempts_run_out(
+    api: InProcessClient, tenant: Tenant, device: NewDevice, clock: FrozenClock
+) -> None:
+    message = new_message(api, tenant)
+    delays = []
+    for attempt in (1, 2):
+        [claimed] = claim(api, device)["messages"]
+        assert claimed["attempt"] == attempt
+        failed = report(
+            api,
+            device,
+            message_id=message["id"],
+            claim_token=claimed["claim_token"],
+            status="failed",
+            error=f"attempt {attempt} failed",
+        )
+        assert failed.json()["status"] == "queued"
+        got = status_of(api, tenant, message["id"])
+        assert got["status"] == "queued"
+        assert got["attempts"] == attempt
+        assert got["last_error"] == f"attempt {attempt} failed"
+        due = got["scheduled_for"]
+        delays.append(due)
+        assert claim(api, device)["messages"] == []  # not before its backoff ends
+        clock.advance(5 if attempt == 1 else 15)
+        assert claim(api, device)["messages"] == []
+        clock.advance(5)
+    # base 10 s, doubled after each attempt, no jitter
+    assert delays == ["2030-01-07T09:00:10Z", "2030-01-07T09:00:30Z"]
+
+    [last] = claim(api, device)["messages"]
+    assert last["attempt"] == 3
+    final = report(
+        api,
+        device,
+        message_id=message["id"],
+        claim_token=last["claim_token"],
+        status="failed",
+        error="gave up",
+    )
+    assert final.json()["status"] == "failed"
+    got = status_of(api, tenant, message["id"])
+    assert (got["status"], got["attempts"], got["last_error"]) == ("failed", 3, "gave up")
+    clock.advance(3600)
+    assert claim(api, device)["messages"] == []
+    assert [e["to"] for e in got["events"]][-3:] == ["released", "claimed", "failed"]
+
+
+def test_a_failed_message_can_be_retried_by_hand(
+    api: InProcessClient, tenant: Tenant, device: NewDevice, clock: FrozenClock
+) -> None:
+    message = new_message(api, tenant)
+    for _ in range(3):
+        clock.advance(60)  # past any backoff
+        [claimed] = claim(api, device)["messages"]
+        report(
+            api,
+            device,
+            message_id=message["id"],
+            claim_token=claimed["claim_token"],
+            status="failed",
+        )
+    assert status_of(api, tenant, message["id"])["status"] == "failed"
+
+    retried = api.post(f"/v1/messages/{message['id']}/retry", headers=tenant.auth)
+    assert retried.status_code == 200
+    assert retried.json()["status"] == "queued"
+    assert retried.json()["scheduled_for"] == "2030-01-07T09:03:00Z"  # now
+    [again] = claim(api, device)["messages"]
+    assert again["attempt"] == 4
+
+
+def test_a_queued_or_sent_message_cannot_be_retried(api: InProcessClient, tenant: Tenant) -> None:
+    message = new_message(api, tenant)
+    assert api.post(f"/v1/messages/{message['id']}/retry", headers=tenant.auth).status_code == 409
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="services.messages.retry moves any status the state machine lets reach queued, "
+    "including claimed: a person's retry steals the device's live claim",
+)
+def test_a_claimed_message_cannot_be_retried(
+    api: InProcessClient, tenant: Tenant, device: NewDevice
+) -> None:
+    message = new_message(api, tenant)
+    [claimed] = claim(api, device)["messages"]
+    retried = api.post(f"/v1/messages/{message['id']}/retry", headers=tenant.auth)
+    assert retried.status_code == 409
+    sent = report(
+        api, device, message_id=message["id"], claim_token=claimed["claim_token"], status="sent"
+    )
+    assert sent.status_code == 200
+
+
+def test_the_heartbeat_marks_the_device_seen(
+    api: InProcessClient, tenant: Tenant, device: NewDevice, clock: FrozenClock
+) -> None:
+    clock.advance(42)
+    beat = api.post("/v1/gateway/heartbeat", headers=device.auth)
+    assert beat.status_code == 200
+    assert beat.json()["last_seen_at"] == "2030-01-07T09:00:42Z"
+    clock.advance(1)
+    claim(api, device)  # a claim counts as a sign of life too
+    [listed] = api.get("/v1/devices", headers=tenant.auth).json()["items"]
+    assert listed["last_seen_at"] == "2030-01-07T09:00:43Z"
+
+
+def test_gateway_routes_take_a_device_token_not_an_api_key(
+    api: InProcessClient, tenant: Tenant
+) -> None:
+    for path in ("/v1/gateway/claim", "/v1/gateway/report", "/v1/gateway/heartbeat"):
+        response = api.post(path, json={}, headers=tenant.auth)
+        assert response.status_code == 401, path
+
+
+def test_a_malformed_report_names_the_field(
+    api: InProcessClient, tenant: Tenant, device: NewDevice
+) -> None:
+    response = report(
+        api, device, reports=[{"message_id": "m", "claim_token": "t", "status": "lost"}]
+    )
+    assert response.status_code == 422
+    assert sorted(problem_fields(response)) == ["reports[0].message_id", "reports[0].status"]
+
+
+# Long-poll, with the scheduler running and real time --------------------------------------
+
+
+@pytest.fixture
+def live_api(settings: Settings) -> Iterator[InProcessClient]:
+    container = bootstrap.build(settings, clock=SystemClock(), bus=MemoryBus(), pool_size=4)
+    try:
+        with serve_in_process(container, run_workers=True) as client:
+            yield client
+    finally:
+        container.close()
+
+
+def _claim_in_thread(
+    api: InProcessClient, device: NewDevice, **body: Any
+) -> tuple[threading.Thread, dict[str, Any]]:
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        outcome["response"] = api.post("/v1/gateway/claim", json=body, headers=device.auth)
+        outcome["at"] = time.monotonic()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def test_a_waiting_claim_answers_soon_after_a_message_is_created(live_api: InProcessClient) -> None:
+    tenant = new_tenant(live_api)
+    device = new_device(live_api, tenant)
+    started = time.monotonic()
+    thread, outcome = _claim_in_thread(live_api, device, wait=5)
+    time.sleep(0.3)  # let the claim find nothing and start waiting
+    created_at = time.monotonic()
+    message = new_message(live_api, tenant)
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    response = outcome["response"]
+    assert response.status_code == 200
+    assert [m["id"] for m in response.json()["messages"]] == [message["id"]]
+    assert outcome["at"] - created_at < 1.0
+    assert outcome["at"] - started < 2.0  # well before the 5 s wait ran out
+
+
+def test_a_waiting_claim_answers_when_a_scheduled_message_falls_due(
+    live_api: InProcessClient,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    tenant = new_tenant(live_api)
+    device = new_device(live_api, tenant)
+    due = datetime.now(UTC) + timedelta(seconds=1.2)
+    message = new_message(live_api, tenant, scheduled_for=due.isoformat())
+    thread, outcome = _claim_in_thread(live_api, device, wait=5)
+    thread.join(timeout=10)
+    arrived = datetime.now(UTC)
+    assert [m["id"] for m in outcome["response"].json()["messages"]] == [message["id"]]
+    assert due <= arrived < due + timedelta(seconds=1)
+
+
+def test_a_waiting_claim_gives_up_after_its_wait(live_api: InProcessClient) -> None:
+    tenant = new_tenant(live_api)
+    device = new_device(live_api, tenant)
+    other = new_tenant(live_api, "other")
+    started = time.monotonic()
+    thread, outcome = _claim_in_thread(live_api, device, wait=0.6)
+    new_message(live_api, other)  # news for another workspace does not end the wait
+    thread.join(timeout=10)
+    assert outcome["response"].json() == {"lease_expires_at": None, "messages": []}
+    assert outcome["at"] - started >= 0.6
