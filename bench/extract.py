@@ -85,7 +85,12 @@ def main() -> None:
     grammar._PARSERS[False].parse.cache_clear()
     start = time.perf_counter()
     for text, row in texts:
-        resolve_phrase(text, datetime.fromisoformat(str(row["reference"])), ZoneInfo(str(row["tz"])), str(row["locale"]))
+        resolve_phrase(
+            text,
+            datetime.fromisoformat(str(row["reference"])),
+            ZoneInfo(str(row["tz"])),
+            str(row["locale"]),
+        )
     phrases_per_s = len(texts) / (time.perf_counter() - start)
 
     messages = [
@@ -118,7 +123,9 @@ def main() -> None:
         "negatives_total_count": len(negatives),
         "phrases_per_s_one_core": round(phrases_per_s),
         "messages_per_s_one_core": round(messages_per_s),
-        "split_accuracy_pct": {split: pct(ok, total) for split, (ok, total) in sorted(per_split.items())},
+        "split_accuracy_pct": {
+            split: pct(ok, total) for split, (ok, total) in sorted(per_split.items())
+        },
     }
     print(json.dumps(result))
 

@@ -12,15 +12,20 @@ Everything here is pure and works on naive local datetimes; the zone only
 matters for exact (sub-day) shifts and explicit zone abbreviations.
 """
 
+# Spans are naive wall-clock datetimes on purpose: zones are applied once, at the edge.
+# ruff: noqa: DTZ001
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, tzinfo
 from itertools import islice
+from typing import TYPE_CHECKING
 
 from pigeon.extract import timemath as tm
 from pigeon.extract.protocols import Grain
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 INFINITE = 10**9
 HORIZON = timedelta(days=4 * 366)

@@ -9,11 +9,13 @@ the day parse as *latent*: usable inside a larger phrase, never alone, so
 "2 of them" or "Pay ABC 2000" yield no time.
 """
 
+# Naive datetimes here are wall-clock values by design; zones are applied at the edge.
+# ruff: noqa: DTZ001
 from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from functools import lru_cache
 from itertools import islice
@@ -131,7 +133,7 @@ _DURATION_RE = re.compile(
     rf"|(?:a |an )?(?P<qh>quarter|half|three[- ]quarters?) (?:of )?an? hour"
     rf"|(?P<n2>{NUM}) and (?:a |an )?half (?P<u2>{UNIT})"
     rf"|(?P<fort>(?:a|one|two|\d+) fortnights?)"
-    r"|(?P<prime>\d+)(?P<mark>'|\"|’’|”))"
+    r"|(?P<prime>\d+)(?P<mark>'|\"))"
 )
 
 
@@ -322,10 +324,9 @@ class Season(ex.Yearly):
 
         super().__init__(spans, Grain.DAY, "season")
 
-    def past(self, ctx: Ctx) -> ex.Iterator[Span]:
+    def past(self, ctx: Ctx) -> Iterator[Span]:
         # A season is "past" once it has ended, even if it began this year.
-        for span in super().past(ctx.at(ctx.ref)):
-            yield span
+        yield from super().past(ctx)
 
 
 # ---------------------------------------------------------------- parser
@@ -430,9 +431,7 @@ def combine(a: Expr, b: Expr) -> Expr | None:
         return _latent_pair(a, b)
     if isinstance(a, Interval | Open) or isinstance(b, Interval | Open):
         return _interval_with(a, b)
-    pod_a, day_a = pod_parts(a)
-    pod_b, day_b = pod_parts(b)
-    if pod_a is not None and pod_b is not None:
+    if pod_parts(a)[0] is not None and pod_parts(b)[0] is not None:
         return None
     if a.kind not in _DATEISH | {"pod", "date"} or b.kind not in _DATEISH | {"pod", "date"}:
         return None
@@ -549,7 +548,8 @@ def b_clock_ampm(m: re.Match[str], p: Parser) -> Expr | None:
     g = m.groupdict()
     if g.get("hm"):
         digits = g["hm"]
-        hour, minute = int(digits[:-2]), int(digits[-2:])
+        hour, minute_or_none = int(digits[:-2]), int(digits[-2:])
+        minute: int | None = minute_or_none
     else:
         hour = int(g["h"]) if g["h"][0].isdigit() else NUMBER_WORDS[g["h"]]
         minute = int(g["mi"]) if g.get("mi") else None
@@ -931,7 +931,7 @@ def b_edge(part: str | None = None, unit: Grain | None = None) -> Builder:
 
 
 _RANGE_WORD = re.compile(
-    r"\s*(?:-|–|/|\bto\b|\btill\b|\btil\b|\buntill?\b|\bthru\b|\bthrough\b|\band\b)\s*"
+    r"\s*(?:-|/|\bto\b|\btill\b|\btil\b|\buntill?\b|\bthru\b|\bthrough\b|\band\b)\s*"
 )
 
 
@@ -985,7 +985,9 @@ def make_interval(a: Expr, b: Expr, p: Parser) -> Expr | None:
         b = _same_month(a, b.day) or b
     if a.latent or b.latent or as_time(a) or as_time(b):
         return None
-    if (a.kind not in _DATEISH and a.kind != "date") or (b.kind not in _DATEISH and b.kind != "date"):
+    if (a.kind not in _DATEISH and a.kind != "date") or (
+        b.kind not in _DATEISH and b.kind != "date"
+    ):
         return None
     return Interval(a, b)
 
@@ -1217,7 +1219,8 @@ RULES: list[tuple[str, Builder]] = [
     (r"(?:the )?day before yesterday", b_cycle(Grain.DAY, -2)),
     (r"asap|as soon as possible|a\.s\.a\.p", b_asap),
     (
-        r"(?:the )?(?:eod|cob|eob|end of (?:the )?(?:business )?day|close of (?:the )?business(?: day)?|end of business)",
+        r"(?:the )?(?:eod|cob|eob|end of (?:the )?(?:business )?day"
+        r"|close of (?:the )?business(?: day)?|end of business)",
         b_eod,
     ),
     (rf"(?P<d>{DOW})", b_dow),
@@ -1239,7 +1242,8 @@ RULES: list[tuple[str, Builder]] = [
     ),
     (rf"half (?P<h>{HOUR_WORD}|\d{{1,2}})", b_half_hour),
     (
-        rf"(?P<n>a quarter|quarter|half|{NUM})(?: minutes?| mins?)? (?P<dir>past|after|to|till|before|of|from) (?P<t>.+)",
+        rf"(?P<n>a quarter|quarter|half|{NUM})(?: minutes?| mins?)? "
+        r"(?P<dir>past|after|to|till|before|of|from) (?P<t>.+)",
         b_relative_clock,
     ),
     (r"(?:the )?(?:noon|midday|mid day|mid-day|lunch ?time at noon)", b_noon(12)),
@@ -1269,7 +1273,8 @@ RULES: list[tuple[str, Builder]] = [
     (rf"(?:the )?ides of (?P<mon>{MONTH})", b_ides),
     (rf"(?P<mon>{MONTH}) ?(?:the )?(?P<d>{DAYNUM})(?:,? (?P<y>\d{{4}}))?", b_month_day),
     (
-        rf"(?:the )?(?P<d>{DAYNUM}) ?(?:day )?(?:of )?(?P<mon>{MONTH})(?:,? (?P<y>\d{{4}}|\d{{2}}))?",
+        rf"(?:the )?(?P<d>{DAYNUM}) ?(?:day )?(?:of )?(?P<mon>{MONTH})"
+        r"(?:,? (?P<y>\d{4}|\d{2}))?",
         b_month_day,
     ),
     (rf"(?P<mon>{MONTH})(?:,? (?P<y>\d{{4}}))?", b_month),
@@ -1322,17 +1327,21 @@ RULES: list[tuple[str, Builder]] = [
     (rf"(?P<x>.+?)\s*\(?(?P<z>{ZONE})\)?", b_zone),
     (r"(?:later than|after) (?P<a>.+?) but before (?P<b>.+)", b_interval_pair),
     (
-        r"(?:from |between |in between )?(?P<x>.+(?:-|–|/| to | till | til | untill? | thru | through | and ).+)",
+        r"(?:from |between |in between )?"
+        r"(?P<x>.+(?:-|/| to | till | til | untill? | thru | through | and ).+)",
         b_interval,
     ),
     (r"(?:from )?(?P<a>.+?) for (?P<d>.+)", b_for_duration),
     (r"for (?P<d>.+?) (?:from|starting from|starting at|starting) (?P<a>.+)", b_for_duration),
     (
-        r"(?:anytime |any time |sometimes? )?(?:after|since|from|starting|starting from|later than|no earlier than) (?P<x>.+)",
+        r"(?:anytime |any time |sometimes? )?"
+        r"(?:after|since|from|starting|starting from|later than|no earlier than) (?P<x>.+)",
         b_open("after"),
     ),
     (
-        r"(?:anytime |any time |sometimes? )?(?:before|until|till|til|untill|through|thru|no later than|prior to|up to|up until) (?P<x>.+)",
+        r"(?:anytime |any time |sometimes? )?"
+        r"(?:before|until|till|til|untill|through|thru|no later than|prior to|up to|up until)"
+        r" (?P<x>.+)",
         b_open("before"),
     ),
     (r"by (?:the )?(?P<x>.+)", b_by),
@@ -1353,7 +1362,10 @@ def parser_for(locale: str) -> Parser:
 
 
 _SPACES = re.compile(r"\s+")
-_QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
+# Typographic quotes and dashes become ASCII so the rules only spell them once.
+_QUOTES = str.maketrans(
+    {"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"}
+)
 
 
 def normalize(text: str) -> str:

@@ -84,7 +84,12 @@ class AnthropicClient:
             )
         except self._anthropic.APIError as exc:
             raise ModelError(f"anthropic: {type(exc).__name__}") from exc
-        texts = [block.text for block in message.content if getattr(block, "type", "") == "text"]
+        texts = [
+            text
+            for block in message.content
+            if getattr(block, "type", "") == "text"
+            and isinstance(text := getattr(block, "text", None), str)
+        ]
         if not texts:
             raise ModelError("anthropic: no text block in the response")
         return "".join(texts)
@@ -191,7 +196,7 @@ def parse_answer(answer: str, request: ExtractRequest, hidden: Redaction) -> Ext
     summary = data.get("summary")
     if not isinstance(summary, str) or len(summary) > 500:
         raise ValueError("'summary' must be a short string")
-    action = Action(data.get("action"))
+    action = Action(str(data.get("action")))
     grain = _grain(data.get("grain"))
     reason = Reason(data["reason"]) if data.get("reason") else None
     due = _due(data.get("due"), request)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from pigeon.extract import expr as ex
@@ -20,7 +20,7 @@ from pigeon.extract.protocols import Grain, TimeMention
 from pigeon.extract.timemath import localize
 
 if TYPE_CHECKING:
-    from datetime import tzinfo
+    from datetime import datetime, tzinfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,17 +54,15 @@ def resolve_expr(e: ex.Expr, ref: datetime, zone: tzinfo, locale: str) -> Resolv
         e, grammar.Interval | grammar.Open | grammar.Until | grammar.Range | grammar.Edge
     )
     interval = interval or e.kind in {"pod", "interval", "season", "weekend"}
-    interval = (
-        interval
-        or (span.grain in {Grain.HOUR, Grain.DAY}
-        and span.end - span.start > _ONE[span.grain])
+    interval = interval or (
+        span.grain in {Grain.HOUR, Grain.DAY} and span.end - span.start > _ONE[span.grain]
     )
     open_side = e.side if isinstance(e, grammar.Open) else None
     kind = "interval" if interval else "instant"
     return Resolved(span.start, span.end, span.grain, kind, open_side, label_of(e))
 
 
-_ONE = {Grain.HOUR: ex.timedelta(hours=1), Grain.DAY: ex.timedelta(days=1)}
+_ONE = {Grain.HOUR: timedelta(hours=1), Grain.DAY: timedelta(days=1)}
 
 
 def resolve_phrase(text: str, ref: datetime, zone: tzinfo, locale: str = "en") -> Resolved | None:

@@ -101,10 +101,8 @@ def _ambiguity(request: ExtractRequest, found: list[tuple[TimeMention, Resolved]
         return Reason.NONEXISTENT_DATE
     for mention, resolved in found:
         text = mention.text.lower()
-        if (
-            _VAGUE_WORDS.search(text)
-            or (resolved.grain >= Grain.WEEK
-            and "sometime" in request.text.lower())
+        if _VAGUE_WORDS.search(text) or (
+            resolved.grain >= Grain.WEEK and "sometime" in request.text.lower()
         ):
             return Reason.VAGUE_TIME
         if _unknown_order(text, request.locale):

@@ -26,7 +26,7 @@ _DANGLING = re.compile(
     re.IGNORECASE,
 )
 _SPACE = re.compile(r"\s+")
-_PUNCT = " \t\n.,;:!?-–—"
+_PUNCT = " \t\n.,;:!?-\u2013\u2014"
 
 
 def summarize(text: str, spans: list[tuple[int, int]]) -> str:

@@ -29,12 +29,16 @@ class FakeModelServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", "0"))
                 body = json.loads(self.rfile.read(length) or b"{}")
-                fake.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                fake.requests.append(
+                    {"path": self.path, "headers": dict(self.headers), "body": body}
+                )
                 fake.respond(self)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.02,), daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -58,7 +62,9 @@ class FakeModelServer:
         if self.mode == "slow":
             time.sleep(self.delay_s)
         if self.mode == "500":
-            self._send(handler, 500, {"type": "error", "error": {"type": "api_error", "message": "boom"}})
+            self._send(
+                handler, 500, {"type": "error", "error": {"type": "api_error", "message": "boom"}}
+            )
             return
         if handler.path.endswith("/v1/messages"):
             payload = {

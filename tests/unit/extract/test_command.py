@@ -11,7 +11,8 @@ from pigeon.extract.command import extract
 
 def test_one_message() -> None:
     result = CliRunner().invoke(
-        extract, ["--at", "2025-01-15T10:00", "--tz", "America/New_York", "Reply to Sam tomorrow at 3pm"]
+        extract,
+        ["--at", "2025-01-15T10:00", "--tz", "America/New_York", "Reply to Sam tomorrow at 3pm"],
     )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
@@ -38,7 +39,9 @@ def test_batch_writes_one_line_per_input() -> None:
     assert len(out) == 3
     assert out[0]["due"] == "2013-02-12T06:30:00-02:00"
     assert set(out[0]) == {"due", "grain", "ambiguous", "reason", "summary", "action"}
-    assert out[1]["ambiguous"] is True and out[1]["reason"] == "vague_time" and out[1]["due"] is None
+    assert (
+        out[1]["ambiguous"] is True and out[1]["reason"] == "vague_time" and out[1]["due"] is None
+    )
     assert "error" in out[2]
 
 

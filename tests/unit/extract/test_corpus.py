@@ -38,7 +38,11 @@ def resolves_as_expected(row: dict[str, Any]) -> bool:
 def _param(row: dict[str, Any]) -> Any:
     marks = []
     if row["id"] in KNOWN_MISSES:
-        marks.append(pytest.mark.xfail(reason="known miss; remove from corpus_floor.json once fixed", strict=True))
+        marks.append(
+            pytest.mark.xfail(
+                reason="known miss; remove from corpus_floor.json once fixed", strict=True
+            )
+        )
     return pytest.param(row, id=f"{row['id']}-{row['split']}", marks=marks)
 
 
@@ -69,7 +73,9 @@ def test_accuracy_floor(name: str, select: Any) -> None:
     accuracy = _accuracy([row for row in ROWS if select(row)])
     floor = FLOOR["floors_pct"][name]
     assert accuracy >= floor, f"{name} accuracy {accuracy:.2f}% fell below the floor {floor}%"
-    assert accuracy < floor + 0.5, f"{name} is now {accuracy:.2f}%: raise its floor in corpus_floor.json"
+    assert accuracy < floor + 0.5, (
+        f"{name} is now {accuracy:.2f}%: raise its floor in corpus_floor.json"
+    )
 
 
 def test_issue_targets_hold() -> None:

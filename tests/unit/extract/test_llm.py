@@ -15,7 +15,9 @@ from tests.unit.extract.fake_models import FakeModelServer
 
 ZONE = ZoneInfo("America/New_York")
 RECEIVED = datetime(2025, 1, 15, 10, 0, tzinfo=ZONE)
-TEXT = "Reply to Bob at 415-555-2671 or bob@example.com tomorrow at 3pm about card 4111 1111 1111 1111"
+TEXT = (
+    "Reply to Bob at 415-555-2671 or bob@example.com tomorrow at 3pm about card 4111 1111 1111 1111"
+)
 GOOD = {
     "due": "2025-01-16T16:00:00-05:00",
     "grain": "hour",
@@ -35,11 +37,15 @@ def fake() -> Iterator[FakeModelServer]:
 
 
 def anthropic_client(fake: FakeModelServer) -> ModelClient:
-    return AnthropicClient(api_key="sk-test", model="claude-haiku-4-5", base_url=fake.url, timeout_s=0.5)
+    return AnthropicClient(
+        api_key="sk-test", model="claude-haiku-4-5", base_url=fake.url, timeout_s=0.5
+    )
 
 
 def openai_client(fake: FakeModelServer) -> ModelClient:
-    return OpenAICompatibleClient(base_url=fake.url, model="local-model", api_key="k", timeout_s=0.5)
+    return OpenAICompatibleClient(
+        base_url=fake.url, model="local-model", api_key="k", timeout_s=0.5
+    )
 
 
 CLIENTS = [pytest.param(anthropic_client, id="anthropic"), pytest.param(openai_client, id="openai")]
@@ -82,12 +88,17 @@ def test_request_formats(fake: FakeModelServer) -> None:
     assert anthropic_request["path"] == "/v1/messages"
     headers = {key.lower(): value for key, value in anthropic_request["headers"].items()}
     # The SDK authenticates with x-api-key or, in newer versions, a bearer token.
-    assert "sk-test" in {headers.get("x-api-key"), headers.get("authorization", "").removeprefix("Bearer ")}
+    assert "sk-test" in {
+        headers.get("x-api-key"),
+        headers.get("authorization", "").removeprefix("Bearer "),
+    }
     assert "anthropic-version" in headers
     assert anthropic_request["body"]["messages"][0]["role"] == "user"
     assert anthropic_request["body"]["system"]
     assert openai_request["path"] == "/v1/chat/completions"
-    assert {k.lower(): v for k, v in openai_request["headers"].items()}["authorization"] == "Bearer k"
+    assert {k.lower(): v for k, v in openai_request["headers"].items()}[
+        "authorization"
+    ] == "Bearer k"
     assert openai_request["body"]["response_format"] == {"type": "json_object"}
 
 

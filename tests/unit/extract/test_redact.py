@@ -9,7 +9,12 @@ from pigeon.extract.redact import luhn_valid, redact
 
 @pytest.mark.parametrize(
     ("number", "valid"),
-    [("4111111111111111", True), ("4111111111111112", False), ("79927398713", True), ("1234567812345678", False)],
+    [
+        ("4111111111111111", True),
+        ("4111111111111112", False),
+        ("79927398713", True),
+        ("1234567812345678", False),
+    ],
 )
 def test_luhn(number: str, valid: bool) -> None:
     assert luhn_valid(number) is valid

@@ -16,7 +16,11 @@ def test_defaults_to_rules() -> None:
 
 def test_anthropic_accepts_the_sdk_variable() -> None:
     settings = ExtractSettings.from_env(
-        {"PIGEON_EXTRACT_BACKEND": "anthropic", "ANTHROPIC_API_KEY": "sk-test", "PIGEON_EXTRACT_TIMEOUT": "2.5"}
+        {
+            "PIGEON_EXTRACT_BACKEND": "anthropic",
+            "ANTHROPIC_API_KEY": "sk-test",
+            "PIGEON_EXTRACT_TIMEOUT": "2.5",
+        }
     )
     assert settings.api_key == "sk-test"
     assert settings.timeout_s == 2.5
@@ -46,8 +50,14 @@ def test_openai_compatible() -> None:
         ({"PIGEON_EXTRACT_TIMEOUT": "soon"}, "PIGEON_EXTRACT_TIMEOUT"),
         ({"PIGEON_EXTRACT_TIMEOUT": "0"}, "PIGEON_EXTRACT_TIMEOUT"),
         ({"PIGEON_EXTRACT_BACKEND": "anthropic"}, "PIGEON_EXTRACT_API_KEY"),
-        ({"PIGEON_EXTRACT_BACKEND": "openai", "PIGEON_EXTRACT_MODEL": "m"}, "PIGEON_EXTRACT_BASE_URL"),
-        ({"PIGEON_EXTRACT_BACKEND": "openai", "PIGEON_EXTRACT_BASE_URL": "http://x"}, "PIGEON_EXTRACT_MODEL"),
+        (
+            {"PIGEON_EXTRACT_BACKEND": "openai", "PIGEON_EXTRACT_MODEL": "m"},
+            "PIGEON_EXTRACT_BASE_URL",
+        ),
+        (
+            {"PIGEON_EXTRACT_BACKEND": "openai", "PIGEON_EXTRACT_BASE_URL": "http://x"},
+            "PIGEON_EXTRACT_MODEL",
+        ),
         ({"PIGEON_EXTRACT_BASE_URL": "ftp://x"}, "PIGEON_EXTRACT_BASE_URL"),
     ],
 )
