@@ -12,7 +12,9 @@ concurrently on that loop, which is what the long-poll tests need.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -59,6 +61,10 @@ class InProcessClient:
     def run(self, fn: Callable[[], Awaitable[T]]) -> T:
         """Run a coroutine function on the app's event loop."""
         return self.portal.call(fn)
+
+    async def apost(self, url: str, **kwargs: Any) -> httpx.Response:
+        """POST from a coroutine already running on the app's loop (see `run`)."""
+        return await self._client.request("POST", url, **kwargs)
 
 
 @contextlib.contextmanager
@@ -146,3 +152,91 @@ def problem_fields(response: httpx.Response) -> list[str]:
     """The field names of a /v1 problem+json body."""
     assert response.headers["content-type"].startswith("application/problem+json"), response.text
     return [item["field"] for item in response.json().get("errors", [])]
+
+
+# Server-sent events ---------------------------------------------------------------------
+
+
+@dataclass
+class Stream:
+    status: int
+    headers: dict[str, str]
+    events: list[tuple[str, Any]]  # (event name, decoded data)
+
+
+async def read_stream(
+    app: FastAPI,
+    path: str,
+    act: Callable[[], Awaitable[object]],
+    *,
+    until: Callable[[tuple[str, Any]], bool],
+    timeout: float = 5.0,
+) -> Stream:
+    """Open an event stream on the ASGI app itself (httpx's ASGI transport waits for the whole
+    body, which a stream never finishes), wait for its first frame, run `act`, then collect
+    frames until `until(frame)` holds; then disconnect like a browser closing the tab.
+
+    Call it on the app's loop, through `InProcessClient.run`.
+    """
+    raw_path, _, query = path.partition("?")
+    messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    closed = asyncio.Event()
+    requested = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await closed.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        await messages.put(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": raw_path,
+        "raw_path": raw_path.encode(),
+        "root_path": "",
+        "query_string": query.encode(),
+        "headers": [(b"host", b"pigeon.test"), (b"accept", b"text/event-stream")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("pigeon.test", 80),
+        "state": {},
+    }
+    task = asyncio.create_task(app(scope, receive, send))  # type: ignore[arg-type]
+    stream = Stream(0, {}, [])
+    buffer = ""
+    acted = False
+    try:
+        async with asyncio.timeout(timeout):
+            start = await messages.get()
+            stream.status = start["status"]
+            stream.headers = {k.decode(): v.decode() for k, v in start["headers"]}
+            while True:
+                message = await messages.get()
+                buffer += message.get("body", b"").decode()
+                while "\n\n" in buffer:
+                    frame, buffer = buffer.split("\n\n", 1)
+                    fields = dict(line.split(": ", 1) for line in frame.splitlines())
+                    event = (fields.get("event", "message"), json.loads(fields.get("data", "null")))
+                    stream.events.append(event)
+                    if until(event):
+                        return stream
+                if not message.get("more_body", False):
+                    return stream
+                if not acted:
+                    acted = True
+                    await act()
+    finally:
+        closed.set()
+        try:
+            async with asyncio.timeout(timeout):
+                await task
+        except TimeoutError:
+            task.cancel()
