@@ -94,9 +94,15 @@ _TOKEN = re.compile(r"[^\s,;!?()\"]+")
 _MAX_WORDS = 9
 
 
+_NUMERIC = re.compile(r"(?:\d|q\d)[\w:./\-'\"]*")
+
+
 def _timeish(token: str) -> bool:
+    """Could this token be part of a time? Cheap, so only likely windows get parsed."""
     word = token.lower().rstrip(".'")
-    return any(c.isdigit() for c in word) or word in _VOCAB or word.rstrip("s") in _VOCAB
+    if _NUMERIC.fullmatch(word):
+        return True
+    return word in _VOCAB or word.rstrip("s") in _VOCAB
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,13 +115,14 @@ class Found:
 def find_expressions(text: str, locale: str = "en") -> list[Found]:
     """Longest time expressions in `text`, left to right, never overlapping."""
     tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
+    timeish = [_timeish(text[start:end]) for start, end in tokens]
     found: list[Found] = []
     i = 0
     while i < len(tokens):
-        if not _timeish(text[tokens[i][0] : tokens[i][1]]):
+        if not timeish[i]:
             i += 1
             continue
-        hit = _longest_at(text, tokens, i, locale)
+        hit = _longest_at(text, tokens, timeish, i, locale)
         if hit is None:
             i += 1
             continue
@@ -125,14 +132,10 @@ def find_expressions(text: str, locale: str = "en") -> list[Found]:
 
 
 def _longest_at(
-    text: str, tokens: list[tuple[int, int]], i: int, locale: str
+    text: str, tokens: list[tuple[int, int]], timeish: list[bool], i: int, locale: str
 ) -> tuple[Found, int] | None:
     last = i
-    while (
-        last + 1 < len(tokens)
-        and last + 1 - i < _MAX_WORDS
-        and _timeish(text[tokens[last + 1][0] : tokens[last + 1][1]])
-    ):
+    while last + 1 < len(tokens) and last + 1 - i < _MAX_WORDS and timeish[last + 1]:
         last += 1
     for j in range(last, i - 1, -1):
         end_word = text[tokens[j][0] : tokens[j][1]].lower().rstrip(".")
