@@ -8,6 +8,7 @@ gateway routes (`Authorization: Bearer ...`).
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -152,7 +153,10 @@ def report(body: ReportIn, svc: Svc, device: DeviceAuth) -> dict[str, Any]:
     outcome = REPORTED.get(body.status.upper())
     if outcome is None:
         raise ValidationError.field("status", f"must be one of {', '.join(REPORTED)}")
-    error = None if body.error is None else str(body.error)
+    # "Optional error metadata": a string as is, anything else as JSON (not a Python repr).
+    error = body.error if body.error is None or isinstance(body.error, str) else json.dumps(
+        body.error, sort_keys=True
+    )
     [result] = gateway.report(
         svc, device, [gateway.Report(body.message_id, outcome, body.claim_token, error)]
     )
