@@ -1,0 +1,303 @@
+"""Seed 000 Part 1 (mac-sync send queue) routes, exactly as that seed's Mac client and admin
+surface call them: `{"success": ..., "data": ...}` envelopes, camelCase keys, 400 with
+`success: false` on bad input. In process, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from pigeon.bootstrap import Container
+from pigeon.clock import FrozenClock
+from pigeon.config import Settings
+from tests.integration.test_api_support import (
+    OPERATOR_TOKEN,
+    PHONE,
+    InProcessClient,
+    NewDevice,
+    Tenant,
+    bearer,
+    new_device,
+    new_key,
+    new_tenant,
+    row_counts,
+    serve_in_process,
+)
+
+PENDING = "/client/imessage/send-queue/pending"
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return Settings(database_url=db_url, lease_seconds=60, operator_token=OPERATOR_TOKEN)
+
+
+@pytest.fixture
+def api(container: Container) -> Iterator[InProcessClient]:
+    with serve_in_process(container) as client:
+        yield client
+
+
+@pytest.fixture
+def tenant(api: InProcessClient) -> Tenant:
+    return new_tenant(api)
+
+
+@pytest.fixture
+def service(api: InProcessClient, tenant: Tenant) -> dict[str, str]:
+    """The seed's service token: a workspace key with the send scope."""
+    return bearer(new_key(api, tenant, "send"))
+
+
+@pytest.fixture
+def mac(api: InProcessClient, tenant: Tenant) -> NewDevice:
+    return new_device(api, tenant, "mac")
+
+
+def enqueue_raw(api: InProcessClient, service: dict[str, str], **fields: Any) -> httpx.Response:
+    return api.post("/admin/send-queue/enqueue", json=fields, headers=service)
+
+
+def enqueue(
+    api: InProcessClient, service: dict[str, str], device: NewDevice, item: str, **fields: Any
+) -> str:
+    payload = {"batchItemId": item, "deviceId": device.id, "toHandle": PHONE, "body": item}
+    response = enqueue_raw(api, service, **{**payload, **fields})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["success"] is True
+    assert set(body["data"]) == {"sendQueueId"}
+    queue_id: str = body["data"]["sendQueueId"]
+    return queue_id
+
+
+def pending(api: InProcessClient, device: NewDevice) -> list[dict[str, Any]]:
+    response = api.get(PENDING, headers=device.auth)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["success"] is True
+    items: list[dict[str, Any]] = body["data"]["items"]
+    return items
+
+
+def result(api: InProcessClient, device: NewDevice, item_id: str, **body: Any) -> httpx.Response:
+    return api.post(f"/client/imessage/send-queue/{item_id}/result", json=body, headers=device.auth)
+
+
+# Enqueue ----------------------------------------------------------------------------------
+
+
+def test_enqueue_queues_a_message_for_the_device(
+    api: InProcessClient, tenant: Tenant, service: dict[str, str], mac: NewDevice
+) -> None:
+    queue_id = enqueue(api, service, mac, "item-1", toHandle="ada@example.com", body="Hi Ada")
+    message = api.get(f"/v1/messages/{queue_id}", headers=tenant.auth).json()
+    assert message["device_id"] == mac.id
+    assert message["recipient"] == "ada@example.com"
+    assert message["body"] == "Hi Ada"
+    assert message["meta"] == {"batchItemId": "item-1"}
+    assert message["status"] == "queued"
+
+
+def test_enqueue_twice_for_one_batch_item_queues_once(
+    api: InProcessClient, service: dict[str, str], mac: NewDevice, container: Container
+) -> None:
+    first = enqueue(api, service, mac, "item-1")
+    counts = row_counts(container)
+    assert enqueue(api, service, mac, "item-1") == first
+    assert row_counts(container) == counts
+    clash = enqueue_raw(
+        api, service, batchItemId="item-1", deviceId=mac.id, toHandle=PHONE, body="other text"
+    )
+    assert clash.status_code == 409
+    assert clash.json()["success"] is False
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"toHandle": "not a handle"}, "toHandle"),
+        ({"toHandle": 15551234567}, "toHandle"),
+        ({"body": ""}, "body"),
+        ({"deviceId": "mac-1"}, "deviceId"),
+        ({"deviceId": "01900000-0000-7000-8000-000000000000"}, "deviceId"),
+        ({"batchItemId": ""}, "batchItemId"),
+        ({"batchItemId": None}, "batchItemId"),
+    ],
+)
+def test_enqueue_refuses_bad_input_naming_the_field(
+    api: InProcessClient,
+    service: dict[str, str],
+    mac: NewDevice,
+    container: Container,
+    change: dict[str, Any],
+    field: str,
+) -> None:
+    before = row_counts(container)
+    payload = {"batchItemId": "item-1", "deviceId": mac.id, "toHandle": PHONE, "body": "hi"}
+    response = enqueue_raw(api, service, **{**payload, **change})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["success"] is False
+    assert field in body["details"]
+    assert field in body["error"]
+    assert row_counts(container) == before
+
+
+def test_enqueue_names_every_missing_field(api: InProcessClient, service: dict[str, str]) -> None:
+    response = enqueue_raw(api, service)
+    assert response.status_code == 400
+    assert set(response.json()["details"]) == {"batchItemId", "deviceId", "toHandle", "body"}
+
+
+def test_enqueue_takes_a_service_token(
+    api: InProcessClient, tenant: Tenant, mac: NewDevice
+) -> None:
+    payload = {"batchItemId": "i", "deviceId": mac.id, "toHandle": PHONE, "body": "hi"}
+    missing = api.post("/admin/send-queue/enqueue", json=payload)
+    assert missing.status_code == 401
+    assert missing.json()["success"] is False
+    read_only = bearer(new_key(api, tenant, "read"))
+    refused = api.post("/admin/send-queue/enqueue", json=payload, headers=read_only)
+    assert refused.status_code == 403
+    assert refused.json()["success"] is False
+    as_device = api.post("/admin/send-queue/enqueue", json=payload, headers=mac.auth)
+    assert as_device.status_code == 401
+
+
+# Pending ----------------------------------------------------------------------------------
+
+
+def test_pending_lists_this_devices_items_oldest_first_in_camel_case(
+    api: InProcessClient,
+    tenant: Tenant,
+    service: dict[str, str],
+    mac: NewDevice,
+    clock: FrozenClock,
+) -> None:
+    other = new_device(api, tenant, "other mac")
+    ids = []
+    for item in ("a", "b", "c"):
+        ids.append(enqueue(api, service, mac, item))
+        enqueue(api, service, other, f"other-{item}")
+        clock.advance(1)
+
+    items = pending(api, mac)
+    assert [i["id"] for i in items] == ids
+    assert items[0] == {
+        "id": ids[0],
+        "toHandle": PHONE,
+        "body": "a",
+        "createdAt": "2030-01-07T09:00:00Z",
+    }
+    assert [i["createdAt"] for i in items] == sorted(i["createdAt"] for i in items)
+
+    assert pending(api, mac) == []  # handed out once: a second poll does not repeat them
+    assert [i["body"] for i in pending(api, other)] == ["other-a", "other-b", "other-c"]
+
+
+def test_pending_returns_at_most_fifty(
+    api: InProcessClient, tenant: Tenant, mac: NewDevice
+) -> None:
+    items = [{"recipient": PHONE, "body": f"m{i}", "device_id": mac.id} for i in range(53)]
+    created = api.post("/v1/messages/batch", json={"items": items}, headers=tenant.auth)
+    assert created.status_code == 201
+    first = pending(api, mac)
+    assert len(first) == 50
+    rest = pending(api, mac)
+    assert len(rest) == 3
+    assert not {i["id"] for i in first} & {i["id"] for i in rest}
+
+
+def test_pending_takes_a_device_token(api: InProcessClient, tenant: Tenant) -> None:
+    missing = api.get(PENDING)
+    assert missing.status_code == 401
+    assert missing.json()["success"] is False
+    assert api.get(PENDING, headers=tenant.auth).status_code == 401
+
+
+# Result -----------------------------------------------------------------------------------
+
+
+def test_result_sent_marks_the_item_sent(
+    api: InProcessClient,
+    tenant: Tenant,
+    service: dict[str, str],
+    mac: NewDevice,
+    clock: FrozenClock,
+) -> None:
+    queue_id = enqueue(api, service, mac, "item-1")
+    pending(api, mac)
+    clock.advance(3)
+    response = result(api, mac, queue_id, status="sent")
+    assert response.status_code == 200
+    assert response.json() == {"success": True, "data": {"id": queue_id, "status": "sent"}}
+    message = api.get(f"/v1/messages/{queue_id}", headers=tenant.auth).json()
+    assert message["status"] == "sent"
+    assert message["sent_at"] == "2030-01-07T09:00:03Z"
+
+
+def test_result_failed_records_the_reason(
+    api: InProcessClient, tenant: Tenant, service: dict[str, str], mac: NewDevice
+) -> None:
+    queue_id = enqueue(api, service, mac, "item-1")
+    pending(api, mac)
+    response = result(api, mac, queue_id, status="failed", error="not an iMessage user")
+    assert response.status_code == 200
+    assert response.json() == {"success": True, "data": {"id": queue_id, "status": "failed"}}
+    message = api.get(f"/v1/messages/{queue_id}", headers=tenant.auth).json()
+    assert message["last_error"] == "not an iMessage user"
+    # pigeon retries a failed send with backoff (the seed marked it failed for good); the
+    # item comes back in `pending` once its backoff ends.
+    assert message["status"] == "queued"
+    assert message["attempts"] == 1
+
+
+def test_result_from_another_device_is_refused(
+    api: InProcessClient, tenant: Tenant, service: dict[str, str], mac: NewDevice
+) -> None:
+    other = new_device(api, tenant, "other mac")
+    queue_id = enqueue(api, service, mac, "item-1")
+    pending(api, mac)
+    response = result(api, other, queue_id, status="sent")
+    assert response.status_code == 409
+    assert response.json()["success"] is False
+    assert api.get(f"/v1/messages/{queue_id}", headers=tenant.auth).json()["status"] == "claimed"
+
+
+def test_result_before_the_item_was_handed_out_is_refused(
+    api: InProcessClient, tenant: Tenant, service: dict[str, str], mac: NewDevice
+) -> None:
+    queue_id = enqueue(api, service, mac, "item-1")
+    response = result(api, mac, queue_id, status="sent")
+    assert response.status_code == 409
+    assert response.json()["success"] is False
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"status": "delivered"}, "status"),
+        ({}, "status"),
+        ({"status": "failed", "error": 5}, "error"),
+    ],
+)
+def test_result_refuses_bad_input_naming_the_field(
+    api: InProcessClient,
+    service: dict[str, str],
+    mac: NewDevice,
+    container: Container,
+    body: dict[str, Any],
+    field: str,
+) -> None:
+    queue_id = enqueue(api, service, mac, "item-1")
+    pending(api, mac)
+    before = row_counts(container)
+    response = result(api, mac, queue_id, **body)
+    assert response.status_code == 400
+    assert response.json()["success"] is False
+    assert field in response.json()["details"]
+    assert row_counts(container) == before
