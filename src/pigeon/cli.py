@@ -23,7 +23,8 @@ from pigeon import bootstrap, log
 from pigeon.api.v1.schemas import device_out, event_out, key_out, message_out
 from pigeon.config import Settings, load_settings
 from pigeon.domain.accounts import Scope
-from pigeon.errors import PigeonError, ValidationError
+from pigeon.errors import PigeonError
+from pigeon.extract.command import extract
 from pigeon.services import admin, messages
 from pigeon.services.context import Principal
 from pigeon.store import accounts as account_store
@@ -381,4 +382,4 @@ def keys_revoke(key_id: str, workspace_id: str | None) -> None:
         click.echo(f"revoked key {key_id}")
 
 
-__all__ = ["ValidationError", "main"]
+main.add_command(extract)
