@@ -32,6 +32,11 @@ ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
 SEED_000_PREFIXES = ("/client/", "/admin/")
 SEED_002_PREFIX = "/api/"
 REQUEST_PARTS = frozenset({"body", "query", "path", "header", "cookie"})
+# The name under which a problem with the request body as a whole is reported (not JSON, not
+# an object): "body" would read as the message's own `body` field. Seed 002 says it the Django
+# REST framework way.
+WHOLE_BODY = "request_body"
+DRF_WHOLE_BODY = "non_field_errors"
 
 
 def status_of(error: PigeonError) -> int:
@@ -89,7 +94,8 @@ def render_error(
     if path.startswith(SEED_002_PREFIX):
         # Seed 002 is Django REST framework: 400 with {field: [messages]}, else {"detail"}.
         if errors and status == 422:
-            return JSONResponse({k: [v] for k, v in errors.items()}, status_code=400)
+            fields = {DRF_WHOLE_BODY if k == WHOLE_BODY else k: [v] for k, v in errors.items()}
+            return JSONResponse(fields, status_code=400)
         return JSONResponse({"detail": detail}, status_code=status, headers=headers)
     return JSONResponse(
         problem_body(status, detail, errors),
@@ -101,7 +107,7 @@ def render_error(
 
 def _field_name(error: dict[str, Any]) -> str:
     if error.get("type") == "json_invalid":
-        return "body"  # its location is ("body", <character offset>): the whole request body
+        return WHOLE_BODY  # located at ("body", <character offset>)
     location: Sequence[Any] = error.get("loc", ())
     if location and location[0] in REQUEST_PARTS:
         location = location[1:]  # only the first element says where; a field may be "body"
@@ -109,7 +115,7 @@ def _field_name(error: dict[str, Any]) -> str:
     name = ""
     for part in parts:
         name += f"[{part}]" if part.isdigit() else (f".{part}" if name else part)
-    return name or "body"
+    return name or WHOLE_BODY
 
 
 def _json_reason(error: dict[str, Any]) -> str:

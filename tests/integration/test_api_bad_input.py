@@ -1,0 +1,467 @@
+"""Bad input on every route answers 4xx naming the field, never 500, and writes nothing.
+
+`CASES` holds bad requests for each route of the app; `test_every_route_has_bad_input_cases`
+fails when a route is added without any, so a new route cannot skip this check. Each surface
+reports in its own envelope: problem+json `errors[].field` on /v1, `{field: [message]}` with
+400 on seed 002 (Django REST framework), `{"success": false, "details": {field: ...}}` with
+400 on seed 000.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.routing import iter_route_contexts
+
+from pigeon import bootstrap
+from pigeon.api.app import create_app
+from pigeon.bootstrap import Container
+from pigeon.config import Settings
+from tests.integration.test_api_support import (
+    OPERATOR_TOKEN,
+    PHONE,
+    InProcessClient,
+    bearer,
+    new_device,
+    new_message,
+    new_tenant,
+    row_counts,
+    serve_in_process,
+)
+
+MAX_BODY = 100
+BAD_ID = "not-an-id"
+MALFORMED = b'{"recipient": "+14155550100", "body": '  # cut short
+OK_MESSAGE = {"recipient": PHONE, "body": "hello"}
+OK_REPORT = {"claim_token": "t", "status": "sent"}  # + message_id
+NOTHING = object()
+
+# Routes the framework adds; they take no input of ours.
+FRAMEWORK_ROUTES = {
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+    ("GET", "/docs/oauth2-redirect"),
+    ("GET", "/redoc"),
+}
+
+
+@dataclass(frozen=True)
+class Bad:
+    """One bad request for a route, and the name its error must give."""
+
+    name: str
+    field: str
+    json: Any = NOTHING
+    content: bytes | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    bad_ids: bool = False  # put BAD_ID in every path parameter
+    anonymous: bool = False  # send no credentials at all
+
+
+@dataclass(frozen=True)
+class NoInput:
+    """A route that reads nothing from the request: junk in it must change nothing."""
+
+    reason: str
+
+
+def malformed() -> Bad:
+    return Bad("malformed JSON", "request_body", content=MALFORMED)
+
+
+def not_an_object() -> Bad:
+    return Bad("a list, not an object", "request_body", json=[1, 2])
+
+
+def anonymous() -> Bad:
+    return Bad("no credentials", "Authorization", anonymous=True)
+
+
+def bad_id(name: str) -> Bad:
+    return Bad(f"malformed {name}", name, bad_ids=True)
+
+
+CASES: dict[tuple[str, str], list[Bad] | NoInput] = {
+    # /v1 accounts
+    ("POST", "/v1/workspaces"): [
+        malformed(),
+        not_an_object(),
+        Bad("name of the wrong type", "name", json={"name": 5}),
+        Bad("name missing", "name", json={}),
+        Bad("name blank", "name", json={"name": "   "}),
+        Bad("unknown field", "colour", json={"name": "x", "colour": "red"}),
+        Bad("unknown time zone", "timezone", json={"name": "x", "timezone": "Mars/Olympus"}),
+    ],
+    ("GET", "/v1/workspace"): [anonymous()],
+    ("POST", "/v1/keys"): [
+        malformed(),
+        Bad("scopes not a list", "scopes", json={"name": "k", "scopes": "send"}),
+        Bad("scopes missing", "scopes", json={"name": "k"}),
+        Bad("unknown scope", "scopes", json={"name": "k", "scopes": ["root"]}),
+        Bad("no scope", "scopes", json={"name": "k", "scopes": []}),
+        Bad("name blank", "name", json={"name": "", "scopes": ["send"]}),
+        Bad("unknown field", "expires", json={"name": "k", "scopes": ["send"], "expires": 1}),
+    ],
+    ("GET", "/v1/keys"): [anonymous()],
+    ("POST", "/v1/keys/{key_id}/revoke"): [bad_id("key_id")],
+    ("POST", "/v1/devices"): [
+        malformed(),
+        Bad("name of the wrong type", "name", json={"name": ["mac"]}),
+        Bad("name missing", "name", json={}),
+        Bad("unknown channel", "channel_id", json={"name": "m", "channel_id": BAD_ID}),
+        Bad("unknown field", "os", json={"name": "m", "os": "macOS"}),
+    ],
+    ("GET", "/v1/devices"): [anonymous()],
+    ("POST", "/v1/devices/{device_id}/revoke"): [bad_id("device_id")],
+    ("POST", "/v1/channels"): [
+        malformed(),
+        Bad("unknown kind", "kind", json={"kind": "pigeon", "name": "x"}),
+        Bad("name missing", "name", json={"kind": "console"}),
+        Bad("config not an object", "config", json={"kind": "console", "name": "x", "config": [1]}),
+        Bad(
+            "unknown lease policy",
+            "on_lease_expiry",
+            json={"kind": "console", "name": "x", "on_lease_expiry": "never"},
+        ),
+        Bad(
+            "is_default not a boolean",
+            "is_default",
+            json={"kind": "console", "name": "x", "is_default": "perhaps"},
+        ),
+        Bad("unknown field", "secret", json={"kind": "console", "name": "x", "secret": "s"}),
+    ],
+    ("GET", "/v1/channels"): [anonymous()],
+    ("GET", "/v1/channels/{channel_id}"): [bad_id("channel_id")],
+    ("PATCH", "/v1/channels/{channel_id}"): [
+        bad_id("channel_id"),
+        malformed(),
+        Bad("name of the wrong type", "name", json={"name": 5}),
+        Bad("name blank", "name", json={"name": " "}),
+        Bad("disabled not a boolean", "disabled", json={"disabled": "maybe"}),
+        Bad("unknown lease policy", "on_lease_expiry", json={"on_lease_expiry": "later"}),
+        Bad("kind cannot change", "kind", json={"kind": "smtp"}),
+    ],
+    ("POST", "/v1/channels/{channel_id}/disable"): [bad_id("channel_id")],
+    ("GET", "/v1/audit"): [Bad("limit not a number", "limit", params={"limit": "lots"})],
+    # /v1 messages
+    ("POST", "/v1/messages"): [
+        malformed(),
+        not_an_object(),
+        Bad("recipient of the wrong type", "recipient", json={"recipient": 5, "body": "x"}),
+        Bad("recipient missing", "recipient", json={"body": "x"}),
+        Bad("recipient not a handle", "recipient", json={"recipient": "12", "body": "x"}),
+        Bad("body missing", "body", json={"recipient": PHONE}),
+        Bad("body null", "body", json={"recipient": PHONE, "body": None}),
+        Bad("body too long", "body", json={"recipient": PHONE, "body": "x" * (MAX_BODY + 1)}),
+        Bad("unknown field", "colour", json={**OK_MESSAGE, "colour": "red"}),
+        Bad("time not a time", "scheduled_for", json={**OK_MESSAGE, "scheduled_for": "soon"}),
+        Bad(
+            "naive time",
+            "scheduled_for",
+            json={**OK_MESSAGE, "scheduled_for": "2030-01-08T09:00:00"},
+        ),
+        Bad("meta not an object", "meta", json={**OK_MESSAGE, "meta": "x"}),
+        Bad("meta too large", "meta", json={**OK_MESSAGE, "meta": {"x": "y" * 5000}}),
+        Bad("unknown channel", "channel_id", json={**OK_MESSAGE, "channel_id": BAD_ID}),
+        Bad("unknown device", "device_id", json={**OK_MESSAGE, "device_id": BAD_ID}),
+        Bad(
+            "idempotency key too long",
+            "idempotency-key",
+            json=OK_MESSAGE,
+            headers={"Idempotency-Key": "k" * 256},
+        ),
+    ],
+    ("POST", "/v1/messages/batch"): [
+        malformed(),
+        not_an_object(),
+        Bad("items missing", "items", json={}),
+        Bad("items not a list", "items", json={"items": {}}),
+        Bad("items empty", "items", json={"items": []}),
+        Bad(
+            "third item's recipient",
+            "items[2].recipient",
+            json={"items": [OK_MESSAGE, OK_MESSAGE, {"recipient": "nope", "body": "x"}]},
+        ),
+        Bad("first item's body", "items[0].body", json={"items": [{"recipient": PHONE}]}),
+        Bad(
+            "empty item key",
+            "items[0].idempotency_key",
+            json={"items": [{**OK_MESSAGE, "idempotency_key": ""}]},
+        ),
+        Bad("unknown field", "dry_run", json={"items": [OK_MESSAGE], "dry_run": True}),
+    ],
+    ("GET", "/v1/messages"): [
+        Bad("unknown status", "status", params={"status": "bogus"}),
+        Bad("limit too small", "limit", params={"limit": 0}),
+        Bad("limit too large", "limit", params={"limit": 100_000}),
+        Bad("time not a time", "scheduled_from", params={"scheduled_from": "yesterday"}),
+        Bad("naive time", "scheduled_until", params={"scheduled_until": "2030-01-08T00:00:00"}),
+        Bad("recipient not a handle", "recipient", params={"recipient": "nope"}),
+        Bad("cursor not an id", "cursor", params={"cursor": BAD_ID}),
+    ],
+    ("GET", "/v1/messages/{message_id}"): [bad_id("message_id")],
+    ("POST", "/v1/messages/{message_id}/cancel"): [bad_id("message_id")],
+    ("POST", "/v1/messages/{message_id}/retry"): [bad_id("message_id")],
+    ("GET", "/v1/stats/messages"): [anonymous()],
+    # /v1 gateway
+    ("POST", "/v1/gateway/claim"): [
+        malformed(),
+        not_an_object(),
+        Bad("limit too small", "limit", json={"limit": 0}),
+        Bad("limit not a number", "limit", json={"limit": "many"}),
+        Bad("negative wait", "wait", json={"wait": -1}),
+        Bad("wait too long", "wait", json={"wait": 3600}),
+        Bad("unknown field", "lease", json={"lease": 5}),
+    ],
+    ("POST", "/v1/gateway/report"): [
+        malformed(),
+        not_an_object(),
+        Bad("message_id missing", "message_id", json={}),
+        Bad("message_id not an id", "message_id", json={**OK_REPORT, "message_id": BAD_ID}),
+        Bad("unknown status", "status", json={**OK_REPORT, "message_id": "{mid}", "status": "x"}),
+        Bad(
+            "error too long",
+            "error",
+            json={**OK_REPORT, "message_id": "{mid}", "error": "e" * 2001},
+        ),
+        Bad("unknown field", "extra", json={**OK_REPORT, "message_id": "{mid}", "extra": 1}),
+        Bad("reports empty", "reports", json={"reports": []}),
+        Bad("reports not a list", "reports", json={"reports": "all"}),
+        Bad(
+            "a report's status",
+            "reports[0].status",
+            json={"reports": [{**OK_REPORT, "message_id": "{mid}", "status": "weird"}]},
+        ),
+    ],
+    ("POST", "/v1/gateway/heartbeat"): [anonymous()],
+    ("GET", "/v1/health"): NoInput("a health probe: no credentials, no parameters"),
+    # Seed 002
+    ("POST", "/api/messages/"): [
+        Bad("malformed JSON", "JSON parse error", content=MALFORMED),
+        Bad("a list, not an object", "non_field_errors", json=[1]),
+        Bad("to_handle of the wrong type", "to_handle", json={"to_handle": 5, "body": "x"}),
+        Bad("to_handle missing", "to_handle", json={"body": "x"}),
+        Bad("to_handle not a handle", "to_handle", json={"to_handle": "nope", "body": "x"}),
+        Bad("body missing", "body", json={"to_handle": PHONE}),
+        Bad("body empty", "body", json={"to_handle": PHONE, "body": ""}),
+        Bad(
+            "time not a time",
+            "scheduled_for",
+            json={"to_handle": PHONE, "body": "x", "scheduled_for": "soon"},
+        ),
+        Bad(
+            "naive time",
+            "scheduled_for",
+            json={"to_handle": PHONE, "body": "x", "scheduled_for": "2030-01-08T09:00:00"},
+        ),
+    ],
+    ("GET", "/api/messages/"): [
+        Bad("unknown status", "status", params={"status": "LOST"}),
+        Bad("limit not a number", "limit", params={"limit": "all"}),
+    ],
+    ("GET", "/api/messages/{message_id}/"): [bad_id("message_id")],
+    ("POST", "/api/messages/{message_id}/cancel/"): [bad_id("message_id")],
+    ("POST", "/api/gateway/claim/"): [
+        Bad("malformed JSON", "JSON parse error", content=MALFORMED),
+        Bad("gateway_id of the wrong type", "gateway_id", json={"gateway_id": 5}),
+        Bad("gateway_id too long", "gateway_id", json={"gateway_id": "m" * 101}),
+    ],
+    ("POST", "/api/gateway/report/"): [
+        Bad("malformed JSON", "JSON parse error", content=MALFORMED),
+        Bad("message_id missing", "message_id", json={"status": "SENT"}),
+        Bad("message_id not an id", "message_id", json={"message_id": BAD_ID, "status": "SENT"}),
+        Bad("status missing", "status", json={"message_id": "{mid}"}),
+        Bad("unknown status", "status", json={"message_id": "{mid}", "status": "LOST"}),
+        Bad("status of the wrong type", "status", json={"message_id": "{mid}", "status": 1}),
+    ],
+    ("GET", "/api/stats/messages-by-status/"): [anonymous()],
+    ("GET", "/api/stream/messages/"): [anonymous()],
+    ("GET", "/api/health/"): NoInput("a health probe: no credentials, no parameters"),
+    # Seed 000
+    ("GET", "/client/imessage/send-queue/pending"): [anonymous()],
+    ("POST", "/client/imessage/send-queue/{id}/result"): [
+        bad_id("id"),
+        malformed(),
+        Bad("status missing", "status", json={}),
+        Bad("unknown status", "status", json={"status": "delivered"}),
+        Bad("error of the wrong type", "error", json={"status": "failed", "error": 5}),
+    ],
+    ("POST", "/admin/send-queue/enqueue"): [
+        malformed(),
+        not_an_object(),
+        Bad("all missing", "toHandle", json={}),
+        Bad(
+            "toHandle not a handle",
+            "toHandle",
+            json={"batchItemId": "b", "deviceId": "{did}", "toHandle": "x", "body": "b"},
+        ),
+        Bad(
+            "deviceId not an id",
+            "deviceId",
+            json={"batchItemId": "b", "deviceId": BAD_ID, "toHandle": PHONE, "body": "b"},
+        ),
+        Bad(
+            "body of the wrong type",
+            "body",
+            json={"batchItemId": "b", "deviceId": "{did}", "toHandle": PHONE, "body": 5},
+        ),
+        Bad(
+            "batchItemId empty",
+            "batchItemId",
+            json={"batchItemId": "", "deviceId": "{did}", "toHandle": PHONE, "body": "b"},
+        ),
+    ],
+}
+
+
+def _app_routes(app: Any) -> set[tuple[str, str]]:
+    return {
+        (method, route.path)
+        for route in iter_route_contexts(app.routes)
+        for method in (route.methods or set()) - {"HEAD"}
+    }
+
+
+def test_every_route_has_bad_input_cases(tmp_path: Path) -> None:
+    container = bootstrap.build(Settings(database_url=f"sqlite:///{tmp_path}/routes.db"))
+    try:
+        routes = _app_routes(create_app(container, run_workers=False)) - FRAMEWORK_ROUTES
+    finally:
+        container.close()
+    assert len(routes) > 30
+    missing = sorted(routes - set(CASES))
+    assert not missing, f"routes without bad-input cases: {missing}"
+    stale = sorted(set(CASES) - routes)
+    assert not stale, f"cases for routes that do not exist: {stale}"
+    assert all(isinstance(v, NoInput) or v for v in CASES.values())
+
+
+# Running the cases ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return Settings(database_url=db_url, operator_token=OPERATOR_TOKEN, max_body_chars=MAX_BODY)
+
+
+@pytest.fixture
+def api(container: Container) -> Iterator[InProcessClient]:
+    with serve_in_process(container) as client:
+        yield client
+
+
+@dataclass(frozen=True)
+class World:
+    """Credentials and ids that exist, so that only the bad part of a request is bad."""
+
+    ids: dict[str, str]
+    credentials: dict[str, dict[str, str]]
+
+
+@pytest.fixture
+def world(api: InProcessClient) -> World:
+    tenant = new_tenant(api)
+    device = new_device(api, tenant)
+    message = new_message(api, tenant, scheduled_for="2030-02-01T00:00:00Z")
+    console = next(
+        c
+        for c in api.get("/v1/channels", headers=tenant.auth).json()["items"]
+        if c["kind"] == "console"
+    )
+    [key] = api.get("/v1/keys", headers=tenant.auth).json()["items"]
+    return World(
+        ids={
+            "message_id": message["id"],
+            "id": message["id"],
+            "key_id": key["id"],
+            "device_id": device.id,
+            "channel_id": console["id"],
+        },
+        credentials={
+            "operator": bearer(OPERATOR_TOKEN),
+            "key": tenant.auth,
+            "device": device.auth,
+            "none": {},
+        },
+    )
+
+
+def _credential_for(path: str) -> str:
+    if path == "/v1/workspaces":
+        return "operator"
+    if path.startswith(("/v1/gateway/", "/api/gateway/", "/client/")):
+        return "device"
+    if path in ("/v1/health", "/api/health/"):
+        return "none"
+    return "key"
+
+
+def _fill(value: Any, world: World) -> Any:
+    """Put real ids in place of the {mid} / {did} markers of a case body."""
+    if isinstance(value, str):
+        return value.replace("{mid}", world.ids["message_id"]).replace(
+            "{did}", world.ids["device_id"]
+        )
+    if isinstance(value, dict):
+        return {k: _fill(v, world) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, world) for v in value]
+    return value
+
+
+def _named_in(response: Any, surface: str, name: str) -> bool:
+    body = response.json()
+    if surface == "v1":
+        assert response.headers["content-type"].startswith("application/problem+json")
+        fields = [item["field"] for item in body.get("errors", [])]
+        return name in fields if fields else name in body["detail"]
+    if surface == "seed000":
+        assert body["success"] is False, body
+        return name in body.get("details", {}) or name in body["error"]
+    assert isinstance(body, dict), body  # seed 002: {field: [messages]} or {"detail": ...}
+    if "detail" in body:
+        return name in body["detail"]
+    return name in body and all(isinstance(v, list) for v in body.values())
+
+
+def _surface(path: str) -> str:
+    if path.startswith("/api/"):
+        return "seed002"
+    if path.startswith(("/client/", "/admin/")):
+        return "seed000"
+    return "v1"
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(CASES), ids=lambda v: str(v))
+def test_bad_input_is_refused_naming_the_field(
+    api: InProcessClient, world: World, container: Container, method: str, path: str
+) -> None:
+    cases = CASES[(method, path)]
+    surface = _surface(path)
+    default_auth = world.credentials[_credential_for(path)]
+    if isinstance(cases, NoInput):
+        response = api.request(
+            method, path, params={"junk": "1"}, content=b"{junk", headers=default_auth
+        )
+        assert response.status_code == 200, f"{cases.reason}: {response.text}"
+        return
+    for case in cases:
+        url = path.format(**{k: BAD_ID if case.bad_ids else v for k, v in world.ids.items()})
+        headers = {**({} if case.anonymous else default_auth), **case.headers}
+        kwargs: dict[str, Any] = {"params": case.params, "headers": headers}
+        if case.content is not None:
+            kwargs["content"] = case.content
+            headers["content-type"] = "application/json"
+        elif case.json is not NOTHING:
+            kwargs["json"] = _fill(case.json, world)
+        before = row_counts(container)
+        response = api.request(method, url, **kwargs)
+        label = f"{method} {path} [{case.name}] -> {response.status_code} {response.text[:300]}"
+        assert 400 <= response.status_code < 500, label
+        assert _named_in(response, surface, case.field), label
+        assert row_counts(container) == before, f"{label}: rows were written"
