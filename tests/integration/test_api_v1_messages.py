@@ -70,47 +70,37 @@ def test_a_message_is_created_queued_for_now_on_the_default_channel(
     assert "Idempotent-Replayed" not in response.headers
 
 
-@pytest.mark.parametrize(
-    ("recipient", "stored"),
-    [
+def test_phone_numbers_and_emails_are_accepted(api: InProcessClient, tenant: Tenant) -> None:
+    for recipient, stored in [
         ("+447911123456", "+447911123456"),
         ("Ada@Example.COM", "Ada@example.com"),
         ("  ada@example.org ", "ada@example.org"),
-    ],
-)
-def test_phone_numbers_and_emails_are_accepted(
-    api: InProcessClient, tenant: Tenant, recipient: str, stored: str
-) -> None:
-    response = _create(api, tenant, {"recipient": recipient, "body": "hi"})
-    assert response.status_code == 201, response.text
-    assert response.json()["recipient"] == stored
+    ]:
+        response = _create(api, tenant, {"recipient": recipient, "body": "hi"})
+        assert response.status_code == 201, response.text
+        assert response.json()["recipient"] == stored
 
 
-@pytest.mark.parametrize(
-    "recipient", ["12345", "+1 555", "not a number", "ada@", "ada@example", "a b@example.com", ""]
-)
 def test_a_bad_recipient_is_refused_naming_the_field(
-    api: InProcessClient, tenant: Tenant, container: Container, recipient: str
+    api: InProcessClient, tenant: Tenant, container: Container
 ) -> None:
     before = row_counts(container)
-    response = _create(api, tenant, {"recipient": recipient, "body": "hi"})
-    assert response.status_code == 422
-    assert problem_fields(response) == ["recipient"]
+    for recipient in ["12345", "+1 555", "not a number", "ada@", "ada@example", "a b@c.com", ""]:
+        response = _create(api, tenant, {"recipient": recipient, "body": "hi"})
+        assert response.status_code == 422, recipient
+        assert problem_fields(response) == ["recipient"], recipient
     assert row_counts(container) == before
 
 
-@pytest.mark.parametrize(
-    ("body", "problem"),
-    [("x" * 501, "at most 500 characters"), ("   ", "must not be empty")],
-)
 def test_the_body_must_be_present_and_within_the_limit(
-    api: InProcessClient, tenant: Tenant, body: str, problem: str
+    api: InProcessClient, tenant: Tenant
 ) -> None:
-    response = _create(api, tenant, {"recipient": PHONE, "body": body})
-    assert response.status_code == 422
-    [error] = response.json()["errors"]
-    assert error["field"] == "body"
-    assert problem in error["detail"]
+    for body, problem in [("x" * 501, "at most 500 characters"), ("   ", "must not be empty")]:
+        response = _create(api, tenant, {"recipient": PHONE, "body": body})
+        assert response.status_code == 422
+        [error] = response.json()["errors"]
+        assert error["field"] == "body"
+        assert problem in error["detail"]
     assert _create(api, tenant, {"recipient": PHONE, "body": "x" * 500}).status_code == 201
 
 
