@@ -8,6 +8,7 @@ scripts.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import signal
 import sys
@@ -24,11 +25,9 @@ from pigeon.api.v1.schemas import device_out, event_out, key_out, message_out
 from pigeon.config import Settings, load_settings
 from pigeon.domain.accounts import Scope
 from pigeon.errors import PigeonError
-from pigeon.extract.command import extract
 from pigeon.services import admin, messages
 from pigeon.services.context import Principal
 from pigeon.store import accounts as account_store
-from pigeon.store import migrate
 from pigeon.store.messages import MessageFilter
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
@@ -58,7 +57,9 @@ def _principal(container: bootstrap.Container, workspace_id: str | None) -> Prin
         with container.db.transaction(readonly=True) as uow:
             first = account_store.first_workspace(uow)
         if first is None:
-            raise click.ClickException("no workspace yet: run `pigeon serve` once, or migrate")
+            raise click.ClickException(
+                "no workspace yet: run `pigeon serve` once; its first start creates one"
+            )
         workspace_id = first.id
     return Principal(workspace_id, "cli", frozenset({Scope.ADMIN}))
 
@@ -70,7 +71,23 @@ def _emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:
         human()
 
 
-@click.group()
+class _Commands(click.Group):
+    """Imports a heavy subcommand only when it runs, so that every other `pigeon` command (and
+    the tests that start many) does not pay for it at start."""
+
+    LAZY = {"extract": "pigeon.extract.command:extract"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.LAZY})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.LAZY and cmd_name not in self.commands:
+            module, _, attribute = self.LAZY[cmd_name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Commands)
 @click.version_option(package_name="pigeon")
 def main() -> None:
     """pigeon: reliable outbound messaging and follow-ups."""
@@ -79,6 +96,8 @@ def main() -> None:
 @main.command()
 def migrate_cmd() -> None:
     """Apply database migrations."""
+    from pigeon.store import migrate
+
     settings = _settings()
     migrate.upgrade(settings.database_url)
     click.echo(f"database at revision {migrate.current_revision(settings.database_url)}")
@@ -96,6 +115,7 @@ def serve(host: str | None, port: int | None, no_workers: bool) -> None:
     import uvicorn
 
     from pigeon.api.app import create_app
+    from pigeon.store import migrate
 
     settings = _settings()
     log.setup(settings.log_level)
@@ -381,5 +401,3 @@ def keys_revoke(key_id: str, workspace_id: str | None) -> None:
         admin.revoke_key(container.services, _principal(container, workspace_id), key_id)
         click.echo(f"revoked key {key_id}")
 
-
-main.add_command(extract)
