@@ -88,8 +88,23 @@ class Process:
             if match:
                 return match
 
+    def wait_for_log(self, text: str, timeout: float = START_TIMEOUT) -> None:
+        """Wait until the process's log (stderr) contains `text`."""
+        deadline = time.monotonic() + timeout
+        while text not in (
+            self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        ):
+            if self.popen.poll() is not None:
+                self.fail(f"exited with {self.popen.returncode} before logging {text!r}")
+            if time.monotonic() > deadline:
+                self.fail(f"did not log {text!r} within {timeout} s")
+            time.sleep(0.05)
+
+    def _log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
     def output(self) -> str:
-        logs = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        logs = self._log()
         return "\n".join(self.lines) + "\n--- stderr ---\n" + logs[-4000:]
 
     def fail(self, why: str) -> None:
