@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from pigeon import bootstrap, log
-from pigeon.api.v1.schemas import device_out, event_out, key_out, message_out
+from pigeon.api.v1.render import device_out, event_out, key_out, message_out
 from pigeon.config import Settings, load_settings
 from pigeon.domain.accounts import Scope
 from pigeon.errors import PigeonError

@@ -1,15 +1,24 @@
-"""The /v1 wire format: request bodies (unknown fields refused) and resource renderings."""
+"""The /v1 wire format: request bodies, with unknown fields refused. The renderings of
+resources live in `render`, which the CLI imports without pydantic; they are re-exported
+here."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from pigeon.domain.accounts import ApiKey, Channel, Device, Workspace
+from pigeon.api.v1.render import (
+    channel_out,
+    device_out,
+    event_out,
+    iso,
+    key_out,
+    message_out,
+    workspace_out,
+)
 from pigeon.domain.ids import is_uuid
-from pigeon.domain.messages import Message, MessageEvent
 
 
 def _uuid(value: str) -> str:
@@ -90,82 +99,24 @@ class ReportsIn(Body):
     reports: list[ReportIn] = Field(min_length=1, max_length=500)
 
 
-def iso(value: datetime | None) -> str | None:
-    """ISO 8601 in UTC with a `Z`, whatever zone the value was built in."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def workspace_out(workspace: Workspace) -> dict[str, Any]:
-    return {
-        "id": workspace.id,
-        "name": workspace.name,
-        "timezone": workspace.timezone,
-        "created_at": iso(workspace.created_at),
-    }
-
-
-def key_out(key: ApiKey) -> dict[str, Any]:
-    return {
-        "id": key.id,
-        "name": key.name,
-        "prefix": key.prefix,
-        "scopes": sorted(key.scopes),
-        "created_at": iso(key.created_at),
-        "revoked_at": iso(key.revoked_at),
-    }
-
-
-def device_out(device: Device) -> dict[str, Any]:
-    return {
-        "id": device.id,
-        "name": device.name,
-        "channel_id": device.channel_id,
-        "prefix": device.prefix,
-        "created_at": iso(device.created_at),
-        "last_seen_at": iso(device.last_seen_at),
-        "revoked_at": iso(device.revoked_at),
-    }
-
-
-def channel_out(channel: Channel) -> dict[str, Any]:
-    return {
-        "id": channel.id,
-        "kind": channel.kind,
-        "name": channel.name,
-        "config": dict(channel.config),
-        "is_default": channel.is_default,
-        "on_lease_expiry": channel.on_lease_expiry,
-        "created_at": iso(channel.created_at),
-        "updated_at": iso(channel.updated_at),
-        "disabled": channel.disabled_at is not None,
-    }
-
-
-def message_out(message: Message) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "channel_id": message.channel_id,
-        "device_id": message.device_id,
-        "recipient": message.recipient,
-        "body": message.body,
-        "status": message.status,
-        "scheduled_for": iso(message.scheduled_for),
-        "attempts": message.attempts,
-        "last_error": message.last_error,
-        "meta": dict(message.meta) if message.meta is not None else None,
-        "created_at": iso(message.created_at),
-        "updated_at": iso(message.updated_at),
-        "sent_at": iso(message.sent_at),
-    }
-
-
-def event_out(event: MessageEvent) -> dict[str, Any]:
-    return {
-        "from": event.from_status,
-        "to": event.to_status,
-        "at": iso(event.at),
-        "actor": event.actor,
-        "detail": dict(event.detail) if event.detail else None,
-    }
+__all__ = [
+    "BatchIn",
+    "BatchItemIn",
+    "ChannelIn",
+    "ChannelPatch",
+    "ClaimIn",
+    "DeviceIn",
+    "KeyIn",
+    "MessageIn",
+    "ReportIn",
+    "ReportsIn",
+    "Uuid",
+    "WorkspaceIn",
+    "channel_out",
+    "device_out",
+    "event_out",
+    "iso",
+    "key_out",
+    "message_out",
+    "workspace_out",
+]

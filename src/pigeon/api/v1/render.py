@@ -1,0 +1,93 @@
+"""How /v1 (and the CLI's --json) render resources: plain dicts, times in UTC with a Z.
+
+Free of pydantic and FastAPI so that the CLI can import it cheaply.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pigeon.domain.accounts import ApiKey, Channel, Device, Workspace
+from pigeon.domain.messages import Message, MessageEvent
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a `Z`, whatever zone the value was built in."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def workspace_out(workspace: Workspace) -> dict[str, Any]:
+    return {
+        "id": workspace.id,
+        "name": workspace.name,
+        "timezone": workspace.timezone,
+        "created_at": iso(workspace.created_at),
+    }
+
+
+def key_out(key: ApiKey) -> dict[str, Any]:
+    return {
+        "id": key.id,
+        "name": key.name,
+        "prefix": key.prefix,
+        "scopes": sorted(key.scopes),
+        "created_at": iso(key.created_at),
+        "revoked_at": iso(key.revoked_at),
+    }
+
+
+def device_out(device: Device) -> dict[str, Any]:
+    return {
+        "id": device.id,
+        "name": device.name,
+        "channel_id": device.channel_id,
+        "prefix": device.prefix,
+        "created_at": iso(device.created_at),
+        "last_seen_at": iso(device.last_seen_at),
+        "revoked_at": iso(device.revoked_at),
+    }
+
+
+def channel_out(channel: Channel) -> dict[str, Any]:
+    return {
+        "id": channel.id,
+        "kind": channel.kind,
+        "name": channel.name,
+        "config": dict(channel.config),
+        "is_default": channel.is_default,
+        "on_lease_expiry": channel.on_lease_expiry,
+        "created_at": iso(channel.created_at),
+        "updated_at": iso(channel.updated_at),
+        "disabled": channel.disabled_at is not None,
+    }
+
+
+def message_out(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "channel_id": message.channel_id,
+        "device_id": message.device_id,
+        "recipient": message.recipient,
+        "body": message.body,
+        "status": message.status,
+        "scheduled_for": iso(message.scheduled_for),
+        "attempts": message.attempts,
+        "last_error": message.last_error,
+        "meta": dict(message.meta) if message.meta is not None else None,
+        "created_at": iso(message.created_at),
+        "updated_at": iso(message.updated_at),
+        "sent_at": iso(message.sent_at),
+    }
+
+
+def event_out(event: MessageEvent) -> dict[str, Any]:
+    return {
+        "from": event.from_status,
+        "to": event.to_status,
+        "at": iso(event.at),
+        "actor": event.actor,
+        "detail": dict(event.detail) if event.detail else None,
+    }
