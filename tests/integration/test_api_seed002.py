@@ -131,7 +131,9 @@ def test_messages_are_listed_and_filtered_by_upper_case_status(
 
     everything = api.get("/api/messages/", headers=tenant.auth)
     assert everything.status_code == 200
-    assert [m["id"] for m in everything.json()] == [second["id"], first["id"]]
+    assert [m["id"] for m in everything.json()] == sorted(
+        [first["id"], second["id"]], reverse=True
+    )  # newest first
     queued = api.get("/api/messages/", params={"status": "QUEUED"}, headers=tenant.auth).json()
     assert [m["id"] for m in queued] == [first["id"]]
     canceled = api.get("/api/messages/", params={"status": "CANCELED"}, headers=tenant.auth)
@@ -195,8 +197,8 @@ def test_message_routes_require_a_key(api: InProcessClient) -> None:
 def test_claim_returns_the_next_message_then_204(
     api: InProcessClient, tenant: Tenant, gateway: NewDevice
 ) -> None:
-    first = create(api, tenant, body="first")
-    second = create(api, tenant, body="second")
+    first = create(api, tenant, body="first", scheduled_for="2030-01-07T08:00:00Z")
+    second = create(api, tenant, body="second", scheduled_for="2030-01-07T08:30:00Z")
     create(api, tenant, body="not yet", scheduled_for="2030-01-08T09:00:00Z")
 
     one = claim(api, gateway)

@@ -80,7 +80,10 @@ def status_of(api: InProcessClient, tenant: Tenant, message_id: str) -> dict[str
 def test_a_claim_takes_due_messages_up_to_the_limit_under_a_lease(
     api: InProcessClient, tenant: Tenant, device: NewDevice
 ) -> None:
-    created = [new_message(api, tenant, body=f"m{i}")["id"] for i in range(3)]
+    created = [
+        new_message(api, tenant, body=f"m{i}", scheduled_for=f"2030-01-07T08:5{i}:00Z")["id"]
+        for i in range(3)
+    ]  # due in the order created: the oldest due goes first
     later = new_message(api, tenant, scheduled_for="2030-01-07T10:00:00Z")
 
     first = claim(api, device, limit=2)
