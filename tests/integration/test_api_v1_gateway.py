@@ -19,6 +19,7 @@ from pigeon.config import RetryPolicy, Settings
 from pigeon.services import scheduling
 from tests.integration.test_api_support import (
     OPERATOR_TOKEN,
+    PHONE,
     InProcessClient,
     NewDevice,
     Tenant,
@@ -111,6 +112,37 @@ def test_a_claim_without_a_body_uses_the_defaults(
     response = api.post("/v1/gateway/claim", headers=device.auth)
     assert response.status_code == 200
     assert len(response.json()["messages"]) == 1
+
+
+def test_concurrent_claims_never_hand_out_a_message_twice(
+    api: InProcessClient, tenant: Tenant, device: NewDevice
+) -> None:
+    items = [{"recipient": PHONE, "body": f"m{i}"} for i in range(40)]
+    created = api.post("/v1/messages/batch", json={"items": items}, headers=tenant.auth).json()
+    devices = [device, new_device(api, tenant, "second mac"), new_device(api, tenant, "third")]
+    taken: dict[str, list[str]] = {d.id: [] for d in devices}
+    errors: list[str] = []
+
+    def drain(who: NewDevice) -> None:
+        for _ in range(40):
+            response = api.post("/v1/gateway/claim", json={"limit": 3}, headers=who.auth)
+            if response.status_code != 200:
+                errors.append(response.text)
+                return
+            batch = [m["id"] for m in response.json()["messages"]]
+            if not batch:
+                return
+            taken[who.id].extend(batch)
+
+    threads = [threading.Thread(target=drain, args=(d,)) for d in devices]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors
+    everything = [m for ids in taken.values() for m in ids]
+    assert len(everything) == len(set(everything)) == 40
+    assert set(everything) == {m["id"] for m in created["items"]}
 
 
 def test_a_message_for_one_device_is_not_claimed_by_another(
