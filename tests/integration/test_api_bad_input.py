@@ -175,6 +175,12 @@ CASES: dict[tuple[str, str], list[Bad] | NoInput] = {
             json=OK_MESSAGE,
             headers={"Idempotency-Key": "k" * 256},
         ),
+        Bad(
+            "idempotency key empty",
+            "idempotency-key",
+            json=OK_MESSAGE,
+            headers={"Idempotency-Key": ""},
+        ),
     ],
     ("POST", "/v1/messages/batch"): [
         malformed(),
@@ -194,6 +200,12 @@ CASES: dict[tuple[str, str], list[Bad] | NoInput] = {
             json={"items": [{**OK_MESSAGE, "idempotency_key": ""}]},
         ),
         Bad("unknown field", "dry_run", json={"items": [OK_MESSAGE], "dry_run": True}),
+        Bad(
+            "one key for the whole batch",
+            "idempotency-key",
+            json={"items": [OK_MESSAGE]},
+            headers={"Idempotency-Key": "batch-1"},
+        ),
     ],
     ("GET", "/v1/messages"): [
         Bad("unknown status", "status", params={"status": "bogus"}),
@@ -487,3 +499,15 @@ def test_bad_input_is_refused_naming_the_field(
         for problem in _problems_with(api, world, container, method, path)
     ]
     assert not problems, "\n".join(problems)
+
+
+def test_a_wrong_method_answers_405_with_allow(api: InProcessClient, world: World) -> None:
+    for method, path, surface in [
+        ("GET", "/v1/gateway/claim", "v1"),
+        ("DELETE", "/api/gateway/report/", "seed002"),
+        ("PUT", "/client/imessage/send-queue/pending", "seed000"),
+    ]:
+        response = api.request(method, path, headers=world.credentials["key"])
+        assert response.status_code == 405, (method, path)
+        assert response.headers["allow"], (method, path)
+        assert _named_in(response, surface, "Method Not Allowed"), response.text

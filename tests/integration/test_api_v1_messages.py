@@ -468,6 +468,22 @@ def test_a_batch_refuses_a_key_repeated_inside_it(
     assert row_counts(container) == before
 
 
+def test_a_batch_refuses_one_idempotency_key_for_all(
+    api: InProcessClient, tenant: Tenant, container: Container
+) -> None:
+    """Ignoring it would let a client believe a retried batch is safe; it is not."""
+    before = row_counts(container)
+    response = api.post(
+        "/v1/messages/batch",
+        json={"items": [{"recipient": PHONE, "body": "one"}]},
+        headers={**tenant.auth, "Idempotency-Key": "batch-1"},
+    )
+    assert response.status_code == 422
+    assert problem_fields(response) == ["idempotency-key"]
+    assert "each item" in response.json()["detail"]
+    assert row_counts(container) == before
+
+
 def test_an_empty_batch_is_refused(api: InProcessClient, tenant: Tenant) -> None:
     response = api.post("/v1/messages/batch", json={"items": []}, headers=tenant.auth)
     assert response.status_code == 422

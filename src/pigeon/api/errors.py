@@ -6,7 +6,7 @@ Every error names the offending fields; nothing here ever answers 500 for bad in
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 import pydantic
@@ -60,6 +60,7 @@ TITLES = {
     401: "Unauthorized",
     403: "Forbidden",
     404: "Not found",
+    405: "Method not allowed",
     409: "Conflict",
     422: "Invalid request",
     503: "Service unavailable",
@@ -79,11 +80,17 @@ def problem_body(status: int, detail: str, errors: dict[str, str] | None = None)
 
 
 def render_error(
-    path: str, status: int, detail: str, errors: dict[str, str] | None = None
+    path: str,
+    status: int,
+    detail: str,
+    errors: dict[str, str] | None = None,
+    extra_headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = dict(extra_headers or {})  # e.g. Allow on a 405, from the router
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     if status == 503:
-        headers = {"Retry-After": "1"}
+        headers["Retry-After"] = "1"
     if path.startswith(SEED_000_PREFIXES):
         # Seed 000 answers validation errors with 400 and a success flag.
         code = 400 if status == 422 else status
@@ -159,7 +166,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        return render_error(request.url.path, error.status_code, str(error.detail))
+        return render_error(
+            request.url.path, error.status_code, str(error.detail), extra_headers=error.headers
+        )
 
 
 def parse_body(model: type[ModelT], data: Any) -> ModelT:

@@ -38,7 +38,7 @@ def create_message(
     body: MessageIn,
     svc: Svc,
     who: Sender,
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=255)] = None,
 ) -> JSONResponse:
     created = messages.create(svc, who, _new(body, idempotency_key), message_out)
     headers = {"Idempotent-Replayed": "true"} if created.replayed else None
@@ -46,7 +46,18 @@ def create_message(
 
 
 @router.post("/messages/batch", status_code=201)
-def create_batch(body: BatchIn, svc: Svc, who: Sender) -> dict[str, Any]:
+def create_batch(
+    body: BatchIn,
+    svc: Svc,
+    who: Sender,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    """All items or none. Each item may carry its own `idempotency_key`."""
+    if idempotency_key is not None:
+        # Refused rather than ignored: a client relying on it would duplicate on retry.
+        raise ValidationError.field(
+            "idempotency-key", "not taken on a batch: give each item an idempotency_key"
+        )
     requests = [_new(item, item.idempotency_key) for item in body.items]
     created = messages.create_batch(svc, who, requests, message_out)
     return {"items": created.items, "created": created.created, "replayed": created.replayed}
