@@ -94,13 +94,15 @@ def main() -> None:
 
 
 @main.command()
-def migrate_cmd() -> None:
+@JSON
+def migrate_cmd(as_json: bool) -> None:
     """Apply database migrations."""
     from pigeon.store import migrate
 
     settings = _settings()
     migrate.upgrade(settings.database_url)
-    click.echo(f"database at revision {migrate.current_revision(settings.database_url)}")
+    revision = migrate.current_revision(settings.database_url)
+    _emit(as_json, {"revision": revision}, lambda: click.echo(f"database at revision {revision}"))
 
 
 migrate_cmd.name = "migrate"
@@ -325,11 +327,13 @@ def devices_list(workspace_id: str | None, as_json: bool) -> None:
 @devices.command("revoke")
 @click.argument("device_id")
 @WORKSPACE
-def devices_revoke(device_id: str, workspace_id: str | None) -> None:
+@JSON
+def devices_revoke(device_id: str, workspace_id: str | None, as_json: bool) -> None:
     """Revoke a device's token."""
     with _container() as container:
         admin.revoke_device(container.services, _principal(container, workspace_id), device_id)
-        click.echo(f"revoked device {device_id}")
+        data = {"id": device_id, "revoked": True}
+        _emit(as_json, data, lambda: click.echo(f"revoked device {device_id}"))
 
 
 @main.group()
@@ -395,9 +399,11 @@ def keys_list(workspace_id: str | None, as_json: bool) -> None:
 @keys.command("revoke")
 @click.argument("key_id")
 @WORKSPACE
-def keys_revoke(key_id: str, workspace_id: str | None) -> None:
+@JSON
+def keys_revoke(key_id: str, workspace_id: str | None, as_json: bool) -> None:
     """Revoke an API key."""
     with _container() as container:
         admin.revoke_key(container.services, _principal(container, workspace_id), key_id)
-        click.echo(f"revoked key {key_id}")
+        data = {"id": key_id, "revoked": True}
+        _emit(as_json, data, lambda: click.echo(f"revoked key {key_id}"))
 

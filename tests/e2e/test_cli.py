@@ -88,15 +88,17 @@ def test_the_cli_and_the_server_share_one_database(pigeon: Pigeon) -> None:
     assert set(listed) == {"admin", "ci"}
     assert all("key" not in k for k in keys)
 
-    revoked_key, revoked_device, missing, unknown_key = together(
-        lambda: pigeon.cli("keys", "revoke", key["id"]),
+    revoked_key, revoked_device, missing, unknown_key, migrated_again = together(
+        lambda: pigeon.cli_json("keys", "revoke", key["id"]),
         lambda: pigeon.cli("devices", "revoke", device["id"]),
         lambda: pigeon.cli("status", "01900000-0000-7000-8000-000000000000", check=False),
         lambda: pigeon.cli("keys", "revoke", "nope", check=False),
+        lambda: pigeon.cli_json("migrate"),  # again, on a live database: nothing to do
     )
     assert (missing.returncode, missing.stderr) == (1, "Error: no such message\n")
     assert (unknown_key.returncode, unknown_key.stderr) == (1, "Error: no such active API key\n")
-    assert revoked_key.stdout.strip() == f"revoked key {key['id']}"
+    assert revoked_key == {"id": key["id"], "revoked": True}
+    assert migrated_again == {"revision": migrated.stdout.split()[-1]}
     assert revoked_device.stdout.strip() == f"revoked device {device['id']}"
     with server.client(device["token"]) as mac, server.client(key["key"]) as reader:
         assert mac.post("/v1/gateway/heartbeat").status_code == 401
