@@ -4,6 +4,7 @@ message through a gateway device, and the seed 002 and seed 000 gateway loops.""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import Pigeon, Server, base_environment
+from tests.e2e.conftest import Pigeon, Server, base_environment, poll
 
 pytestmark = pytest.mark.e2e
 
@@ -118,6 +119,27 @@ def test_a_new_user_schedules_an_imessage_and_a_device_sends_it(server: Server) 
         assert [e["to"] for e in history["events"]] == ["queued", "released", "claimed", "sent"]
         seen = admin.get("/v1/devices").json()["items"][0]["last_seen_at"]
         assert seen is not None
+
+
+def test_a_waiting_claim_whose_client_left_claims_nothing(server: Server) -> None:
+    """A device whose HTTP timeout is shorter than its `wait` must not be leased messages it
+    will never see (they would sit claimed, then end `unknown`)."""
+    key = new_workspace(server, "impatient")
+    device = new_device(server, key)
+    with server.client(key) as admin, server.client(device["token"]) as mac:
+        with pytest.raises(httpx.ReadTimeout):
+            mac.post("/v1/gateway/claim", json={"wait": 10}, timeout=0.5)
+        message = admin.post("/v1/messages", json={"recipient": PHONE, "body": "x"}).json()
+        # Give a still-waiting claim every chance to wake and take it (it would within ms).
+        poll(
+            lambda: admin.get(f"/v1/messages/{message['id']}").json()["status"] != "queued",
+            what="the message to be released",
+        )
+        time.sleep(0.5)
+        assert admin.get(f"/v1/messages/{message['id']}").json()["status"] == "released"
+        # A device that stays gets it.
+        [item] = mac.post("/v1/gateway/claim", json={"wait": 5}).json()["messages"]
+        assert item["id"] == message["id"]
 
 
 def test_the_seed_002_gateway_loop(server: Server) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from typing import Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import JSONResponse
 
 from pigeon.api.deps import DeviceAuth, Svc, container
@@ -13,17 +16,44 @@ from pigeon.api.v1.schemas import ClaimIn, ReportIn, ReportsIn, iso
 from pigeon.services import gateway
 
 router = APIRouter(prefix="/v1/gateway", tags=["gateway"])
+log = logging.getLogger(__name__)
 
 
-@router.post("/claim")
+async def _client_gone(request: Request) -> None:
+    """Return once the client has closed its connection (its body has been read already)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+@router.post("/claim", response_model=None)
 async def claim(
     request: Request, device: DeviceAuth, body: ClaimIn | None = None
-) -> dict[str, Any]:
+) -> dict[str, Any] | Response:
+    """Claim released messages; with `wait`, hold the request until some arrive or it ends.
+
+    A waiting claim stops when its client goes away (an HTTP timeout shorter than `wait`):
+    claiming for a closed connection would lease messages to nobody, and each would end
+    `unknown` when its lease ran out.
+    """
     body = body or ClaimIn()
     built = container(request)
-    claimed = await gateway.claim_or_wait(
-        built.services, built.bus, device, limit=body.limit, wait=body.wait
+    waiting = asyncio.ensure_future(
+        gateway.claim_or_wait(built.services, built.bus, device, limit=body.limit, wait=body.wait)
     )
+    if body.wait > 0:
+        gone = asyncio.ensure_future(_client_gone(request))
+        try:
+            await asyncio.wait({waiting, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+        if not waiting.done():
+            waiting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiting
+            log.info("waiting claim ended: the client went away", extra={
+                "action": "claim_abandoned", "device_id": device.id})
+            return Response(status_code=204)  # nobody reads it
+    claimed = await waiting
     return {
         "lease_expires_at": iso(claimed.lease_expires_at),
         "messages": [
