@@ -108,6 +108,27 @@ def migrate_cmd(as_json: bool) -> None:
 migrate_cmd.name = "migrate"
 
 
+SHUTDOWN_GRACE_SECONDS = 10
+
+
+def _server_class() -> type[Any]:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """Tells the app that shutdown began, before waiting for open responses: event
+        streams and waiting claims end then, instead of holding SIGTERM up indefinitely."""
+
+        def __init__(self, config: uvicorn.Config, *, closing: asyncio.Event) -> None:
+            super().__init__(config)
+            self._closing = closing
+
+        async def shutdown(self, sockets: list[Any] | None = None) -> None:
+            self._closing.set()
+            await super().shutdown(sockets=sockets)
+
+    return Server
+
+
 @main.command()
 @click.option("--host", default=None, help="Interface to listen on (PIGEON_HOST).")
 @click.option("--port", type=int, default=None, help="Port to listen on (PIGEON_PORT).")
@@ -133,8 +154,15 @@ def serve(host: str | None, port: int | None, no_workers: bool) -> None:
     host = host or settings.host
     port = settings.port if port is None else port
     app = create_app(container, run_workers=not no_workers)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,  # a backstop; see _Server
+    )
+    server = _server_class()(config, closing=app.state.closing)
 
     async def _announce_then_serve() -> None:
         serving = asyncio.create_task(server.serve())

@@ -4,6 +4,7 @@ message through a gateway device, and the seed 002 and seed 000 gateway loops.""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -75,12 +76,55 @@ def test_a_second_start_on_the_same_database_prints_no_new_secrets(
         assert admin.get("/v1/workspace").status_code == 200
     with again.client(server.operator_token) as operator:
         assert operator.post("/v1/workspaces", json={"name": "via second"}).status_code == 201
-    # SIGTERM: uvicorn shuts down gracefully (the lifespan stops the workers), then exits by
-    # re-raising the signal, as a process manager expects.
+    with server.client(server.admin_key) as admin:
+        device = admin.post("/v1/devices", json={"name": "mac"}).json()
+
+    # SIGTERM while an event stream and a waiting claim are open: both end at once, then
+    # uvicorn shuts down gracefully (the lifespan stops the workers) and exits by re-raising
+    # the signal, as a process manager expects.
+    outcomes: dict[str, Any] = {}
+
+    def listen() -> None:
+        with (
+            again.client(timeout=10) as client,
+            client.stream(
+                "GET", "/api/stream/messages/", params={"access_token": server.admin_key}
+            ) as stream,
+        ):
+            outcomes["stream_lines"] = sum(1 for _ in stream.iter_lines())
+
+    def wait_for_work() -> None:
+        with again.client(device["token"], timeout=20) as mac:
+            outcomes["claim"] = mac.post("/v1/gateway/claim", json={"wait": 15})
+
+    threads = [threading.Thread(target=listen), threading.Thread(target=wait_for_work)]
+    for thread in threads:
+        thread.start()
+    poll(lambda: _connections_open(again) >= 2, what="the stream and the claim to be open")
+    time.sleep(0.2)  # both requests sent on their connections: now handled, not just accepted
+    stopping = time.monotonic()
     assert again.process.stop() in (0, -15)
+    assert time.monotonic() - stopping < 5
+    for thread in threads:
+        thread.join(timeout=10)
+    assert outcomes["stream_lines"] >= 2  # at least the opening ping
+    assert outcomes["claim"].json() == {"lease_expires_at": None, "messages": []}
     assert '"action": "scheduler_stopped"' in again.process.output()
     with server.client(server.admin_key) as admin:
         assert admin.get("/v1/workspace").status_code == 200
+
+
+def _connections_open(server: Server) -> int:
+    """Established TCP connections to the server's port, as the kernel counts them."""
+    port = int(server.url.rsplit(":", 1)[1])
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            for line in list(lines)[1:]:
+                local, state = line.split()[1], line.split()[3]
+                if state == "01" and int(local.rsplit(":", 1)[1], 16) == port:
+                    count += 1
+    return count
 
 
 def test_a_new_user_schedules_an_imessage_and_a_device_sends_it(server: Server) -> None:

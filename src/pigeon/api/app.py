@@ -21,7 +21,13 @@ from pigeon.workers import supervisor
 
 def create_app(container: Container, *, run_workers: bool = True) -> FastAPI:
     """`run_workers` runs the scheduler in this process: `pigeon serve` without
-    `--no-workers`, for one person on SQLite."""
+    `--no-workers`, for one person on SQLite.
+
+    `app.state.closing` is set when the server starts shutting down: event streams and
+    waiting claims end then, so their connections close and the shutdown can proceed (a
+    server waits for open responses before it runs the lifespan's shutdown).
+    """
+    closing = asyncio.Event()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -33,6 +39,7 @@ def create_app(container: Container, *, run_workers: bool = True) -> FastAPI:
         try:
             yield
         finally:
+            closing.set()
             stop.set()
             if workers is not None:
                 await workers
@@ -45,6 +52,7 @@ def create_app(container: Container, *, run_workers: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.container = container
+    app.state.closing = closing
     errors.install(app)
     for router in (
         accounts.router,

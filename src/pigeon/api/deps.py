@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -15,6 +16,12 @@ from pigeon.services.context import Principal, Services
 def container(request: Request) -> Container:
     built: Container = request.app.state.container
     return built
+
+
+def closing(request: Request) -> asyncio.Event:
+    """Set once the server is shutting down; long-lived responses end when it is."""
+    event: asyncio.Event = request.app.state.closing
+    return event
 
 
 def services(request: Request) -> Services:

@@ -16,7 +16,15 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from pigeon.api.deps import DeviceAuth, Reader, Sender, StreamReader, Svc, container
+from pigeon.api.deps import (
+    DeviceAuth,
+    Reader,
+    Sender,
+    StreamReader,
+    Svc,
+    closing,
+    container,
+)
 from pigeon.api.sse import message_stream
 from pigeon.api.v1.schemas import Uuid, iso
 from pigeon.domain.messages import Message
@@ -183,7 +191,11 @@ async def stream(request: Request, who: StreamReader) -> StreamingResponse:
 
     return StreamingResponse(
         message_stream(
-            built.bus, who.workspace_id, ping_seconds=built.settings.sse_ping_seconds, shape=shape
+            built.bus,
+            who.workspace_id,
+            ping_seconds=built.settings.sse_ping_seconds,
+            shape=shape,
+            closing=closing(request),
         ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
 from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import JSONResponse
 
-from pigeon.api.deps import DeviceAuth, Svc, container
+from pigeon.api.deps import DeviceAuth, Svc, closing, container
 from pigeon.api.errors import parse_body, problem_body, status_of
 from pigeon.api.v1.schemas import ClaimIn, ReportIn, ReportsIn, iso
 from pigeon.services import gateway
@@ -25,6 +24,25 @@ async def _client_gone(request: Request) -> None:
         pass
 
 
+async def _wait_while_wanted(request: Request, waiting: asyncio.Future[Any]) -> bool:
+    """Wait for `waiting` while the client is there and the server is not shutting down.
+
+    False: the wait was cut short before it claimed anything. A claim that completed in the
+    meantime counts (True): its messages are leased, so they must be handed out.
+    """
+    gone = asyncio.ensure_future(_client_gone(request))
+    shutdown = asyncio.ensure_future(closing(request).wait())
+    try:
+        await asyncio.wait({waiting, gone, shutdown}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+        shutdown.cancel()
+    if not waiting.done():
+        waiting.cancel()
+        await asyncio.wait({waiting})  # cancelled, or it finished a claim meanwhile
+    return not waiting.cancelled()
+
+
 @router.post("/claim", response_model=None)
 async def claim(
     request: Request, device: DeviceAuth, body: ClaimIn | None = None
@@ -33,27 +51,24 @@ async def claim(
 
     A waiting claim stops when its client goes away (an HTTP timeout shorter than `wait`):
     claiming for a closed connection would lease messages to nobody, and each would end
-    `unknown` when its lease ran out.
+    `unknown` when its lease ran out. It also ends, empty, when the server shuts down.
     """
     body = body or ClaimIn()
     built = container(request)
     waiting = asyncio.ensure_future(
         gateway.claim_or_wait(built.services, built.bus, device, limit=body.limit, wait=body.wait)
     )
-    if body.wait > 0:
-        gone = asyncio.ensure_future(_client_gone(request))
-        try:
-            await asyncio.wait({waiting, gone}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            gone.cancel()
-        if not waiting.done():
-            waiting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await waiting
+    try:
+        if body.wait > 0 and not await _wait_while_wanted(request, waiting):
+            if closing(request).is_set():
+                # The server is shutting down: answer "nothing yet"; the device polls again.
+                return {"lease_expires_at": None, "messages": []}
             log.info("waiting claim ended: the client went away", extra={
                 "action": "claim_abandoned", "device_id": device.id})
             return Response(status_code=204)  # nobody reads it
-    claimed = await waiting
+        claimed = await waiting
+    finally:
+        waiting.cancel()  # no-op once done; otherwise our own request was cancelled
     return {
         "lease_expires_at": iso(claimed.lease_expires_at),
         "messages": [
