@@ -78,11 +78,6 @@ def test_writes_answer_503_with_retry_after(unreachable: InProcessClient) -> Non
     assert "detail" in attempts["seed002"].json()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services.health.check only runs SELECT 1; its docstring promises the schema is "
-    "current, yet on an unmigrated database it answers ok while every request answers 503",
-)
 def test_health_says_unavailable_when_the_schema_is_missing(tmp_path: Path) -> None:
     container = bootstrap.build(
         Settings(database_url=f"sqlite:///{tmp_path}/empty.db", operator_token=OPERATOR_TOKEN),

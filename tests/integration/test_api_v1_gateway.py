@@ -360,11 +360,6 @@ def test_a_queued_or_sent_message_cannot_be_retried(api: InProcessClient, tenant
     assert api.post(f"/v1/messages/{message['id']}/retry", headers=tenant.auth).status_code == 409
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services.messages.retry moves any status the state machine lets reach queued, "
-    "including claimed: a person's retry steals the device's live claim",
-)
 def test_a_claimed_message_cannot_be_retried(
     api: InProcessClient, tenant: Tenant, device: NewDevice
 ) -> None:

@@ -408,11 +408,6 @@ def test_a_batch_is_created_together_and_replays_per_item(
     assert len(api.get("/v1/messages", headers=tenant.auth).json()["items"]) == 5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="domain.ids.new_id is not monotonic within a millisecond, so messages of one batch "
-    "due at the same time are claimed in a random order instead of the batch's",
-)
 def test_a_batch_due_at_once_is_handed_out_in_its_order(
     api: InProcessClient, tenant: Tenant
 ) -> None:

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 IDEMPOTENCY_SCOPE = "messages"
 MAX_BATCH = 1000
 MAX_META_BYTES = 4096
+# A person may resend what failed or may not have gone out; a live claim is the device's.
+RETRYABLE = frozenset({MessageStatus.FAILED, MessageStatus.UNKNOWN})
 
 Render = Callable[[Message], Any]
 
@@ -289,6 +291,8 @@ def retry(svc: Services, who: Principal, message_id: str) -> Message:
         message = store.get(uow, who.workspace_id, message_id) if is_uuid(message_id) else None
         if message is None:
             raise NotFound("no such message")
+        if message.status not in RETRYABLE:
+            raise IllegalTransition(f"a {message.status} message cannot be retried")
         return store.move(
             uow,
             message,

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from pigeon.clock import Clock
 
 Notify = Callable[[str, dict[str, Any]], None]
+UNDEFINED_TABLE = "42P01"  # PostgreSQL
 
 
 class UniqueViolation(PigeonError):
@@ -132,3 +133,10 @@ def _translate_errors(engine: Engine) -> None:
                 raise UniqueViolation(str(error.orig)) from error
         elif isinstance(error, exc.OperationalError | exc.InterfaceError):
             raise StorageUnavailable(f"database unavailable: {error.orig}") from error
+        elif isinstance(error, exc.DBAPIError) and (
+            getattr(error.orig, "sqlstate", None) == UNDEFINED_TABLE
+        ):
+            # An unmigrated database is an operating problem, not a bug in a query.
+            raise StorageUnavailable(
+                f"schema missing ({error.orig}): run pigeon migrate"
+            ) from error

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
@@ -10,6 +12,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from pigeon.store.database import make_throwaway_engine
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -33,13 +38,20 @@ def current_revision(url: str) -> str | None:
     engine = make_throwaway_engine(url)
     try:
         with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            return revision_of(conn)
     finally:
         engine.dispose()
 
 
-def head_revision(url: str) -> str | None:
+@functools.cache
+def head_revision(url: str = "sqlite://") -> str | None:
+    """The newest revision this code knows; the same for every database."""
     return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+
+
+def revision_of(conn: Connection) -> str | None:
+    """The revision the database behind `conn` is at (None: never migrated)."""
+    return MigrationContext.configure(conn).get_current_revision()
 
 
 def is_current(url: str) -> bool:
