@@ -3,14 +3,17 @@ envelope, so that a sender retries (DESIGN: accepted means durable); never a 500
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from pigeon import bootstrap
 from pigeon.bus.memory import MemoryBus
 from pigeon.config import Settings
+from tests.conftest import POSTGRES_URL, service_missing
 from tests.integration.test_api_support import (
     OPERATOR_TOKEN,
     PHONE,
@@ -78,9 +81,30 @@ def test_writes_answer_503_with_retry_after(unreachable: InProcessClient) -> Non
     assert "detail" in attempts["seed002"].json()
 
 
-def test_health_says_unavailable_when_the_schema_is_missing(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database that exists but was never migrated."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/empty.db"
+        return
+    name = f"pigeon_empty_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError as error:
+        service_missing("PostgreSQL", error)
+    try:
+        yield sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def test_a_database_without_the_schema_is_unavailable(empty_database: str) -> None:
     container = bootstrap.build(
-        Settings(database_url=f"sqlite:///{tmp_path}/empty.db", operator_token=OPERATOR_TOKEN),
+        Settings(database_url=empty_database, operator_token=OPERATOR_TOKEN),
         bus=MemoryBus(),
         pool_size=1,
     )
@@ -88,6 +112,9 @@ def test_health_says_unavailable_when_the_schema_is_missing(tmp_path: Path) -> N
         with serve_in_process(container) as api:
             write = api.post("/v1/workspaces", json={"name": "x"}, headers=bearer(OPERATOR_TOKEN))
             assert write.status_code == 503  # no tables: nothing can be served
-            assert api.get("/v1/health").status_code == 503
+            assert "migrate" in write.json()["detail"] or "no such table" in write.json()["detail"]
+            health = api.get("/v1/health")
+            assert health.status_code == 503
+            assert health.json()["status"] == "unavailable"
     finally:
         container.close()
