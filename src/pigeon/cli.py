@@ -131,7 +131,12 @@ def _server_class() -> type[Any]:
 
 @main.command()
 @click.option("--host", default=None, help="Interface to listen on (PIGEON_HOST).")
-@click.option("--port", type=int, default=None, help="Port to listen on (PIGEON_PORT).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Port to listen on (PIGEON_PORT; 0: any free port).",
+)
 @click.option("--no-workers", is_flag=True, help="Serve the API only; run `pigeon worker` apart.")
 def serve(host: str | None, port: int | None, no_workers: bool) -> None:
     """Migrate the database, then serve the API (and the workers, unless --no-workers)."""
@@ -267,7 +272,13 @@ def send(
 
 @main.command()
 @click.argument("message_id", required=False)
-@click.option("--limit", default=20, show_default=True, help="How many recent messages.")
+@click.option(
+    "--limit",
+    default=20,
+    show_default=True,
+    type=click.IntRange(1, 1000),
+    help="How many recent messages.",
+)
 @WORKSPACE
 @JSON
 def status(message_id: str | None, limit: int, workspace_id: str | None, as_json: bool) -> None:
