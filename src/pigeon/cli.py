@@ -445,4 +445,3 @@ def keys_revoke(key_id: str, workspace_id: str | None, as_json: bool) -> None:
         admin.revoke_key(container.services, _principal(container, workspace_id), key_id)
         data = {"id": key_id, "revoked": True}
         _emit(as_json, data, lambda: click.echo(f"revoked key {key_id}"))
-

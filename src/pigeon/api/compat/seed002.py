@@ -162,8 +162,10 @@ def report(body: ReportIn, svc: Svc, device: DeviceAuth) -> dict[str, Any]:
     if outcome is None:
         raise ValidationError.field("status", f"must be one of {', '.join(REPORTED)}")
     # "Optional error metadata": a string as is, anything else as JSON (not a Python repr).
-    error = body.error if body.error is None or isinstance(body.error, str) else json.dumps(
-        body.error, sort_keys=True
+    error = (
+        body.error
+        if body.error is None or isinstance(body.error, str)
+        else json.dumps(body.error, sort_keys=True)
     )
     [result] = gateway.report(
         svc, device, [gateway.Report(body.message_id, outcome, body.claim_token, error)]

@@ -63,8 +63,10 @@ async def claim(
             if closing(request).is_set():
                 # The server is shutting down: answer "nothing yet"; the device polls again.
                 return {"lease_expires_at": None, "messages": []}
-            log.info("waiting claim ended: the client went away", extra={
-                "action": "claim_abandoned", "device_id": device.id})
+            log.info(
+                "waiting claim ended: the client went away",
+                extra={"action": "claim_abandoned", "device_id": device.id},
+            )
             return Response(status_code=204)  # nobody reads it
         claimed = await waiting
     finally:
