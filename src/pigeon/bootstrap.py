@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pigeon.bus.memory import MemoryBus
-from pigeon.bus.redis_pubsub import RedisBus
 from pigeon.channels.console import ConsoleSender
 from pigeon.clock import Clock, SystemClock
 from pigeon.config import Settings, load_settings
@@ -49,8 +48,11 @@ def build(
 ) -> Container:
     settings = settings or load_settings()
     clock = clock or SystemClock()
-    if bus is None:
-        bus = RedisBus(settings.redis_url) if settings.redis_url else MemoryBus()
+    if bus is None and settings.redis_url:
+        from pigeon.bus.redis_pubsub import RedisBus  # only teams pay for importing redis
+
+        bus = RedisBus(settings.redis_url)
+    bus = bus or MemoryBus()
     db = Database(make_engine(settings.database_url, pool_size=pool_size), clock, bus.publish)
     if senders is None:
         senders = {ChannelKind.CONSOLE: ConsoleSender()}

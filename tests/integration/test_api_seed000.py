@@ -234,10 +234,10 @@ def test_result_failed_records_the_reason(
     assert response.json() == {"success": True, "data": {"id": queue_id, "status": "failed"}}
     message = api.get(f"/v1/messages/{queue_id}", headers=tenant.auth).json()
     assert message["last_error"] == "not an iMessage user"
-    # pigeon retries a failed send with backoff (the seed marked it failed for good); the
-    # item comes back in `pending` once its backoff ends.
-    assert message["status"] == "queued"
+    # As the seed says, a failed result is final (seed 002 and /v1 retry with backoff).
+    assert message["status"] == "failed"
     assert message["attempts"] == 1
+    assert pending(api, mac) == []
 
 
 def test_result_from_another_device_is_refused(

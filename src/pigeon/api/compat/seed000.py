@@ -61,7 +61,8 @@ def pending(svc: Svc, device: DeviceAuth) -> dict[str, Any]:
 def result(
     item_id: Annotated[Uuid, Path(alias="id")], body: ResultIn, svc: Svc, device: DeviceAuth
 ) -> dict[str, Any]:
-    outcome = gateway.Outcome.SENT if body.status == "sent" else gateway.Outcome.FAILED
+    # As in the seed, a failed result is final: the device has already decided it cannot send.
+    outcome = gateway.Outcome.SENT if body.status == "sent" else gateway.Outcome.REJECTED
     [settled] = gateway.report(svc, device, [gateway.Report(item_id, outcome, None, body.error)])
     if settled.error is not None:
         raise settled.error
