@@ -99,6 +99,7 @@ def postgres_facts(admin_url: str) -> dict[str, Any]:
             "wal_sync_method": show("wal_sync_method"),
             "full_page_writes": show("full_page_writes"),
             "shared_buffers": show("shared_buffers"),
+            "autovacuum": show("autovacuum"),
         }
 
 
@@ -145,6 +146,27 @@ def machine_facts() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
     }
+
+
+def pigeon_source() -> dict[str, Any]:
+    """Which pigeon code runs: its path, and the git commit (with a dirty flag) if any."""
+    import pigeon
+
+    root = Path(pigeon.__file__).resolve().parent.parent.parent
+    info: dict[str, Any] = {"path": str(root)}
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True, text=True, check=True, timeout=10,
+        ).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--", "src"],
+            capture_output=True, text=True, check=True, timeout=10,
+        ).stdout.strip()  # fmt: skip
+        info.update({"git_commit": commit, "src_dirty": bool(dirty)})
+    except (OSError, subprocess.SubprocessError):
+        info["git_commit"] = None
+    return info
 
 
 # pigeon in a subprocess -------------------------------------------------------------------

@@ -34,6 +34,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import resource
 import signal
 import subprocess
@@ -62,6 +63,7 @@ from _common import (
     pg_log_path,
     pg_log_statements,
     pg_statement_profile,
+    pigeon_source,
     postgres_facts,
     progress,
     scratch_postgres,
@@ -209,6 +211,24 @@ def _client(base_url: str, token: str) -> httpx.AsyncClient:
     )
 
 
+UNAVAILABLE: collections.Counter[str] = collections.Counter()
+MAX_503_RETRIES = 30
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+async def _call(client: httpx.AsyncClient, method: str, path: str, *codes: int, **kw: Any) -> Any:
+    """One API call. A 503 is pigeon's "try again" (e.g. SQLite's write lock not obtained
+    within its busy timeout; the transaction was rolled back), so it is retried after
+    Retry-After, as a client would, and counted: the JSON reports the count."""
+    for attempt in range(MAX_503_RETRIES + 1):
+        response = await client.request(method, path, **kw)
+        if response.status_code != 503 or attempt == MAX_503_RETRIES:
+            return _expect(response, *codes)
+        UNAVAILABLE[f"{method} {_UUID.sub('{id}', path)}"] += 1
+        await asyncio.sleep(min(float(response.headers.get("retry-after") or 1), 1.0))
+    raise AssertionError("unreachable")
+
+
 def _expect(response: httpx.Response, *codes: int) -> Any:
     if response.status_code not in codes:
         raise BenchFailure(
@@ -226,7 +246,7 @@ async def _creator(
         if st.t0 is None:
             st.t0 = time.perf_counter()
         started = time.perf_counter()
-        body = _expect(await client.post("/v1/messages/batch", json={"items": items}), 201)
+        body = await _call(client, "POST", "/v1/messages/batch", 201, json={"items": items})
         st.create_ms.append((time.perf_counter() - started) * 1000)
         if body["created"] != len(items):
             raise BenchFailure(f"batch created {body['created']} of {len(items)}")
@@ -241,8 +261,8 @@ async def _prober(client: httpx.AsyncClient, st: E2EState, ahead: float, every: 
         while st.t_created is None:
             at = datetime.now(UTC) + timedelta(seconds=ahead)
             item = {"recipient": _recipient(9_000_000 + i), "body": f"probe {i}"}
-            body = _expect(
-                await client.post("/v1/messages", json={**item, "scheduled_for": _iso(at)}), 201
+            body = await _call(
+                client, "POST", "/v1/messages", 201, json={**item, "scheduled_for": _iso(at)}
             )
             st.created_probes[body["id"]] = _parse(body["scheduled_for"])
             i += 1
@@ -255,9 +275,8 @@ async def _prober(client: httpx.AsyncClient, st: E2EState, ahead: float, every: 
 async def _gateway(client: httpx.AsyncClient, st: E2EState, claim_limit: int, wait: float) -> None:
     while not st.done.is_set():
         started = time.perf_counter()
-        claimed = _expect(
-            await client.post("/v1/gateway/claim", json={"limit": claim_limit, "wait": wait}),
-            200,
+        claimed = await _call(
+            client, "POST", "/v1/gateway/claim", 200, json={"limit": claim_limit, "wait": wait}
         )
         st.claims += 1
         messages = claimed["messages"]
@@ -273,7 +292,7 @@ async def _gateway(client: httpx.AsyncClient, st: E2EState, claim_limit: int, wa
             for m in messages
         ]
         started = time.perf_counter()
-        body = _expect(await client.post("/v1/gateway/report", json={"reports": reports}), 200)
+        body = await _call(client, "POST", "/v1/gateway/report", 200, json={"reports": reports})
         now = time.perf_counter()
         st.report_ms.append((now - started) * 1000)
         for result in body["results"]:
@@ -300,7 +319,7 @@ async def _verify(client: httpx.AsyncClient, st: E2EState, n_single: int) -> dic
     twice = [mid for mid, n in st.claimed.items() if n != 1]
     if twice:
         problems.append(f"{len(twice)} messages handed out more than once, e.g. {twice[:3]}")
-    stats = _expect(await client.get("/v1/stats/messages"), 200)["by_status"]
+    stats = (await _call(client, "GET", "/v1/stats/messages", 200))["by_status"]
     want = {"sent": len(expected), "queued": n_single}
     for status, count in stats.items():
         if count != want.get(status, 0):
@@ -312,7 +331,7 @@ async def _verify(client: httpx.AsyncClient, st: E2EState, n_single: int) -> dic
         params: dict[str, Any] = {"status": "sent", "limit": 200}
         if cursor:
             params["cursor"] = cursor
-        page = _expect(await client.get("/v1/messages", params=params), 200)
+        page = await _call(client, "GET", "/v1/messages", 200, params=params)
         for m in page["items"]:
             seen[m["id"]] += 1
             if m["attempts"] != 1 or m["sent_at"] is None:
@@ -339,7 +358,7 @@ async def _probe_lags(client: httpx.AsyncClient, probes: dict[str, datetime]) ->
     """Seconds from scheduled_for to the `released` event, per probe."""
     lags: list[float] = []
     for mid, scheduled in probes.items():
-        body = _expect(await client.get(f"/v1/messages/{mid}"), 200)
+        body = await _call(client, "GET", f"/v1/messages/{mid}", 200)
         released = [e for e in body["events"] if e["to"] == "released"]
         if not released:
             raise BenchFailure(f"probe {mid} was never released (status {body['status']})")
@@ -357,7 +376,7 @@ async def _single_creates(urls: list[str], key: str, n: int, concurrency: int) -
     async def one(client: httpx.AsyncClient) -> None:
         for i in counter:
             item = {"recipient": _recipient(8_000_000 + i), "body": BODY.format(i=i)}
-            _expect(await client.post("/v1/messages", json={**item, "scheduled_for": later}), 201)
+            await _call(client, "POST", "/v1/messages", 201, json={**item, "scheduled_for": later})
 
     try:
         started = time.perf_counter()
@@ -378,8 +397,8 @@ async def _idle_latency(
     for i in range(n):
         at = base + timedelta(seconds=spread * i / max(1, n - 1))
         item = {"recipient": _recipient(9_500_000 + i), "body": f"latency probe {i}"}
-        body = _expect(
-            await client.post("/v1/messages", json={**item, "scheduled_for": _iso(at)}), 201
+        body = await _call(
+            client, "POST", "/v1/messages", 201, json={**item, "scheduled_for": _iso(at)}
         )
         probes[body["id"]] = _parse(body["scheduled_for"])
     last = max(probes.values())
@@ -407,11 +426,12 @@ async def _run_e2e(
     out: dict[str, Any] = {}
     key = dep.admin_key
     tag = f"{backend} [{dep.description['api_processes']} API process(es)]"
+    UNAVAILABLE.clear()
     admin = _client(dep.urls[0], key)
     try:
         tokens = []
         for g in range(args.gateways):
-            body = _expect(await admin.post("/v1/devices", json={"name": f"gw{g}"}), 201)
+            body = await _call(admin, "POST", "/v1/devices", 201, json={"name": f"gw{g}"})
             tokens.append(body["token"])
 
         progress(f"{tag}: {args.single_creates} single creates (POST /v1/messages)")
@@ -512,6 +532,8 @@ async def _run_e2e(
             - (cpu["postgres_processes"] if backend == "postgres" else 0.0),
             2,
         )
+        if backend != "postgres":
+            cpu.pop("postgres_processes")
         cpu["machine_capacity"] = round(wall * (os.cpu_count() or 1), 2)
         cpu["wall_seconds"] = wall
         out[f"cpu_seconds_during_e2e_{backend}"] = cpu
@@ -525,6 +547,8 @@ async def _run_e2e(
         out[f"release_latency_ms_max_{backend}"] = _ms(max(idle))
         out[f"release_latency_probes_count_{backend}"] = len(idle)
         out[f"topology_{backend}"] = dep.description
+        out[f"http_503_retried_count_{backend}"] = sum(UNAVAILABLE.values())
+        out[f"http_503_retried_by_route_{backend}"] = dict(UNAVAILABLE)
         progress(
             f"{tag}: {out[f'e2e_msgs_per_s_{backend}']} msg/s end to end; release lag "
             f"p50 {out[f'release_latency_ms_p50_{backend}']} ms, "
@@ -972,7 +996,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                     _remove_sqlite(workdir / "release.db")
     result["durability"] = durability
     result["database_versions"] = {k: v["version"] for k, v in facts.items()}
+    if "postgres" in facts:
+        result["postgres_settings"] = facts["postgres"]
     result["machine"] = machine
+    result["pigeon_source"] = pigeon_source()
     result["sizes"] = {
         "e2e_messages": args.messages, "batch_size": args.batch_size, "creators": args.creators,
         "gateways": args.gateways, "claim_limit": args.claim_limit,
