@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import ColumnElement, Table, insert, select, update
 
 from pigeon.domain.accounts import ApiKey, Channel, Device, Workspace
 from pigeon.store.tables import (
@@ -24,7 +24,34 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from datetime import datetime
 
+    from sqlalchemy.engine import RowMapping
+
     from pigeon.store.database import UnitOfWork
+
+
+def _first(uow: UnitOfWork, table: Table, *where: ColumnElement[bool]) -> RowMapping | None:
+    row = uow.conn.execute(select(table).where(*where).limit(1)).first()
+    return row._mapping if row else None
+
+
+def _in_workspace(uow: UnitOfWork, table: Table, workspace_id: str) -> list[RowMapping]:
+    rows = uow.conn.execute(
+        select(table).where(table.c.workspace_id == workspace_id).order_by(table.c.id)
+    ).all()
+    return [row._mapping for row in rows]
+
+
+def _revoke(uow: UnitOfWork, table: Table, workspace_id: str, row_id: str, at: datetime) -> bool:
+    result = uow.conn.execute(
+        update(table)
+        .where(
+            table.c.workspace_id == workspace_id,
+            table.c.id == row_id,
+            table.c.revoked_at.is_(None),
+        )
+        .values(revoked_at=at)
+    )
+    return result.rowcount > 0
 
 
 def audit(
@@ -77,8 +104,8 @@ def insert_workspace(uow: UnitOfWork, workspace: Workspace) -> None:
 
 
 def get_workspace(uow: UnitOfWork, workspace_id: str) -> Workspace | None:
-    row = uow.conn.execute(select(workspaces).where(workspaces.c.id == workspace_id)).first()
-    return Workspace.from_row(row._mapping) if row else None
+    row = _first(uow, workspaces, workspaces.c.id == workspace_id)
+    return Workspace.from_row(row) if row else None
 
 
 def count_workspaces(uow: UnitOfWork) -> int:
@@ -134,28 +161,16 @@ def insert_api_key(uow: UnitOfWork, key: ApiKey, key_hash: str) -> None:
 
 
 def api_key_by_hash(uow: UnitOfWork, key_hash: str) -> ApiKey | None:
-    row = uow.conn.execute(select(api_keys).where(api_keys.c.key_hash == key_hash)).first()
-    return ApiKey.from_row(row._mapping) if row else None
+    row = _first(uow, api_keys, api_keys.c.key_hash == key_hash)
+    return ApiKey.from_row(row) if row else None
 
 
 def list_api_keys(uow: UnitOfWork, workspace_id: str) -> list[ApiKey]:
-    rows = uow.conn.execute(
-        select(api_keys).where(api_keys.c.workspace_id == workspace_id).order_by(api_keys.c.id)
-    ).all()
-    return [ApiKey.from_row(row._mapping) for row in rows]
+    return [ApiKey.from_row(row) for row in _in_workspace(uow, api_keys, workspace_id)]
 
 
 def revoke_api_key(uow: UnitOfWork, workspace_id: str, key_id: str, at: datetime) -> bool:
-    result = uow.conn.execute(
-        update(api_keys)
-        .where(
-            api_keys.c.workspace_id == workspace_id,
-            api_keys.c.id == key_id,
-            api_keys.c.revoked_at.is_(None),
-        )
-        .values(revoked_at=at)
-    )
-    return result.rowcount > 0
+    return _revoke(uow, api_keys, workspace_id, key_id, at)
 
 
 # Channels -------------------------------------------------------------------------------
@@ -179,33 +194,26 @@ def insert_channel(uow: UnitOfWork, channel: Channel) -> None:
 
 
 def get_channel(uow: UnitOfWork, workspace_id: str, channel_id: str) -> Channel | None:
-    row = uow.conn.execute(
-        select(channels).where(channels.c.workspace_id == workspace_id, channels.c.id == channel_id)
-    ).first()
-    return Channel.from_row(row._mapping) if row else None
+    row = _first(
+        uow, channels, channels.c.workspace_id == workspace_id, channels.c.id == channel_id
+    )
+    return Channel.from_row(row) if row else None
 
 
 def channel_by_name(uow: UnitOfWork, workspace_id: str, name: str) -> Channel | None:
-    row = uow.conn.execute(
-        select(channels).where(channels.c.workspace_id == workspace_id, channels.c.name == name)
-    ).first()
-    return Channel.from_row(row._mapping) if row else None
+    row = _first(uow, channels, channels.c.workspace_id == workspace_id, channels.c.name == name)
+    return Channel.from_row(row) if row else None
 
 
 def default_channel(uow: UnitOfWork, workspace_id: str) -> Channel | None:
-    row = uow.conn.execute(
-        select(channels).where(
-            channels.c.workspace_id == workspace_id, channels.c.is_default.is_(True)
-        )
-    ).first()
-    return Channel.from_row(row._mapping) if row else None
+    row = _first(
+        uow, channels, channels.c.workspace_id == workspace_id, channels.c.is_default.is_(True)
+    )
+    return Channel.from_row(row) if row else None
 
 
 def list_channels(uow: UnitOfWork, workspace_id: str) -> list[Channel]:
-    rows = uow.conn.execute(
-        select(channels).where(channels.c.workspace_id == workspace_id).order_by(channels.c.id)
-    ).all()
-    return [Channel.from_row(row._mapping) for row in rows]
+    return [Channel.from_row(row) for row in _in_workspace(uow, channels, workspace_id)]
 
 
 def update_channel(
@@ -246,35 +254,21 @@ def insert_device(uow: UnitOfWork, device: Device, token_hash: str) -> None:
 
 
 def device_by_hash(uow: UnitOfWork, token_hash: str) -> Device | None:
-    row = uow.conn.execute(select(devices).where(devices.c.token_hash == token_hash)).first()
-    return Device.from_row(row._mapping) if row else None
+    row = _first(uow, devices, devices.c.token_hash == token_hash)
+    return Device.from_row(row) if row else None
 
 
 def get_device(uow: UnitOfWork, workspace_id: str, device_id: str) -> Device | None:
-    row = uow.conn.execute(
-        select(devices).where(devices.c.workspace_id == workspace_id, devices.c.id == device_id)
-    ).first()
-    return Device.from_row(row._mapping) if row else None
+    row = _first(uow, devices, devices.c.workspace_id == workspace_id, devices.c.id == device_id)
+    return Device.from_row(row) if row else None
 
 
 def list_devices(uow: UnitOfWork, workspace_id: str) -> list[Device]:
-    rows = uow.conn.execute(
-        select(devices).where(devices.c.workspace_id == workspace_id).order_by(devices.c.id)
-    ).all()
-    return [Device.from_row(row._mapping) for row in rows]
+    return [Device.from_row(row) for row in _in_workspace(uow, devices, workspace_id)]
 
 
 def revoke_device(uow: UnitOfWork, workspace_id: str, device_id: str, at: datetime) -> bool:
-    result = uow.conn.execute(
-        update(devices)
-        .where(
-            devices.c.workspace_id == workspace_id,
-            devices.c.id == device_id,
-            devices.c.revoked_at.is_(None),
-        )
-        .values(revoked_at=at)
-    )
-    return result.rowcount > 0
+    return _revoke(uow, devices, workspace_id, device_id, at)
 
 
 def touch_device(uow: UnitOfWork, device_id: str, at: datetime) -> None:
