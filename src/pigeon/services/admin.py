@@ -109,7 +109,7 @@ def first_run(svc: Services, *, timezone: str = "UTC") -> FirstRun:
                 token_id=token_id,
                 prefix=display_prefix(operator_token),
                 token_hash=hash_secret(operator_token),
-                at=svc.clock.now(),
+                at=uow.now,
             )
             _audit(uow, None, "system", "operator_token_created", "operator_token", token_id)
     workspace = None
@@ -147,7 +147,7 @@ def list_keys(svc: Services, who: Principal) -> list[ApiKey]:
 
 def revoke_key(svc: Services, who: Principal, key_id: str) -> None:
     with svc.db.transaction() as uow:
-        if not accounts.revoke_api_key(uow, who.workspace_id, key_id, svc.clock.now()):
+        if not accounts.revoke_api_key(uow, who.workspace_id, key_id, uow.now):
             raise NotFound("no such active API key")
         _audit(uow, who.workspace_id, who.actor, "api_key_revoked", "api_key", key_id)
 
@@ -335,7 +335,7 @@ def create_device(
             channel.id,
             name,
             display_prefix(secret),
-            svc.clock.now(),
+            uow.now,
             None,
             None,
         )
@@ -359,7 +359,7 @@ def list_devices(svc: Services, who: Principal) -> list[Device]:
 
 def revoke_device(svc: Services, who: Principal, device_id: str) -> None:
     with svc.db.transaction() as uow:
-        if not accounts.revoke_device(uow, who.workspace_id, device_id, svc.clock.now()):
+        if not accounts.revoke_device(uow, who.workspace_id, device_id, uow.now):
             raise NotFound("no such active device")
         _audit(uow, who.workspace_id, who.actor, "device_revoked", "device", device_id)
 
