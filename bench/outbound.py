@@ -736,61 +736,78 @@ def _explain(fx: ReleaseFixture, statement: str, params: Any) -> list[str]:
         return [str(r[-1]) for r in rows]
 
 
-def run_release_cost(
-    backend: str, url: str, sizes: tuple[int, int], rounds: int, due: int
-) -> dict[str, Any]:
+def _release_once(fx: ReleaseFixture, backend: str, due: int, seed: int) -> float:
+    """Make `due` messages due, time one release_due that must release exactly them."""
     from pigeon.services import scheduling
 
-    fx = _release_fixture(url)
+    _bulk_insert(fx, _rows(fx, due, due=True, start=seed, now=datetime.now(UTC)))
+    fx.captured.clear()
+    started = time.perf_counter()
+    released = scheduling.release_due(fx.container.services)
+    elapsed = time.perf_counter() - started
+    if released != due:
+        raise BenchFailure(f"{backend}: release_due released {released}, not {due}")
+    return elapsed
+
+
+def run_release_cost(
+    backend: str,
+    urls: tuple[str, str],
+    sizes: tuple[int, int],
+    rounds: int,
+    due: int,
+    warmup: int = 3,
+) -> dict[str, Any]:
+    """Two databases, one per backlog size; the timed rounds alternate between them, so a
+    change of machine load during the run weighs on both sides alike."""
+    from pigeon.services import scheduling
+
     out: dict[str, Any] = {}
+    fixtures: list[ReleaseFixture] = []
     try:
-        inserted = 0
-        labels = []
-        medians = []
-        for size in sizes:
-            label = _size_label(size)
-            labels.append(label)
-            now = datetime.now(UTC)
+        labels = [_size_label(size) for size in sizes]
+        for url, size, label in zip(urls, sizes, labels, strict=True):
+            fx = _release_fixture(url)
+            fixtures.append(fx)
             started = time.perf_counter()
-            _bulk_insert(fx, _rows(fx, size - inserted, due=False, start=inserted, now=now))
+            _bulk_insert(fx, _rows(fx, size, due=False, start=0, now=datetime.now(UTC)))
             load_s = time.perf_counter() - started
-            inserted = size
             _analyze(fx)
             queued = _count_queued(fx)
             if queued != size:
                 raise BenchFailure(f"{backend}: backlog holds {queued} queued rows, not {size}")
+            out[f"backlog_load_seconds_{label}_{backend}"] = round(load_s, 1)
             progress(
-                f"{backend}: backlog {size:,} future-dated queued messages "
-                f"(loaded in {load_s:.1f} s); timing release_due of {due} due, {rounds} rounds"
+                f"{backend}: backlog {size:,} future-dated queued messages loaded in {load_s:.1f} s"
             )
-            times = []
-            for r in range(rounds + 1):  # round 0 warms caches and is not counted
-                seed = 10_000_000 + (len(labels) * 1000 + r) * due
-                _bulk_insert(fx, _rows(fx, due, due=True, start=seed, now=datetime.now(UTC)))
-                fx.captured.clear()
-                started = time.perf_counter()
-                released = scheduling.release_due(fx.container.services)
-                elapsed = time.perf_counter() - started
-                if released != due:
-                    raise BenchFailure(f"{backend}: release_due released {released}, not {due}")
-                if r:
-                    times.append(elapsed)
+        progress(
+            f"{backend}: timing release_due of {due} due messages, {rounds} rounds per backlog "
+            f"({warmup} warm-up), alternating {labels[0]} / {labels[1]}"
+        )
+        times: list[list[float]] = [[], []]
+        for r in range(-warmup, rounds):  # rounds below 0 warm caches, not counted
+            for i, fx in enumerate(fixtures):
+                elapsed = _release_once(fx, backend, due, 10_000_000 + (r + warmup) * due)
+                if r >= 0:
+                    times[i].append(elapsed)
+        medians = []
+        for i, fx in enumerate(fixtures):
+            label = labels[i]
             if not fx.captured:
                 raise BenchFailure("could not capture the release statement")
             statement, params = fx.captured[0]
             # A fresh set of due rows so the plan is of a real release, then rolled back.
-            _bulk_insert(fx, _rows(fx, due, due=True, start=20_000_000 + size, now=now))
+            _bulk_insert(fx, _rows(fx, due, due=True, start=20_000_000, now=datetime.now(UTC)))
             plan = _explain(fx, statement, params)
+            scheduling.release_due(fx.container.services)  # release those too
             uses_index = any(RELEASE_INDEX in line for line in plan)
             scans_table = any(
                 ("Seq Scan on messages" in line) or line.strip() == "SCAN messages" for line in plan
             )
-            scheduling.release_due(fx.container.services)  # release those too
-            med = median(times)
+            med = median(times[i])
             medians.append(med)
             out[f"release_ms_per_{due}_due_backlog_{label}_{backend}"] = _ms(med)
-            out[f"release_ms_min_per_{due}_due_backlog_{label}_{backend}"] = _ms(min(times))
-            out[f"backlog_load_seconds_{label}_{backend}"] = round(load_s, 1)
+            out[f"release_ms_min_per_{due}_due_backlog_{label}_{backend}"] = _ms(min(times[i]))
             out[f"release_plan_backlog_{label}_{backend}"] = {
                 "uses_index": RELEASE_INDEX if uses_index else None,
                 "seq_scan_on_messages": scans_table,
@@ -800,14 +817,16 @@ def run_release_cost(
                 raise BenchFailure(f"{backend}: release statement does not use {RELEASE_INDEX}")
             progress(
                 f"{backend}: backlog {label}: release_due median {med * 1000:.2f} ms "
-                f"(min {min(times) * 1000:.2f} ms); plan uses {RELEASE_INDEX}: {uses_index}"
+                f"(min {min(times[i]) * 1000:.2f} ms); plan uses {RELEASE_INDEX}: {uses_index}"
             )
         ratio = medians[1] / medians[0]
         out[f"release_cost_ratio_{labels[1]}_vs_{labels[0]}_{backend}"] = round(ratio, 3)
         out[f"release_rounds_{backend}"] = rounds
+        out[f"release_warmup_rounds_{backend}"] = warmup
         return out
     finally:
-        fx.container.close()
+        for fx in fixtures:
+            fx.container.close()
 
 
 # Main -------------------------------------------------------------------------------------
@@ -863,7 +882,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--backlog-large", type=int, help="PostgreSQL (full: 1000000)")
     p.add_argument("--backlog-large-sqlite", type=int, help="SQLite (full: 1000000)")
     p.add_argument("--release-due", type=int, default=100, help="due messages per release")
-    p.add_argument("--release-rounds", type=int, help="timed rounds (full: 9)")
+    p.add_argument("--release-rounds", type=int, help="timed rounds per backlog (full: 15)")
     p.add_argument("--latency-probes", type=int, help="idle release-latency probes (full: 40)")
     p.add_argument("--probe-ahead", type=float, default=2.0, help="seconds ahead for probes")
     p.add_argument("--latency-spread", type=float, default=None, help="idle probes spread over (s)")
@@ -897,7 +916,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.single_creates = pick(args.single_creates, 1_000, 100)
     args.backlog_large = pick(args.backlog_large, 1_000_000, 20_000)
     args.backlog_large_sqlite = pick(args.backlog_large_sqlite, 1_000_000, 20_000)
-    args.release_rounds = pick(args.release_rounds, 9, 3)
+    args.release_rounds = pick(args.release_rounds, 15, 3)
     if args.api_procs is None:
         args.api_procs = "1,2" if full else "1"
     if args.latency_spread is None:
@@ -962,11 +981,14 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             if "e2e" not in args.skip:
                 result.update(await run_topologies(args, "postgres", args.api_procs, workdir))
             if "release-cost" not in args.skip:
-                with scratch_postgres(args.pg_admin_url, "release") as url:
+                with (
+                    scratch_postgres(args.pg_admin_url, "release_small") as small,
+                    scratch_postgres(args.pg_admin_url, "release_large") as large,
+                ):
                     result.update(
                         run_release_cost(
                             "postgres",
-                            url,
+                            (small, large),
                             (args.backlog_small, args.backlog_large),
                             args.release_rounds,
                             args.release_due,
@@ -982,18 +1004,20 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             if "e2e" not in args.skip:
                 result.update(await run_topologies(args, "sqlite", args.api_procs_sqlite, workdir))
             if "release-cost" not in args.skip:
+                small, large = workdir / "release-small.db", workdir / "release-large.db"
                 try:
                     result.update(
                         run_release_cost(
                             "sqlite",
-                            f"sqlite:///{workdir / 'release.db'}",
+                            (f"sqlite:///{small}", f"sqlite:///{large}"),
                             (args.backlog_small, args.backlog_large_sqlite),
                             args.release_rounds,
                             args.release_due,
                         )
                     )
                 finally:
-                    _remove_sqlite(workdir / "release.db")
+                    _remove_sqlite(small)
+                    _remove_sqlite(large)
     result["durability"] = durability
     result["database_versions"] = {k: v["version"] for k, v in facts.items()}
     if "postgres" in facts:
