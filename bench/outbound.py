@@ -796,8 +796,10 @@ def run_release_cost(
             if not fx.captured:
                 raise BenchFailure("could not capture the release statement")
             statement, params = fx.captured[0]
-            # A fresh set of due rows so the plan is of a real release, then rolled back.
-            _bulk_insert(fx, _rows(fx, due, due=True, start=20_000_000, now=datetime.now(UTC)))
+            # A fresh set of due rows so the plan is of a real release, then rolled back; an
+            # hour old, so they are due at the captured statement's own `now`.
+            an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+            _bulk_insert(fx, _rows(fx, due, due=True, start=20_000_000, now=an_hour_ago))
             plan = _explain(fx, statement, params)
             scheduling.release_due(fx.container.services)  # release those too
             uses_index = any(RELEASE_INDEX in line for line in plan)
