@@ -10,10 +10,9 @@ from typing import TYPE_CHECKING
 
 from anyio import to_thread
 
-from pigeon.domain.delivery import Outcome as Outcome  # noqa: TC001 - re-exported
-from pigeon.domain.ids import is_uuid
+from pigeon.domain.delivery import Outcome as Outcome
 from pigeon.domain.transitions import MessageStatus
-from pigeon.errors import Conflict, NotFound, PigeonError, ValidationError
+from pigeon.errors import ValidationError
 from pigeon.services import delivery, scheduling
 from pigeon.store import accounts, claims
 from pigeon.store import messages as store
@@ -25,26 +24,14 @@ if TYPE_CHECKING:
     from pigeon.domain.accounts import Device
     from pigeon.domain.messages import Message
     from pigeon.services.context import Services
-    from pigeon.store.database import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 M = MessageStatus
 
 
-@dataclass(frozen=True)
-class Report:
-    message_id: str
-    outcome: Outcome
-    claim_token: str | None = None  # None: the reporting device's current claim (seed routes)
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class ReportResult:
-    message_id: str
-    message: Message | None = None
-    error: PigeonError | None = None
+Report = delivery.Report
+ReportResult = delivery.Settled
 
 
 @dataclass(frozen=True)
@@ -91,35 +78,16 @@ def claim(svc: Services, device: Device, *, limit: int | None = None) -> Claimed
 
 def report(svc: Services, device: Device, reports: Sequence[Report]) -> list[ReportResult]:
     """Apply each report independently: a stale one is refused without touching the others."""
-    results = []
     with svc.db.transaction() as uow:
         accounts.touch_device(uow, device.id, uow.now)
-        for item in reports:
-            try:
-                results.append(ReportResult(item.message_id, _apply(svc, uow, device, item)))
-            except (NotFound, Conflict) as error:
-                results.append(ReportResult(item.message_id, error=error))
-    return results
-
-
-def _apply(svc: Services, uow: UnitOfWork, device: Device, item: Report) -> Message:
-    message = (
-        store.get(uow, device.workspace_id, item.message_id) if is_uuid(item.message_id) else None
-    )
-    if message is None:
-        raise NotFound(f"no message {item.message_id} in this workspace")
-    # Seed routes carry no token: they speak for the device's current claim.
-    token = item.claim_token if item.claim_token is not None else message.claim_token
-    return delivery.settle(
-        svc,
-        uow,
-        message,
-        holder=device.id,
-        token=token,
-        outcome=item.outcome,
-        error=item.error,
-        actor=f"device:{device.id}",
-    )
+        return delivery.settle(
+            svc,
+            uow,
+            reports,
+            holder=device.id,
+            workspace_id=device.workspace_id,
+            actor=f"device:{device.id}",
+        )
 
 
 def heartbeat(svc: Services, device: Device) -> datetime:

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from pigeon.domain.delivery import Outcome
-from pigeon.errors import NotFound, PermanentChannelError, StaleClaim
+from pigeon.errors import PermanentChannelError
 from pigeon.services import delivery
 from pigeon.store import accounts, claims
 from pigeon.store import messages as store
@@ -74,28 +74,16 @@ async def _send_through(sender: Sender, message: Message, channel: Channel) -> A
 
 def settle(svc: Services, holder: str, attempts: list[Attempt]) -> int:
     """Record the outcomes; returns how many applied (a lost lease is logged, not raised)."""
-    applied = 0
+    reports = [
+        delivery.Report(a.message.id, a.outcome, a.message.claim_token, a.error) for a in attempts
+    ]
     with svc.db.transaction() as uow:
-        for attempt in attempts:
-            current = store.get_any(uow, attempt.message.id)
-            try:
-                if current is None:
-                    raise NotFound("message deleted")
-                delivery.settle(
-                    svc,
-                    uow,
-                    current,
-                    holder=holder,
-                    token=attempt.message.claim_token,
-                    outcome=attempt.outcome,
-                    error=attempt.error,
-                    actor=holder,
-                )
-                applied += 1
-            except (StaleClaim, NotFound) as error:
-                log.warning(
-                    "outcome not recorded: %s",
-                    error,
-                    extra={"action": "settle_refused", "message_id": attempt.message.id},
-                )
-    return applied
+        settled = delivery.settle(svc, uow, reports, holder=holder, workspace_id=None, actor=holder)
+    for result in settled:
+        if result.error is not None:
+            log.warning(
+                "outcome not recorded: %s",
+                result.error,
+                extra={"action": "settle_refused", "message_id": result.message_id},
+            )
+    return sum(1 for result in settled if result.error is None)

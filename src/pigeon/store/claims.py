@@ -76,27 +76,27 @@ def settle(
     conn: Connection,
     table: Table,
     *,
-    row_id: str,
+    row_ids: Sequence[str],
     token: str,
     from_statuses: frozenset[str],
     values: Mapping[str, Any],
-) -> Row[Any] | None:
-    """Apply `values` to a claimed row if `token` is still its current claim.
+) -> Sequence[Row[Any]]:
+    """Apply `values` to those of `row_ids` whose current claim is still `token`.
 
-    Returns the updated row, or None when the token is stale or the row has moved on; the
+    Returns the updated rows; a row left out has a stale token or has moved on, and the
     caller tells those apart (and a missing row) with a plain read.
     """
     statement = (
         update(table)
         .where(
-            table.c.id == row_id,
+            table.c.id.in_(row_ids),
             table.c.claim_token == token,
             table.c.status.in_(sorted(from_statuses)),
         )
         .values(**values)
         .returning(*table.c)
     )
-    return conn.execute(statement).first()
+    return conn.execute(statement).all()
 
 
 def expired(

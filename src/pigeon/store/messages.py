@@ -90,11 +90,15 @@ def get(uow: UnitOfWork, workspace_id: str, message_id: str) -> Message | None:
     return Message.from_row(row._mapping) if row else None
 
 
-def get_many(uow: UnitOfWork, workspace_id: str, ids: Iterable[str]) -> list[Message]:
-    rows = uow.conn.execute(
-        select(messages).where(messages.c.workspace_id == workspace_id, messages.c.id.in_(ids))
-    ).all()
-    return [Message.from_row(row._mapping) for row in rows]
+def get_many(uow: UnitOfWork, workspace_id: str | None, ids: Iterable[str]) -> list[Message]:
+    """Messages by id; `workspace_id` None reads across workspaces (for workers).
+
+    Selected by primary key alone, then scoped here: with the workspace in the WHERE clause,
+    PostgreSQL without statistics may scan the workspace's whole index instead.
+    """
+    rows = uow.conn.execute(select(messages).where(messages.c.id.in_(list(ids)))).all()
+    found = [Message.from_row(row._mapping) for row in rows]
+    return [m for m in found if workspace_id is None or m.workspace_id == workspace_id]
 
 
 def list_(uow: UnitOfWork, workspace_id: str, where: MessageFilter, *, limit: int) -> list[Message]:
@@ -160,31 +164,66 @@ def move(
     return moved
 
 
-def settle_claim(
-    uow: UnitOfWork,
-    message: Message,
-    token: str,
-    target: MessageStatus,
-    *,
-    at: datetime,
-    actor: str,
-    values: Mapping[str, Any] | None = None,
-    detail: Mapping[str, Any] | None = None,
-) -> Message | None:
-    """Report on a claimed message: applies only while `token` is its current claim."""
-    transitions.check(message.status, target)
-    row = claims.settle(
-        uow.conn,
-        messages,
-        row_id=message.id,
-        token=token,
-        from_statuses=frozenset({message.status}),
-        values={"status": target, "updated_at": at, **(values or {})},
-    )
-    if row is None:
-        return None
-    moved = Message.from_row(row._mapping)
-    _record(uow, moved, message.status, at, actor, detail)
+@dataclass(frozen=True)
+class Settlement:
+    """A decided report on a claimed message, to be written by `settle_claims`."""
+
+    message: Message
+    token: str
+    target: MessageStatus
+    values: Mapping[str, Any]
+    detail: Mapping[str, Any] | None = None
+
+    def group(self) -> tuple[Any, ...]:
+        # Rows that take the same UPDATE: one statement for a whole batch of `sent` reports.
+        return (self.token, self.message.status, self.target, tuple(sorted(self.values.items())))
+
+
+def settle_claims(
+    uow: UnitOfWork, settlements: Sequence[Settlement], *, at: datetime, actor: str
+) -> dict[str, Message]:
+    """Write reports on claimed messages, each only while its token is the current claim.
+
+    Returns the moved messages by id; a settlement missing from the result lost its claim.
+    """
+    groups: dict[tuple[Any, ...], list[Settlement]] = {}
+    for settlement in settlements:
+        transitions.check(settlement.message.status, settlement.target)
+        groups.setdefault(settlement.group(), []).append(settlement)
+    moved: dict[str, Message] = {}
+    for members in groups.values():
+        first = members[0]
+        rows = claims.settle(
+            uow.conn,
+            messages,
+            row_ids=[m.message.id for m in members],
+            token=first.token,
+            from_statuses=frozenset({first.message.status}),
+            values={"status": first.target, "updated_at": at, **first.values},
+        )
+        moved.update((row.id, Message.from_row(row._mapping)) for row in rows)
+    applied = [s for s in settlements if s.message.id in moved]
+    if applied:
+        uow.conn.execute(
+            insert(message_events),
+            [
+                _event(
+                    s.message.id,
+                    s.message.workspace_id,
+                    s.message.status,
+                    s.target,
+                    at,
+                    actor,
+                    s.detail,
+                )
+                for s in applied
+            ],
+        )
+    announced: dict[tuple[str, MessageStatus], list[str]] = {}
+    for s in applied:
+        announced.setdefault((s.message.workspace_id, s.target), []).append(s.message.id)
+    for (workspace_id, status), ids in announced.items():
+        _announce(uow, workspace_id, ids, status)
     return moved
 
 
@@ -346,9 +385,3 @@ def claim_for_push(
         lease.holder,
     )
     return claimed
-
-
-def get_any(uow: UnitOfWork, message_id: str) -> Message | None:
-    """A message by id across workspaces: for workers, which serve every workspace."""
-    row = uow.conn.execute(select(messages).where(messages.c.id == message_id)).first()
-    return Message.from_row(row._mapping) if row else None
