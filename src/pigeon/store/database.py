@@ -7,8 +7,9 @@ sees a change that was rolled back.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, exc
@@ -95,6 +96,11 @@ class Database:
         self.engine = engine
         self.clock = clock
         self._notify = notify
+        # SQLite has one writer at a time, and a writer that finds the lock taken sleeps in
+        # its busy handler while newcomers overtake it: under load a release or a report could
+        # starve for seconds. This process's writers queue here instead, first come first
+        # served; other processes still meet at BEGIN IMMEDIATE.
+        self._writers = threading.Lock() if engine.dialect.name == "sqlite" else None
 
     @property
     def dialect(self) -> str:
@@ -106,7 +112,8 @@ class Database:
     @contextmanager
     def transaction(self, *, readonly: bool = False) -> Iterator[UnitOfWork]:
         uow: UnitOfWork
-        with self.engine.connect() as conn:
+        queue = self._writers if self._writers is not None and not readonly else nullcontext()
+        with queue, self.engine.connect() as conn:
             if readonly:
                 conn.execution_options(pigeon_readonly=True)
             with conn.begin():
