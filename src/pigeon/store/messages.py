@@ -12,6 +12,7 @@ from pigeon.domain.messages import Message, MessageEvent
 from pigeon.domain.transitions import MessageStatus
 from pigeon.errors import Conflict
 from pigeon.store import claims
+from pigeon.store.bulk import insert_rows
 from pigeon.store.tables import channels, message_events, messages
 
 if TYPE_CHECKING:
@@ -62,9 +63,10 @@ def insert_many(uow: UnitOfWork, rows: Sequence[Mapping[str, Any]], *, actor: st
     """Insert new queued messages with their creation events."""
     if not rows:
         return
-    uow.conn.execute(insert(messages), [dict(row) for row in rows])
-    uow.conn.execute(
-        insert(message_events),
+    insert_rows(uow, messages, rows)
+    insert_rows(
+        uow,
+        message_events,
         [
             _event(r["id"], r["workspace_id"], None, r["status"], r["created_at"], actor)
             for r in rows
@@ -204,8 +206,9 @@ def settle_claims(
         moved.update((row.id, Message.from_row(row._mapping)) for row in rows)
     applied = [s for s in settlements if s.message.id in moved]
     if applied:
-        uow.conn.execute(
-            insert(message_events),
+        insert_rows(
+            uow,
+            message_events,
             [
                 _event(
                     s.message.id,
@@ -336,8 +339,9 @@ def _record_bulk(
 ) -> None:
     if not moved:
         return
-    uow.conn.execute(
-        insert(message_events),
+    insert_rows(
+        uow,
+        message_events,
         [_event(mid, ws, from_status, to_status, at, actor) for mid, ws, _ in moved],
     )
     by_workspace: dict[str, list[tuple[str, str]]] = {}
