@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING
 
 from anyio import to_thread
 
+from pigeon.domain.transitions import MessageStatus
 from pigeon.services import push
 from pigeon.workers.scheduler import first_of
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from pigeon.bus.protocols import EventBus
+    from pigeon.bus.protocols import EventBus, Subscription
     from pigeon.channels.protocols import Sender
     from pigeon.domain.messages import Message
     from pigeon.services.context import Services
@@ -71,7 +72,16 @@ class SenderWorker:
                         continue  # more may be waiting
                 except Exception:
                     log.exception("sender pass failed", extra={"action": "sender_error"})
-                await first_of(stop, subscription.get(self.interval), self.interval)
+                await first_of(stop, _release_of(subscription), self.interval)
                 subscription.drain()
         finally:
             self.bus.unsubscribe(subscription)
+
+
+async def _release_of(subscription: Subscription) -> None:
+    """Return at the next notification that messages were released: other changes (a message
+    added for later, a report) give a push channel nothing new to send."""
+    while True:
+        note = await subscription.get()
+        if note is not None and note[1].get("status") == MessageStatus.RELEASED:
+            return
