@@ -106,9 +106,6 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def set_notifier(self, notify: Notify) -> None:
-        self._notify = notify
-
     @contextmanager
     def transaction(self, *, readonly: bool = False) -> Iterator[UnitOfWork]:
         uow: UnitOfWork
