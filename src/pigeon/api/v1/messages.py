@@ -51,7 +51,7 @@ def create_batch(
     svc: Svc,
     who: Sender,
     idempotency_key: Annotated[str | None, Header()] = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """All items or none. Each item may carry its own `idempotency_key`."""
     if idempotency_key is not None:
         # Refused rather than ignored: a client relying on it would duplicate on retry.
@@ -60,7 +60,12 @@ def create_batch(
         )
     requests = [_new(item, item.idempotency_key) for item in body.items]
     created = messages.create_batch(svc, who, requests, message_out)
-    return {"items": created.items, "created": created.created, "replayed": created.replayed}
+    # A JSONResponse skips FastAPI's jsonable_encoder walk over every item: the renderings
+    # are plain JSON already, and the walk cost ~5% of the server's CPU per message.
+    return JSONResponse(
+        {"items": created.items, "created": created.created, "replayed": created.replayed},
+        status_code=201,
+    )
 
 
 def _statuses(raw: list[str] | None) -> frozenset[MessageStatus]:
