@@ -18,7 +18,7 @@ Three measurements per backend:
 2. Release cost, in-process: the database holds a small and a large backlog of future-dated
    queued messages (bulk-inserted with COPY / executemany), 100 messages are made due, and
    `pigeon.services.scheduling.release_due` is timed (median of several rounds). The release
-   statement is EXPLAINed to show it walks ix_messages_status_scheduled_for.
+   statement is EXPLAINed to show it walks ix_messages_queued_scheduled_for.
 3. Release latency: with the server's scheduler running, messages scheduled a few seconds
    ahead; lag = the `released` event's `at` minus `scheduled_for`, read back through
    GET /v1/messages/{id}. Measured idle (no gateway polling: the scheduler alone) and under
@@ -74,7 +74,7 @@ from _common import (
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-RELEASE_INDEX = "ix_messages_status_scheduled_for"
+RELEASE_INDEX = "ix_messages_queued_scheduled_for"
 BODY = "Reminder #{i}: your appointment is tomorrow at 10:00. Reply STOP to opt out."
 
 

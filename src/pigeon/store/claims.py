@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, ColumnElement, Row, Table, select, update
 
+from pigeon.store.tables import status_is
+
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from datetime import datetime
@@ -80,11 +82,12 @@ def settle(
     token: str,
     from_statuses: frozenset[str],
     values: Mapping[str, Any],
-) -> Sequence[Row[Any]]:
+) -> set[str]:
     """Apply `values` to those of `row_ids` whose current claim is still `token`.
 
-    Returns the updated rows; a row left out has a stale token or has moved on, and the
-    caller tells those apart (and a missing row) with a plain read.
+    Returns the ids of the updated rows (the caller knows their new values: it gave them); a
+    row left out has a stale token or has moved on, and the caller tells those apart (and a
+    missing row) with a plain read.
     """
     statement = (
         update(table)
@@ -94,9 +97,9 @@ def settle(
             table.c.status.in_(sorted(from_statuses)),
         )
         .values(**values)
-        .returning(*table.c)
+        .returning(table.c.id)
     )
-    return conn.execute(statement).all()
+    return set(conn.execute(statement).scalars())
 
 
 def expired(
@@ -110,7 +113,7 @@ def expired(
     """Claimed rows whose lease ran out, locked (PostgreSQL) so one sweeper handles each."""
     query = (
         select(table)
-        .where(table.c.status == claimed_status, table.c.lease_expires_at < now)
+        .where(status_is(table, claimed_status), table.c.lease_expires_at < now)
         .order_by(table.c.lease_expires_at)
         .limit(limit)
     )

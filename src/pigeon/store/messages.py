@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
@@ -13,7 +13,7 @@ from pigeon.domain.transitions import MessageStatus
 from pigeon.errors import Conflict
 from pigeon.store import claims
 from pigeon.store.bulk import insert_rows
-from pigeon.store.tables import channels, message_events, messages
+from pigeon.store.tables import channels, message_events, messages, status_is
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -195,15 +195,19 @@ def settle_claims(
     moved: dict[str, Message] = {}
     for members in groups.values():
         first = members[0]
-        rows = claims.settle(
+        values = {"status": first.target, "updated_at": at, **first.values}
+        updated = claims.settle(
             uow.conn,
             messages,
             row_ids=[m.message.id for m in members],
             token=first.token,
             from_statuses=frozenset({first.message.status}),
-            values={"status": first.target, "updated_at": at, **first.values},
+            values=values,
         )
-        moved.update((row.id, Message.from_row(row._mapping)) for row in rows)
+        # The new rows are the read ones plus `values`: no need to send them back over the wire.
+        moved.update(
+            (s.message.id, replace(s.message, **values)) for s in members if s.message.id in updated
+        )
     applied = [s for s in settlements if s.message.id in moved]
     if applied:
         insert_rows(
@@ -248,13 +252,13 @@ def _record(
 def release_due(uow: UnitOfWork, *, now: datetime, limit: int) -> list[tuple[str, str, str]]:
     """Release up to `limit` due queued messages; returns (id, workspace_id, channel_id).
 
-    Walks ix_messages_status_scheduled_for from the oldest due message, so the cost follows
+    Walks ix_messages_queued_scheduled_for from the oldest due message, so the cost follows
     what is due, whatever the number of future messages.
     """
     c = messages.c
     pick = (
         select(c.id)
-        .where(c.status == MessageStatus.QUEUED, c.scheduled_for <= now)
+        .where(status_is(messages, MessageStatus.QUEUED), c.scheduled_for <= now)
         .order_by(c.scheduled_for)
         .limit(limit)
     )
@@ -285,7 +289,7 @@ def claim_for_device(
     c = messages.c
     eligible = and_(
         c.channel_id == channel_id,
-        c.status == MessageStatus.RELEASED,
+        status_is(messages, MessageStatus.RELEASED),
         c.workspace_id == workspace_id,
         or_(c.device_id.is_(None), c.device_id == device_id),
     )
@@ -322,7 +326,7 @@ def next_due_at(uow: UnitOfWork) -> datetime | None:
     """When the earliest queued message falls due; lets the scheduler sleep exactly."""
     value: datetime | None = uow.conn.execute(
         select(messages.c.scheduled_for)
-        .where(messages.c.status == MessageStatus.QUEUED)
+        .where(status_is(messages, MessageStatus.QUEUED))
         .order_by(messages.c.scheduled_for)
         .limit(1)
     ).scalar()
@@ -372,7 +376,7 @@ def claim_for_push(
     rows = claims.claim(
         uow.conn,
         messages,
-        eligible=and_(c.status == MessageStatus.RELEASED, c.channel_id.in_(push_channels)),
+        eligible=and_(status_is(messages, MessageStatus.RELEASED), c.channel_id.in_(push_channels)),
         order_by=[c.scheduled_for, c.id],
         limit=limit,
         lease=lease,

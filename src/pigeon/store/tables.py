@@ -8,7 +8,7 @@ database and the state machine cannot drift apart.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -27,11 +27,16 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    literal,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 
 from pigeon.domain.channels import ChannelKind, LeaseExpiryPolicy
 from pigeon.domain.transitions import MessageStatus
+
+if TYPE_CHECKING:
+    from sqlalchemy.sql.elements import ColumnElement
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -177,13 +182,42 @@ messages = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("sent_at", UTCDateTime()),
     CheckConstraint(_one_of("status", MessageStatus), name="status"),
-    # The release step walks this index: its cost follows what is due, not the backlog.
-    Index("ix_messages_status_scheduled_for", "status", "scheduled_for"),
-    # Device claims: released messages of one channel, oldest first.
-    Index("ix_messages_channel_status_scheduled_for", "channel_id", "status", "scheduled_for"),
-    Index("ix_messages_status_lease_expires_at", "status", "lease_expires_at"),
     Index("ix_messages_workspace_id_recipient", "workspace_id", "recipient"),
     Index("ix_messages_workspace_id_id", "workspace_id", "id"),
+)
+
+
+def status_is(table: Table, status: str) -> ColumnElement[bool]:
+    """`<table>.status = '<status>'`, the value written into the SQL text.
+
+    The indexes below are partial, one per status that a worker looks for: a row is in at
+    most one of them, so a status change (each is an UPDATE that no index can skip) writes
+    one index entry for the step instead of one in each. A planner uses a partial index only
+    when it sees the literal: a bound parameter hides it (always on SQLite, in PostgreSQL's
+    generic plans). Queries that want these indexes must use this.
+    """
+    return table.c.status == literal(str(status), literal_execute=True)
+
+
+def _only(status: MessageStatus) -> dict[str, Any]:
+    predicate = text(f"status = '{status.value}'")
+    return {"postgresql_where": predicate, "sqlite_where": predicate}
+
+
+# The release step walks this index: its cost follows what is due, not the backlog.
+Index("ix_messages_queued_scheduled_for", messages.c.scheduled_for, **_only(MessageStatus.QUEUED))
+# Device claims: released messages of one channel, oldest first.
+Index(
+    "ix_messages_released_channel_id_scheduled_for",
+    messages.c.channel_id,
+    messages.c.scheduled_for,
+    **_only(MessageStatus.RELEASED),
+)
+# The lease sweep: claims whose lease ran out.
+Index(
+    "ix_messages_claimed_lease_expires_at",
+    messages.c.lease_expires_at,
+    **_only(MessageStatus.CLAIMED),
 )
 
 message_events = Table(
@@ -193,7 +227,10 @@ message_events = Table(
         "id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
     ),
     Column("message_id", String(36), ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
-    _workspace_fk(),
+    # Scopes history reads; no foreign key: the message's own ties it to its workspace (and
+    # the cascade runs through messages), while a key here made every event row lock the
+    # one workspace row all writers share (docs/benchmarks.md).
+    Column("workspace_id", String(36), nullable=False),
     Column("from_status", String(16)),
     Column("to_status", String(16), nullable=False),
     Column("at", UTCDateTime(), nullable=False),
