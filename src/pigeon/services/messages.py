@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from pigeon.domain import transitions
@@ -211,6 +212,8 @@ def _validated_row(
     scheduled_for = request.scheduled_for or uow.now
     if scheduled_for.tzinfo is None or scheduled_for.utcoffset() is None:
         errors[f"{where}scheduled_for"] = "must include a UTC offset, e.g. 2030-01-01T09:00:00Z"
+    else:
+        scheduled_for = scheduled_for.astimezone(UTC)  # as the database will give it back
     if request.meta is not None:
         size = len(json.dumps(request.meta, default=str))
         if size > MAX_META_BYTES:

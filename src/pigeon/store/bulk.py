@@ -7,7 +7,6 @@ COPY bypasses SQLAlchemy's type processing, so values are prepared here for psyc
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -32,23 +31,18 @@ def insert_rows(uow: UnitOfWork, table: Table, rows: Sequence[Mapping[str, Any]]
         uow.conn.execute(insert(table), [dict(row) for row in rows])
         return
     names = list(rows[0])
-    json_columns = {name for name in names if isinstance(table.c[name].type, JSON)}
+    # psycopg dumps str enums (StrEnum) by value, as text; JSON columns need wrapping.
+    json_at = [i for i, name in enumerate(names) if isinstance(table.c[name].type, JSON)]
     columns = ", ".join(f'"{name}"' for name in names)
     driver = uow.conn.connection.driver_connection
     assert isinstance(driver, psycopg.Connection)
     try:
         with driver.cursor().copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
             for row in rows:
-                copy.write_row([_value(row[n], n in json_columns) for n in names])
+                values = [row[name] for name in names]
+                for i in json_at:
+                    if values[i] is not None:
+                        values[i] = Json(values[i])
+                copy.write_row(values)
     except psycopg.OperationalError as error:
         raise StorageUnavailable(f"database unavailable: {error}") from error
-
-
-def _value(value: Any, is_json: bool) -> Any:
-    if value is None:
-        return None
-    if is_json:
-        return Json(value)
-    if isinstance(value, Enum):
-        return value.value
-    return value

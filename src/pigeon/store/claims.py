@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, ColumnElement, Row, Table, select, update
 
-from pigeon.store.tables import status_is
+from pigeon.store.sql import one_of, status_is
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -92,7 +92,7 @@ def settle(
     statement = (
         update(table)
         .where(
-            table.c.id.in_(row_ids),
+            one_of(conn.dialect.name, table.c.id, row_ids),
             table.c.claim_token == token,
             table.c.status.in_(sorted(from_statuses)),
         )

@@ -52,6 +52,14 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+def _configure_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Timestamps come back in UTC, as pigeon keeps them: no conversion per value read.
+        dbapi_conn.execute("SET TIME ZONE 'UTC'")
+        dbapi_conn.commit()
+
+
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(
@@ -63,6 +71,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         _configure_sqlite(engine)
     else:
         engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        _configure_postgresql(engine)
     _translate_errors(engine)
     return engine
 
@@ -72,6 +81,8 @@ def make_throwaway_engine(url: str) -> Engine:
     engine = create_engine(url, poolclass=NullPool)
     if url.startswith("sqlite"):
         _configure_sqlite(engine)
+    else:
+        _configure_postgresql(engine)
     _translate_errors(engine)
     return engine
 

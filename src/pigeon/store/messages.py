@@ -13,7 +13,8 @@ from pigeon.domain.transitions import MessageStatus
 from pigeon.errors import Conflict
 from pigeon.store import claims
 from pigeon.store.bulk import insert_rows
-from pigeon.store.tables import channels, message_events, messages, status_is
+from pigeon.store.sql import one_of, status_is
+from pigeon.store.tables import channels, message_events, messages
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -98,7 +99,7 @@ def get_many(uow: UnitOfWork, workspace_id: str | None, ids: Iterable[str]) -> l
     Selected by primary key alone, then scoped here: with the workspace in the WHERE clause,
     PostgreSQL without statistics may scan the workspace's whole index instead.
     """
-    rows = uow.conn.execute(select(messages).where(messages.c.id.in_(list(ids)))).all()
+    rows = uow.conn.execute(select(messages).where(one_of(uow.dialect, messages.c.id, ids))).all()
     found = [Message.from_row(row._mapping) for row in rows]
     return [m for m in found if workspace_id is None or m.workspace_id == workspace_id]
 

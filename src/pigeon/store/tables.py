@@ -8,7 +8,7 @@ database and the state machine cannot drift apart.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -27,16 +27,12 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    literal,
     text,
 )
 from sqlalchemy.types import TypeDecorator
 
 from pigeon.domain.channels import ChannelKind, LeaseExpiryPolicy
 from pigeon.domain.transitions import MessageStatus
-
-if TYPE_CHECKING:
-    from sqlalchemy.sql.elements import ColumnElement
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -67,8 +63,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
+        if value is None or value.tzinfo is UTC:
+            return value  # PostgreSQL sessions run in UTC (store/database.py)
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
@@ -187,18 +183,9 @@ messages = Table(
 )
 
 
-def status_is(table: Table, status: str) -> ColumnElement[bool]:
-    """`<table>.status = '<status>'`, the value written into the SQL text.
-
-    The indexes below are partial, one per status that a worker looks for: a row is in at
-    most one of them, so a status change (each is an UPDATE that no index can skip) writes
-    one index entry for the step instead of one in each. A planner uses a partial index only
-    when it sees the literal: a bound parameter hides it (always on SQLite, in PostgreSQL's
-    generic plans). Queries that want these indexes must use this.
-    """
-    return table.c.status == literal(str(status), literal_execute=True)
-
-
+# The indexes that workers search are partial, one per status they look for: a message is in
+# at most one, so a status change (an UPDATE that no index can skip) writes one entry for the
+# step instead of one in each. Queries reach them through `store.sql.status_is`.
 def _only(status: MessageStatus) -> dict[str, Any]:
     predicate = text(f"status = '{status.value}'")
     return {"postgresql_where": predicate, "sqlite_where": predicate}

@@ -16,7 +16,9 @@ def iso(value: datetime | None) -> str | None:
     """ISO 8601 in UTC with a `Z`, whatever zone the value was built in."""
     if value is None:
         return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat()[:-6] + "Z"  # an aware UTC isoformat ends in +00:00
 
 
 def workspace_out(workspace: Workspace) -> dict[str, Any]:
