@@ -21,8 +21,9 @@ def status_is(table: Table, status: str) -> ColumnElement[bool]:
     """`<table>.status = '<status>'`, the value written into the SQL text.
 
     A planner uses a partial index (tables.py: one per status a worker looks for) only when
-    it sees the literal: a bound parameter hides it, always on SQLite and in PostgreSQL's
-    generic plans.
+    it can prove the index's predicate from the query. A bound parameter defeats that in a
+    generic plan, the one PostgreSQL may settle on for a statement that psycopg prepared
+    after its fifth run (tests/integration/test_query_plans.py).
     """
     return table.c.status == literal(str(status), literal_execute=True)
 
