@@ -39,6 +39,7 @@ class Settings:
     max_claim_wait_seconds: float = 30.0
     scheduler_interval_seconds: float = 0.25
     max_body_chars: int = 10_000
+    max_request_bytes: int = 16 * 1024 * 1024
     sse_ping_seconds: float = 15.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     host: str = "127.0.0.1"
@@ -106,6 +107,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, "PIGEON_SCHEDULER_INTERVAL_SECONDS", 0.25, float, 0.01
         ),
         max_body_chars=_number(env, "PIGEON_MAX_BODY_CHARS", 10_000, int, 1),
+        max_request_bytes=_number(env, "PIGEON_MAX_REQUEST_BYTES", 16 * 1024 * 1024, int, 1024),
         sse_ping_seconds=_number(env, "PIGEON_SSE_PING_SECONDS", 15.0, float, 0.05),
         retry=retry,
         host=env.get("PIGEON_HOST") or "127.0.0.1",

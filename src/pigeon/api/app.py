@@ -50,6 +50,8 @@ def create_app(container: Container, *, run_workers: bool = True) -> FastAPI:
         version=__version__,
         description="Reliable outbound messaging, outreach and follow-ups.",
         lifespan=lifespan,
+        # A larger body is refused (413) as it arrives, before it is read whole and parsed.
+        max_body_size=container.settings.max_request_bytes,
     )
     app.state.container = container
     app.state.closing = closing

@@ -36,6 +36,7 @@ REQUEST_PARTS = frozenset({"body", "query", "path", "header", "cookie"})
 # an object): "body" would read as the message's own `body` field. Seed 002 says it the Django
 # REST framework way.
 WHOLE_BODY = "request_body"
+FASTAPI_UNPARSABLE_BODY = "There was an error parsing the body"
 DRF_WHOLE_BODY = "non_field_errors"
 
 
@@ -62,6 +63,7 @@ TITLES = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    413: "Content too large",
     422: "Invalid request",
     503: "Service unavailable",
 }
@@ -166,6 +168,15 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 400 and error.detail == FASTAPI_UNPARSABLE_BODY:
+            # A body FastAPI's reader gave up on (JSON nested past the parser's depth) is
+            # answered like any other JSON that does not parse.
+            return await _invalid(
+                request,
+                RequestValidationError(
+                    [{"type": "json_invalid", "loc": ("body",), "ctx": {"error": "too deep"}}]
+                ),
+            )
         return render_error(
             request.url.path, error.status_code, str(error.detail), extra_headers=error.headers
         )

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from pigeon.domain.transitions import MessageStatus
+from pigeon.errors import IllegalTransition
 
 if TYPE_CHECKING:
     import random
@@ -62,6 +63,10 @@ def decide(
         return Decision(M.READ)
     if message.status in (M.FAILED, M.QUEUED):
         return Decision(message.status)  # this failure was recorded already
+    if message.status in (M.SENT, M.DELIVERED, M.READ):
+        raise IllegalTransition(
+            f"the message is already {message.status}: a failure can no longer be reported"
+        )
     text = (error or "failed without an error message")[:MAX_ERROR_CHARS]
     if outcome is Outcome.FAILED and backoff.should_retry(message.attempts):
         delay = timedelta(seconds=backoff.delay(message.attempts, rng))

@@ -7,6 +7,7 @@ import re
 
 import phonenumbers
 
+from pigeon.domain.storable import text_problem
 from pigeon.errors import ValidationError
 
 # Deliberately simple: one @, a dot in the domain, no spaces. Deliverability is the
@@ -32,6 +33,8 @@ def _canonical(value: str, region: str | None) -> tuple[str | None, str]:
         return "must not be empty", ""
     if len(value) > 254:
         return "is too long", ""
+    if problem := text_problem(value):
+        return problem, ""
     if "@" in value:
         if not _EMAIL.match(value):
             return f"{value!r} is not a valid email address", ""

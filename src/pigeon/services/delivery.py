@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pigeon.domain.delivery import Outcome, decide
+from pigeon.domain import transitions
+from pigeon.domain.delivery import MAX_ERROR_CHARS, Outcome, decide
 from pigeon.domain.ids import is_uuid
-from pigeon.errors import NotFound, PigeonError, StaleClaim
+from pigeon.domain.storable import cleaned
+from pigeon.errors import Conflict, NotFound, PigeonError, StaleClaim
 from pigeon.store import messages as store
 
 if TYPE_CHECKING:
@@ -88,7 +90,7 @@ def _settle_round(
             if message is None:
                 raise NotFound(f"no message {report.message_id} in this workspace")
             settlement = _plan(svc, uow, message, report, holder)
-        except (NotFound, StaleClaim) as error:
+        except (NotFound, Conflict) as error:  # a stale claim or an illegal change
             results[i] = Settled(report.message_id, error=error)
             continue
         if settlement is None:
@@ -108,10 +110,19 @@ def _plan(
     svc: Services, uow: UnitOfWork, message: Message, report: Report, holder: str
 ) -> store.Settlement | None:
     token = report.claim_token if report.claim_token is not None else message.claim_token
-    if token is None or message.claimed_by != holder or token != message.claim_token:
-        raise StaleClaim("this claim is no longer current: the message was claimed again")
-    decision = decide(message, report.outcome, error=report.error, now=uow.now, backoff=svc.backoff)
+    if message.claim_token is None:
+        raise StaleClaim("this message has not been claimed: only a claimed message is reported")
+    if message.claimed_by != holder:
+        raise StaleClaim("this message is claimed by someone else")
+    if token != message.claim_token:
+        raise StaleClaim(
+            "this claim token is not the message's current claim: "
+            "the message was claimed again, or the token is wrong"
+        )
+    error = cleaned(report.error, limit=MAX_ERROR_CHARS) if report.error else None
+    decision = decide(message, report.outcome, error=error, now=uow.now, backoff=svc.backoff)
     if not decision.changes(message):
         return None
-    detail = {"error": report.error} if report.error else None
+    transitions.check(message.status, decision.target)  # refused here, for this report only
+    detail = {"error": error} if error else None
     return store.Settlement(message, token, decision.target, decision.values, detail)

@@ -13,6 +13,7 @@ from pigeon.domain import transitions
 from pigeon.domain.handles import normalize_handle
 from pigeon.domain.ids import is_uuid, new_id
 from pigeon.domain.messages import Message, MessageEvent
+from pigeon.domain.storable import json_problem, text_problem
 from pigeon.domain.transitions import MessageStatus
 from pigeon.errors import IdempotencyConflict, IllegalTransition, NotFound, ValidationError
 from pigeon.store import accounts, idempotency
@@ -47,17 +48,37 @@ class NewMessage:
     idempotency_key: str | None = None
 
     def fingerprint(self) -> str:
-        """Identifies the request for idempotency; the key itself is left out."""
+        """Identifies the request for idempotency; the key itself is left out.
+
+        Recipient and time count as pigeon stores them: "+1 415 555 2671" repeats
+        "+14155552671", and 01:00+01:00 repeats 00:00Z.
+        """
         canonical = {
-            "recipient": self.recipient,
+            "recipient": _canonical_handle(self.recipient),
             "body": self.body,
-            "scheduled_for": self.scheduled_for.isoformat() if self.scheduled_for else None,
+            "scheduled_for": _utc_text(self.scheduled_for),
             "channel_id": self.channel_id,
             "device_id": self.device_id,
             "meta": self.meta,
         }
         text = json.dumps(canonical, sort_keys=True, default=str, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _canonical_handle(raw: str) -> str:
+    try:
+        return normalize_handle(raw)
+    except ValidationError:
+        return raw  # refused later, naming the field
+
+
+def _utc_text(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return value.astimezone(UTC).isoformat()
+    except OverflowError:
+        return value.isoformat()  # refused later, naming the field
 
 
 @dataclass(frozen=True)
@@ -80,9 +101,16 @@ class MessageWithHistory:
     events: list[MessageEvent]
 
 
-def create(svc: Services, who: Principal, request: NewMessage, render: Render) -> Created:
+def create(
+    svc: Services,
+    who: Principal,
+    request: NewMessage,
+    render: Render,
+    *,
+    scope: str = IDEMPOTENCY_SCOPE,
+) -> Created:
     """Create one message; with an idempotency key, a repeat returns the first response."""
-    batch = create_batch(svc, who, [request], render, field_prefix="")
+    batch = create_batch(svc, who, [request], render, field_prefix="", scope=scope)
     return Created(201, batch.items[0], replayed=batch.replayed == 1)
 
 
@@ -93,10 +121,13 @@ def create_batch(
     render: Render,
     *,
     field_prefix: str = "items",
+    scope: str = IDEMPOTENCY_SCOPE,
 ) -> BatchCreated:
     """Create many messages in one transaction: all valid and written, or none.
 
-    Items with an idempotency key that was seen before return their first response.
+    Items with an idempotency key that was seen before return their first response. Keys
+    live in `scope`: a surface whose responses take another shape keeps its own, so that a
+    key can only replay a response of the shape its caller expects.
     """
     if not requests:
         raise ValidationError.field(field_prefix or "body", "must hold at least one message")
@@ -104,7 +135,7 @@ def create_batch(
         raise ValidationError.field(field_prefix, f"at most {MAX_BATCH} messages per batch")
     for _attempt in range(2):
         try:
-            return _create_batch_once(svc, who, requests, render, field_prefix)
+            return _create_batch_once(svc, who, requests, render, field_prefix, scope)
         except UniqueViolation:
             # A concurrent request with the same idempotency key won the race; its
             # records now exist, so the second pass replays them.
@@ -118,6 +149,7 @@ def _create_batch_once(
     requests: Sequence[NewMessage],
     render: Render,
     field_prefix: str,
+    scope: str,
 ) -> BatchCreated:
     with svc.db.transaction() as uow:
         channels = _ChannelCache(uow, who.workspace_id)
@@ -125,15 +157,20 @@ def _create_batch_once(
         rows: list[dict[str, Any]] = []
         fresh: dict[str, idempotency.Recorded] = {}
         positions: list[int] = []
+        errors: dict[str, str] = {}
         for index, request in enumerate(requests):
             where = f"{field_prefix}[{index}]." if field_prefix else ""
-            replay = _replay(uow, who, request, where)
+            replay = _replay(uow, who, request, where, scope)
             if replay is not None:
                 items[index] = replay
                 continue
-            row = _validated_row(svc, uow, channels, who, request, where)
-            rows.append(row)
-            positions.append(index)
+            try:
+                rows.append(_validated_row(svc, uow, channels, who, request, where))
+                positions.append(index)
+            except ValidationError as error:
+                errors.update(error.errors)  # every bad item is named, not just the first
+        if errors:
+            raise ValidationError(errors)
         store.insert_many(uow, rows, actor=who.actor)
         for index, row in zip(positions, rows, strict=True):
             message = Message.from_row({**_ROW_DEFAULTS, **row})
@@ -145,7 +182,7 @@ def _create_batch_once(
                         f"{field_prefix}[{index}].idempotency_key", "is repeated in this batch"
                     )
                 fresh[key] = idempotency.Recorded(requests[index].fingerprint(), 201, items[index])
-        idempotency.remember_many(uow, who.workspace_id, IDEMPOTENCY_SCOPE, fresh, uow.now)
+        idempotency.remember_many(uow, who.workspace_id, scope, fresh, uow.now)
     return BatchCreated(items, created=len(rows), replayed=len(requests) - len(rows))
 
 
@@ -158,10 +195,12 @@ _ROW_DEFAULTS: dict[str, Any] = {
 }
 
 
-def _replay(uow: UnitOfWork, who: Principal, request: NewMessage, where: str) -> Any | None:
+def _replay(
+    uow: UnitOfWork, who: Principal, request: NewMessage, where: str, scope: str
+) -> Any | None:
     if request.idempotency_key is None:
         return None
-    recorded = idempotency.recall(uow, who.workspace_id, IDEMPOTENCY_SCOPE, request.idempotency_key)
+    recorded = idempotency.recall(uow, who.workspace_id, scope, request.idempotency_key)
     if recorded is None:
         return None
     if recorded.request_hash != request.fingerprint():
@@ -209,14 +248,20 @@ def _validated_row(
         errors[f"{where}body"] = "must not be empty"
     elif len(body) > svc.settings.max_body_chars:
         errors[f"{where}body"] = f"must be at most {svc.settings.max_body_chars} characters"
+    elif problem := text_problem(body):
+        errors[f"{where}body"] = problem
     scheduled_for = request.scheduled_for or uow.now
     if scheduled_for.tzinfo is None or scheduled_for.utcoffset() is None:
         errors[f"{where}scheduled_for"] = "must include a UTC offset, e.g. 2030-01-01T09:00:00Z"
     else:
-        scheduled_for = scheduled_for.astimezone(UTC)  # as the database will give it back
+        try:
+            scheduled_for = scheduled_for.astimezone(UTC)  # as the database will give it back
+        except OverflowError:
+            errors[f"{where}scheduled_for"] = "is out of range"
     if request.meta is not None:
-        size = len(json.dumps(request.meta, default=str))
-        if size > MAX_META_BYTES:
+        if problem := json_problem(request.meta):
+            errors[f"{where}meta"] = problem
+        elif len(json.dumps(request.meta)) > MAX_META_BYTES:
             errors[f"{where}meta"] = f"must be at most {MAX_META_BYTES} bytes of JSON"
     channel = None
     if request.channel_id is not None and not is_uuid(request.channel_id):

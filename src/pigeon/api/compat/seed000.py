@@ -16,12 +16,14 @@ from pigeon.api.deps import DeviceAuth, Sender, Svc
 from pigeon.api.v1.schemas import Uuid, iso
 from pigeon.domain.ids import is_uuid
 from pigeon.domain.messages import Message
-from pigeon.errors import ValidationError
+from pigeon.errors import IdempotencyConflict, ValidationError
 from pigeon.services import gateway, messages
 
 router = APIRouter(tags=["seed 000"])
 
 PENDING_LIMIT = 50
+# Its own key space: a batchItemId replays only a seed 000 answer, never a /v1 one.
+IDEMPOTENCY_SCOPE = "seed000:send-queue"
 SEED_FIELDS = {"recipient": "toHandle", "device_id": "deviceId", "body": "body"}
 
 
@@ -80,10 +82,16 @@ def enqueue(body: EnqueueIn, svc: Svc, who: Sender) -> dict[str, Any]:
         body=body.body,
         device_id=body.deviceId,
         meta={"batchItemId": body.batchItemId},
-        idempotency_key=f"send-queue:{body.batchItemId}",
+        idempotency_key=body.batchItemId,
     )
     try:
-        created = messages.create(svc, who, request, lambda m: {"sendQueueId": m.id})
+        created = messages.create(
+            svc, who, request, lambda m: {"sendQueueId": m.id}, scope=IDEMPOTENCY_SCOPE
+        )
     except ValidationError as error:
         raise ValidationError({SEED_FIELDS.get(k, k): v for k, v in error.errors.items()}) from None
+    except IdempotencyConflict:
+        raise IdempotencyConflict(
+            "batchItemId: this id was already used with a different message"
+        ) from None
     return _ok(created.body)

@@ -9,8 +9,8 @@ gateway routes (`Authorization: Bearer ...`).
 from __future__ import annotations
 
 import json
-from datetime import datetime
-from typing import Annotated, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -26,12 +26,15 @@ from pigeon.api.deps import (
     container,
 )
 from pigeon.api.sse import message_stream
-from pigeon.api.v1.schemas import Uuid, iso
+from pigeon.api.v1.schemas import Instant, Uuid, iso
 from pigeon.domain.messages import Message
 from pigeon.domain.transitions import MessageStatus
 from pigeon.errors import ValidationError
-from pigeon.services import gateway, health, messages
+from pigeon.services import admin, gateway, health, messages
 from pigeon.store.messages import MessageFilter
+
+if TYPE_CHECKING:
+    from pigeon.services.context import Principal, Services
 
 router = APIRouter(prefix="/api", tags=["seed 002"])
 
@@ -62,7 +65,7 @@ REPORTED = {
 class MessageIn(BaseModel):
     to_handle: str = Field(max_length=254)
     body: str
-    scheduled_for: datetime | None = None
+    scheduled_for: Instant | None = None
 
 
 class ClaimIn(BaseModel):
@@ -76,7 +79,25 @@ class ReportIn(BaseModel):
     claim_token: str | None = None
 
 
-def seed_message(message: Message) -> dict[str, Any]:
+# The seed marks a message prepared for pickup with this claimant.
+PENDING_GATEWAY = "gateway_pending"
+
+Gateways = Mapping[str, str]  # device id -> name: the seed's gateway id is a device's name
+
+
+def _claimed_by(message: Message, gateways: Gateways) -> str | None:
+    if message.status is M.RELEASED:
+        return PENDING_GATEWAY
+    if message.status is M.QUEUED or message.claimed_by is None:
+        return None  # not claimed now, whoever held it before a retry
+    return gateways.get(message.claimed_by, message.claimed_by)
+
+
+def _gateways(svc: Services, who: Principal) -> Gateways:
+    return {device.id: device.name for device in admin.list_devices(svc, who)}
+
+
+def seed_message(message: Message, gateways: Gateways | None = None) -> dict[str, Any]:
     return {
         "id": message.id,
         "to_handle": message.recipient,
@@ -85,7 +106,7 @@ def seed_message(message: Message) -> dict[str, Any]:
         "status": SEED_STATUS[message.status],
         "attempt_count": message.attempts,
         "last_error": message.last_error,
-        "claimed_by": message.claimed_by,
+        "claimed_by": _claimed_by(message, gateways or {}),
         "created_at": iso(message.created_at),
         "updated_at": iso(message.updated_at),
         "sent_at": iso(message.sent_at),
@@ -118,26 +139,31 @@ def list_messages(
         if not wanted:
             raise ValidationError.field("status", f"unknown status {status!r}")
     found = messages.list_(svc, who, MessageFilter(statuses=wanted), limit=limit)
-    return [seed_message(m) for m in found]
+    gateways = _gateways(svc, who)
+    return [seed_message(m, gateways) for m in found]
 
 
 @router.get("/messages/{message_id}/")
 def get_message(message_id: Uuid, svc: Svc, who: Reader) -> dict[str, Any]:
     found = messages.get(svc, who, message_id)
-    events = [
-        {
-            "status": SEED_STATUS[e.to_status],
-            "created_at": iso(e.at),
-            "detail": dict(e.detail) if e.detail else None,
-        }
-        for e in found.events
-    ]
-    return {**seed_message(found.message), "events": events}
+    events: list[dict[str, Any]] = []
+    for e in found.events:
+        status = SEED_STATUS[e.to_status]
+        if events and events[-1]["status"] == status:
+            continue  # released then claimed: one ACCEPTED in the seed's terms
+        events.append(
+            {
+                "status": status,
+                "created_at": iso(e.at),
+                "detail": dict(e.detail) if e.detail else None,
+            }
+        )
+    return {**seed_message(found.message, _gateways(svc, who)), "events": events}
 
 
 @router.post("/messages/{message_id}/cancel/")
 def cancel_message(message_id: Uuid, svc: Svc, who: Sender) -> dict[str, Any]:
-    return seed_message(messages.cancel(svc, who, message_id))
+    return seed_message(messages.cancel(svc, who, message_id), _gateways(svc, who))
 
 
 @router.post("/gateway/claim/")
@@ -148,7 +174,7 @@ def claim(svc: Svc, device: DeviceAuth, body: ClaimIn | None = None) -> Response
     [message] = claimed.messages
     return JSONResponse(
         {
-            **seed_message(message),
+            **seed_message(message, {device.id: device.name}),
             "message_id": message.id,
             "claim_token": message.claim_token,
             "lease_expires_at": iso(message.lease_expires_at),
@@ -173,7 +199,7 @@ def report(body: ReportIn, svc: Svc, device: DeviceAuth) -> dict[str, Any]:
     if result.error is not None:
         raise result.error
     assert result.message is not None
-    return seed_message(result.message)
+    return seed_message(result.message, {device.id: device.name})
 
 
 @router.get("/stats/messages-by-status/")

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 
 from pigeon.api.deps import Reader, Sender, Svc
-from pigeon.api.v1.schemas import BatchIn, MessageIn, Uuid, event_out, message_out
+from pigeon.api.v1.schemas import BatchIn, Instant, MessageIn, Uuid, event_out, message_out
 from pigeon.domain.handles import normalize_handle
 from pigeon.domain.transitions import MessageStatus
 from pigeon.errors import ValidationError
@@ -89,8 +89,8 @@ def list_messages(
     who: Reader,
     status: Annotated[list[str] | None, Query()] = None,
     recipient: str | None = None,
-    scheduled_from: datetime | None = None,
-    scheduled_until: datetime | None = None,
+    scheduled_from: Instant | None = None,
+    scheduled_until: Instant | None = None,
     cursor: Uuid | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> dict[str, Any]:

@@ -4,10 +4,10 @@ here."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 from pigeon.api.v1.render import (
     channel_out,
@@ -29,6 +29,30 @@ def _uuid(value: str) -> str:
 
 # An id in a path, query or body: malformed ones are refused naming the field, not looked up.
 Uuid = Annotated[str, AfterValidator(_uuid)]
+
+
+def _text_only(value: Any) -> Any:
+    if not isinstance(value, str | datetime):
+        # pydantic would read a number as Unix seconds: refused, as the API promises ISO 8601.
+        raise ValueError("must be an ISO 8601 date and time with a UTC offset")
+    return value
+
+
+def _in_utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        return value  # the service refuses it, naming the field
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range") from None
+
+
+# A point in time in a body or query: ISO 8601 text only, given back in UTC.
+Instant = Annotated[datetime, BeforeValidator(_text_only), AfterValidator(_in_utc)]
+# Numbers and flags as JSON types only: `true` is not a limit, nor "yes" a flag.
+Int = Annotated[int, Strict()]
+Number = Annotated[float, Strict()]
+Flag = Annotated[bool, Strict()]
 
 
 class Body(BaseModel):
@@ -55,21 +79,21 @@ class ChannelIn(Body):
     name: str = Field(max_length=100)
     config: dict[str, Any] = Field(default_factory=dict)
     on_lease_expiry: Literal["unknown", "retry"] | None = None
-    is_default: bool = False
+    is_default: Flag = False
 
 
 class ChannelPatch(Body):
     name: str | None = Field(default=None, max_length=100)
     config: dict[str, Any] | None = None
     on_lease_expiry: Literal["unknown", "retry"] | None = None
-    is_default: bool | None = None
-    disabled: bool | None = None
+    is_default: Flag | None = None
+    disabled: Flag | None = None
 
 
 class MessageIn(Body):
     recipient: str = Field(max_length=254)
     body: str
-    scheduled_for: datetime | None = None
+    scheduled_for: Instant | None = None
     channel_id: str | None = None
     device_id: str | None = None
     meta: dict[str, Any] | None = None
@@ -84,8 +108,8 @@ class BatchIn(Body):
 
 
 class ClaimIn(Body):
-    limit: int | None = Field(default=None, ge=1, le=500)
-    wait: float = Field(default=0, ge=0, le=60)
+    limit: Int | None = Field(default=None, ge=1, le=500)
+    wait: Number = Field(default=0, ge=0, le=60)
 
 
 class ReportIn(Body):
@@ -106,8 +130,12 @@ __all__ = [
     "ChannelPatch",
     "ClaimIn",
     "DeviceIn",
+    "Flag",
+    "Instant",
+    "Int",
     "KeyIn",
     "MessageIn",
+    "Number",
     "ReportIn",
     "ReportsIn",
     "Uuid",
