@@ -9,6 +9,7 @@ reports in its own envelope: problem+json `errors[].field` on /v1, `{field: [mes
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,11 @@ MALFORMED = b'{"recipient": "+14155550100", "body": '  # cut short
 OK_MESSAGE = {"recipient": PHONE, "body": "hello"}
 OK_REPORT = {"claim_token": "t", "status": "sent"}  # + message_id
 NOTHING = object()
+TOO_DEEP = (
+    b'{"recipient": "+14155550100", "body": "x", "meta": {"x": ' + b"[" * 5000 + b"]" * 5000 + b"}}"
+)
+LATEST = "9999-12-31T23:59:59-12:00"  # in UTC, past the last year Python can hold
+EARLIEST = "0001-01-01T00:00:00+14:00"  # in UTC, before the first
 
 # Routes the framework adds; they take no input of ours.
 FRAMEWORK_ROUTES = {
@@ -143,6 +149,8 @@ CASES: dict[tuple[str, str], list[Bad] | NoInput] = {
         Bad("name of the wrong type", "name", json={"name": 5}),
         Bad("name blank", "name", json={"name": " "}),
         Bad("disabled not a boolean", "disabled", json={"disabled": "maybe"}),
+        Bad("is_default a word", "is_default", json={"is_default": "yes"}),
+        Bad("is_default a number", "is_default", json={"is_default": 1}),
         Bad("unknown lease policy", "on_lease_expiry", json={"on_lease_expiry": "later"}),
         Bad("kind cannot change", "kind", json={"kind": "smtp"}),
     ],
@@ -165,8 +173,29 @@ CASES: dict[tuple[str, str], list[Bad] | NoInput] = {
             "scheduled_for",
             json={**OK_MESSAGE, "scheduled_for": "2030-01-08T09:00:00"},
         ),
+        Bad(
+            "time past the calendar", "scheduled_for", json={**OK_MESSAGE, "scheduled_for": LATEST}
+        ),
+        Bad(
+            "time before the calendar",
+            "scheduled_for",
+            json={**OK_MESSAGE, "scheduled_for": EARLIEST},
+        ),
+        Bad("time as a number", "scheduled_for", json={**OK_MESSAGE, "scheduled_for": 1893488400}),
+        Bad("body with NUL", "body", json={"recipient": PHONE, "body": "a\x00b"}),
+        Bad("body with a lone surrogate", "body", json={"recipient": PHONE, "body": "a\ud800"}),
+        Bad("recipient with NUL", "recipient", json={"recipient": "a\x00@b.org", "body": "x"}),
+        Bad(
+            "recipient with a lone surrogate",
+            "recipient",
+            json={"recipient": "\ud800@b.org", "body": "x"},
+        ),
         Bad("meta not an object", "meta", json={**OK_MESSAGE, "meta": "x"}),
         Bad("meta too large", "meta", json={**OK_MESSAGE, "meta": {"x": "y" * 5000}}),
+        Bad("meta with NaN", "meta", json={**OK_MESSAGE, "meta": {"x": float("nan")}}),
+        Bad("meta with Infinity", "meta", json={**OK_MESSAGE, "meta": {"x": [float("inf")]}}),
+        Bad("meta with a lone surrogate", "meta", json={**OK_MESSAGE, "meta": {"\udfff": 1}}),
+        Bad("JSON nested too deep", "request_body", content=TOO_DEEP),
         Bad("unknown channel", "channel_id", json={**OK_MESSAGE, "channel_id": BAD_ID}),
         Bad("unknown device", "device_id", json={**OK_MESSAGE, "device_id": BAD_ID}),
         Bad(
@@ -195,6 +224,11 @@ CASES: dict[tuple[str, str], list[Bad] | NoInput] = {
         ),
         Bad("first item's body", "items[0].body", json={"items": [{"recipient": PHONE}]}),
         Bad(
+            "an item's time past the calendar",
+            "items[1].scheduled_for",
+            json={"items": [OK_MESSAGE, {**OK_MESSAGE, "scheduled_for": LATEST}]},
+        ),
+        Bad(
             "empty item key",
             "items[0].idempotency_key",
             json={"items": [{**OK_MESSAGE, "idempotency_key": ""}]},
@@ -213,6 +247,7 @@ CASES: dict[tuple[str, str], list[Bad] | NoInput] = {
         Bad("limit too large", "limit", params={"limit": 100_000}),
         Bad("time not a time", "scheduled_from", params={"scheduled_from": "yesterday"}),
         Bad("naive time", "scheduled_until", params={"scheduled_until": "2030-01-08T00:00:00"}),
+        Bad("time before the calendar", "scheduled_from", params={"scheduled_from": EARLIEST}),
         Bad("recipient not a handle", "recipient", params={"recipient": "nope"}),
         Bad("cursor not an id", "cursor", params={"cursor": BAD_ID}),
     ],
@@ -226,6 +261,8 @@ CASES: dict[tuple[str, str], list[Bad] | NoInput] = {
         not_an_object(),
         Bad("limit too small", "limit", json={"limit": 0}),
         Bad("limit not a number", "limit", json={"limit": "many"}),
+        Bad("limit a boolean", "limit", json={"limit": True}),
+        Bad("wait a boolean", "wait", json={"wait": True}),
         Bad("negative wait", "wait", json={"wait": -1}),
         Bad("wait too long", "wait", json={"wait": 3600}),
         Bad("unknown field", "lease", json={"lease": 5}),
@@ -261,6 +298,17 @@ CASES: dict[tuple[str, str], list[Bad] | NoInput] = {
         Bad("to_handle not a handle", "to_handle", json={"to_handle": "nope", "body": "x"}),
         Bad("body missing", "body", json={"to_handle": PHONE}),
         Bad("body empty", "body", json={"to_handle": PHONE, "body": ""}),
+        Bad("body with a lone surrogate", "body", json={"to_handle": PHONE, "body": "\ud800"}),
+        Bad(
+            "time past the calendar",
+            "scheduled_for",
+            json={"to_handle": PHONE, "body": "x", "scheduled_for": LATEST},
+        ),
+        Bad(
+            "time as a number",
+            "scheduled_for",
+            json={"to_handle": PHONE, "body": "x", "scheduled_for": 1893488400},
+        ),
         Bad(
             "time not a time",
             "scheduled_for",
@@ -321,6 +369,11 @@ CASES: dict[tuple[str, str], list[Bad] | NoInput] = {
             "body of the wrong type",
             "body",
             json={"batchItemId": "b", "deviceId": "{did}", "toHandle": PHONE, "body": 5},
+        ),
+        Bad(
+            "body with NUL",
+            "body",
+            json={"batchItemId": "b", "deviceId": "{did}", "toHandle": PHONE, "body": "a\x00"},
         ),
         Bad(
             "batchItemId empty",
@@ -477,7 +530,10 @@ def _problems_with(
             kwargs["content"] = case.content
             headers["content-type"] = "application/json"
         elif case.json is not NOTHING:
-            kwargs["json"] = _fill(case.json, world)
+            # Python's encoder, not httpx's: it writes NaN and escapes lone surrogates, as a
+            # careless client may.
+            kwargs["content"] = json.dumps(_fill(case.json, world)).encode()
+            headers["content-type"] = "application/json"
         before = row_counts(container)
         response = api.request(method, url, **kwargs)
         label = f"{method} {path} [{case.name}] -> {response.status_code} {response.text[:300]}"

@@ -114,6 +114,20 @@ def test_enqueue_twice_for_one_batch_item_queues_once(
     )
     assert clash.status_code == 409
     assert clash.json()["success"] is False
+    assert clash.json()["error"].startswith("batchItemId:")
+
+
+def test_batch_item_ids_and_v1_idempotency_keys_do_not_meet(
+    api: InProcessClient, tenant: Tenant, service: dict[str, str], mac: NewDevice
+) -> None:
+    # The same key on both surfaces, the same content: each surface answers in its own shape.
+    same = {"recipient": PHONE, "body": "shared", "device_id": mac.id}
+    v1 = api.post("/v1/messages", json=same, headers={**service, "Idempotency-Key": "k-1"})
+    assert v1.status_code == 201, v1.text
+    queue_id = enqueue(api, service, mac, "k-1", body="shared")
+    assert queue_id != v1.json()["id"]
+    again = api.post("/v1/messages", json=same, headers={**service, "Idempotency-Key": "k-1"})
+    assert again.json() == v1.json()
 
 
 def test_enqueue_refuses_bad_input_naming_the_field(
@@ -259,6 +273,7 @@ def test_result_before_the_item_was_handed_out_is_refused(
     response = result(api, mac, queue_id, status="sent")
     assert response.status_code == 409
     assert response.json()["success"] is False
+    assert "has not been claimed" in response.json()["error"]
 
 
 def test_result_refuses_bad_input_naming_the_field(

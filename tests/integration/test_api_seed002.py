@@ -4,6 +4,7 @@ In process, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from pigeon.bootstrap import Container
 from pigeon.clock import FrozenClock
 from pigeon.config import RetryPolicy, Settings
+from pigeon.services import scheduling
 from tests.integration.test_api_support import (
     OPERATOR_TOKEN,
     PHONE,
@@ -393,3 +395,37 @@ def test_the_stream_takes_a_bearer_header_or_access_token(
     assert wrong.status == 401
     accepted = api.run(lambda: scenario(f"/api/stream/messages/?access_token={tenant.admin_key}"))
     assert accepted.status == 200
+
+
+def test_claimed_by_reads_as_in_the_seed(
+    api: InProcessClient, tenant: Tenant, gateway: NewDevice, container: Container
+) -> None:
+    message = create(api, tenant)
+    assert detail(api, tenant, message["id"])["claimed_by"] is None  # queued
+    assert scheduling.release_due(container.services) == 1
+    prepared = detail(api, tenant, message["id"])
+    assert (prepared["status"], prepared["claimed_by"]) == ("ACCEPTED", "gateway_pending")
+    assert claim(api, gateway).json()["claimed_by"] == "mac-1"
+    listed = api.get("/api/messages/", headers=tenant.auth).json()
+    assert [m["claimed_by"] for m in listed] == ["mac-1"]
+
+
+def test_a_reported_error_is_kept_cut_and_clean(
+    api: InProcessClient, tenant: Tenant, gateway: NewDevice
+) -> None:
+    message = create(api, tenant)
+    claim(api, gateway)
+    # A device's error text is recorded, never refused: the report must land.
+    error = "bad\ud800 news\x00 " + "x" * 1_000_000
+    raw = json.dumps({"message_id": message["id"], "status": "FAILED", "error": error})
+    response = api.post(
+        "/api/gateway/report/",
+        content=raw.encode(),
+        headers={**gateway.auth, "content-type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    got = detail(api, tenant, message["id"])
+    assert got["last_error"].startswith("bad? news ")
+    assert len(got["last_error"]) <= 2000
+    [event_error] = [e["detail"]["error"] for e in got["events"] if e["detail"]]
+    assert event_error == got["last_error"]

@@ -204,6 +204,49 @@ def test_a_report_with_a_stale_token_is_refused(
     assert status_of(api, tenant, message["id"])["status"] == "claimed"
 
 
+def test_refused_reports_say_why(api: InProcessClient, tenant: Tenant, device: NewDevice) -> None:
+    other = new_device(api, tenant, "other mac")
+    claimed_id = new_message(api, tenant)["id"]
+    [claimed] = claim(api, device)["messages"]
+    token = claimed["claim_token"]
+    never_claimed = new_message(api, tenant, scheduled_for="2030-02-01T00:00:00Z")["id"]
+
+    def refusal(by: NewDevice, message_id: str, claim_token: str, status: str = "sent") -> str:
+        response = report(api, by, message_id=message_id, claim_token=claim_token, status=status)
+        assert response.status_code == 409, response.text
+        detail: str = response.json()["detail"]
+        return detail
+
+    assert "has not been claimed" in refusal(device, never_claimed, token)
+    assert "claimed by someone else" in refusal(other, claimed_id, token)
+    assert "claimed again, or the token is wrong" in refusal(device, claimed_id, STALE_TOKEN)
+    assert report(api, device, message_id=claimed_id, claim_token=token, status="delivered")
+    late = refusal(device, claimed_id, token, status="failed")
+    assert late == "the message is already delivered: a failure can no longer be reported"
+    assert status_of(api, tenant, claimed_id)["status"] == "delivered"
+
+
+def test_a_late_failure_in_a_list_is_refused_alone(
+    api: InProcessClient, tenant: Tenant, device: NewDevice
+) -> None:
+    ids = [new_message(api, tenant, body=f"m{i}")["id"] for i in range(2)]
+    token = claim(api, device)["messages"][0]["claim_token"]
+    report(api, device, message_id=ids[0], claim_token=token, status="sent")
+    response = report(
+        api,
+        device,
+        reports=[
+            {"message_id": ids[0], "claim_token": token, "status": "failed", "error": "late"},
+            {"message_id": ids[1], "claim_token": token, "status": "sent"},
+        ],
+    )
+    assert response.status_code == 200, response.text
+    first, second = response.json()["results"]
+    assert first["error"]["status"] == 409
+    assert second == {"message_id": ids[1], "status": "sent"}
+    assert status_of(api, tenant, ids[0])["status"] == "sent"
+
+
 def test_a_report_from_another_device_is_refused(
     api: InProcessClient, tenant: Tenant, device: NewDevice
 ) -> None:

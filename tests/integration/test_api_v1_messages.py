@@ -3,7 +3,7 @@ batches. In process, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -161,6 +161,34 @@ def test_the_same_idempotency_key_with_another_body_conflicts(
     assert clash.status_code == 409
     assert clash.headers["content-type"].startswith("application/problem+json")
     assert "Idempotency-Key" in clash.json()["detail"]
+    assert row_counts(container) == counts
+
+
+def test_an_idempotency_key_replays_the_same_request_written_another_way(
+    api: InProcessClient, tenant: Tenant, container: Container
+) -> None:
+    # The recipient and the time as stored decide, not how the client spelled them.
+    first = _create(
+        api,
+        tenant,
+        {
+            "recipient": "+1 (415) 555-0100",
+            "body": "b",
+            "scheduled_for": "2031-01-01T01:00:00+01:00",
+        },
+        headers={"Idempotency-Key": "spelled"},
+    )
+    assert first.status_code == 201, first.text
+    counts = row_counts(container)
+    again = _create(
+        api,
+        tenant,
+        {"recipient": PHONE, "body": "b", "scheduled_for": "2031-01-01T00:00:00Z"},
+        headers={"Idempotency-Key": "spelled"},
+    )
+    assert again.status_code == 201, again.text
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
     assert row_counts(container) == counts
 
 
@@ -371,6 +399,61 @@ def test_a_batch_with_one_bad_item_writes_nothing(
     assert response.status_code == 422
     assert problem_fields(response) == ["items[2].recipient"]
     assert row_counts(container) == before
+
+
+def test_a_batch_names_every_bad_item(
+    api: InProcessClient, tenant: Tenant, container: Container
+) -> None:
+    before = row_counts(container)
+    items = [
+        {"recipient": PHONE, "body": "one"},
+        {"recipient": "nobody", "body": "two"},
+        {"recipient": PHONE_2, "body": " "},
+    ]
+    response = api.post("/v1/messages/batch", json={"items": items}, headers=tenant.auth)
+    assert response.status_code == 422
+    assert problem_fields(response) == ["items[1].recipient", "items[2].body"]
+    assert row_counts(container) == before
+
+
+def test_a_body_larger_than_the_request_limit_is_413_before_it_is_read(
+    container: Container, db_url: str
+) -> None:
+    from dataclasses import replace
+
+    from pigeon import bootstrap
+
+    small = bootstrap.build(replace(container.settings, max_request_bytes=4096))
+    try:
+        with serve_in_process(small) as client:
+            tenant = new_tenant(client)
+            before = row_counts(small)
+            big = {"recipient": PHONE, "body": "x" * 10_000}
+            response = client.post("/v1/messages", json=big, headers=tenant.auth)
+            assert response.status_code == 413
+            assert response.headers["content-type"].startswith("application/problem+json")
+            assert row_counts(small) == before
+
+            async def streamed() -> AsyncIterator[bytes]:  # no Content-Length: counted
+                yield b'{"recipient": "+14155550100", "body": "'
+                for _ in range(10):
+                    yield b"x" * 1000
+                yield b'"}'
+
+            chunked = client.post(
+                "/v1/messages",
+                content=streamed(),
+                headers={**tenant.auth, "content-type": "application/json"},
+            )
+            assert chunked.status_code == 413, chunked.text
+            assert "larger than 4096 bytes" in chunked.json()["detail"]
+            assert row_counts(small) == before
+            fits = client.post(
+                "/v1/messages", json={"recipient": PHONE, "body": "x"}, headers=tenant.auth
+            )
+            assert fits.status_code == 201
+    finally:
+        small.close()
 
 
 def test_a_batch_with_a_malformed_item_names_its_index(

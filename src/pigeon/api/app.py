@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pigeon import __version__
 from pigeon.api import errors
 from pigeon.api.compat import seed000, seed002
+from pigeon.api.limits import BodyLimit
 from pigeon.api.v1 import accounts, gateway, messages
 from pigeon.bootstrap import Container
 from pigeon.services import health
@@ -50,9 +51,8 @@ def create_app(container: Container, *, run_workers: bool = True) -> FastAPI:
         version=__version__,
         description="Reliable outbound messaging, outreach and follow-ups.",
         lifespan=lifespan,
-        # A larger body is refused (413) as it arrives, before it is read whole and parsed.
-        max_body_size=container.settings.max_request_bytes,
     )
+    app.add_middleware(BodyLimit, max_bytes=container.settings.max_request_bytes)
     app.state.container = container
     app.state.closing = closing
     errors.install(app)
