@@ -120,13 +120,15 @@ def test_enqueue_twice_for_one_batch_item_queues_once(
 def test_batch_item_ids_and_v1_idempotency_keys_do_not_meet(
     api: InProcessClient, tenant: Tenant, service: dict[str, str], mac: NewDevice
 ) -> None:
-    # The same key on both surfaces, the same content: each surface answers in its own shape.
+    # Each surface answers in its own shape. (Seed 000 keys were once stored as /v1 keys
+    # named "send-queue:<batchItemId>", so this pair used to meet.)
     same = {"recipient": PHONE, "body": "shared", "device_id": mac.id}
-    v1 = api.post("/v1/messages", json=same, headers={**service, "Idempotency-Key": "k-1"})
+    key = {"Idempotency-Key": "send-queue:k-1"}
+    v1 = api.post("/v1/messages", json=same, headers={**service, **key})
     assert v1.status_code == 201, v1.text
     queue_id = enqueue(api, service, mac, "k-1", body="shared")
     assert queue_id != v1.json()["id"]
-    again = api.post("/v1/messages", json=same, headers={**service, "Idempotency-Key": "k-1"})
+    again = api.post("/v1/messages", json=same, headers={**service, **key})
     assert again.json() == v1.json()
 
 

@@ -3,6 +3,7 @@ In process, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -222,29 +223,63 @@ def test_refused_reports_say_why(api: InProcessClient, tenant: Tenant, device: N
     assert "claimed again, or the token is wrong" in refusal(device, claimed_id, STALE_TOKEN)
     assert report(api, device, message_id=claimed_id, claim_token=token, status="delivered")
     late = refusal(device, claimed_id, token, status="failed")
-    assert late == "the message is already delivered: a failure can no longer be reported"
+    assert late == "a delivered message cannot become failed"
     assert status_of(api, tenant, claimed_id)["status"] == "delivered"
 
 
-def test_a_late_failure_in_a_list_is_refused_alone(
+def test_a_failure_after_sent_is_a_final_bounce(
+    api: InProcessClient, tenant: Tenant, device: NewDevice
+) -> None:
+    message_id = new_message(api, tenant)["id"]
+    token = claim(api, device)["messages"][0]["claim_token"]
+    report(api, device, message_id=message_id, claim_token=token, status="sent")
+    bounce = report(
+        api, device, message_id=message_id, claim_token=token, status="failed", error="bounced"
+    )
+    assert bounce.status_code == 200, bounce.text
+    assert bounce.json()["status"] == "failed"  # not queued again: it went out once
+    assert status_of(api, tenant, message_id)["last_error"] == "bounced"
+
+
+def test_a_long_or_unstorable_error_is_recorded_cut_and_clean(
+    api: InProcessClient, tenant: Tenant, device: NewDevice
+) -> None:
+    message_id = new_message(api, tenant)["id"]
+    token = claim(api, device)["messages"][0]["claim_token"]
+    error = "no\ud800 signal\x00 " + "e" * 5000
+    raw = json.dumps(
+        {"message_id": message_id, "claim_token": token, "status": "failed", "error": error}
+    )
+    response = api.post(
+        "/v1/gateway/report",
+        content=raw.encode(),
+        headers={**device.auth, "content-type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    last_error = status_of(api, tenant, message_id)["last_error"]
+    assert last_error.startswith("no? signal e")
+    assert len(last_error) <= 2000
+
+
+def test_an_illegal_change_in_a_list_is_refused_alone(
     api: InProcessClient, tenant: Tenant, device: NewDevice
 ) -> None:
     ids = [new_message(api, tenant, body=f"m{i}")["id"] for i in range(2)]
     token = claim(api, device)["messages"][0]["claim_token"]
-    report(api, device, message_id=ids[0], claim_token=token, status="sent")
     response = report(
         api,
         device,
         reports=[
-            {"message_id": ids[0], "claim_token": token, "status": "failed", "error": "late"},
+            {"message_id": ids[0], "claim_token": token, "status": "read"},  # claimed -> read
             {"message_id": ids[1], "claim_token": token, "status": "sent"},
         ],
     )
     assert response.status_code == 200, response.text
     first, second = response.json()["results"]
     assert first["error"]["status"] == 409
+    assert "cannot become read" in first["error"]["detail"]
     assert second == {"message_id": ids[1], "status": "sent"}
-    assert status_of(api, tenant, ids[0])["status"] == "sent"
+    assert status_of(api, tenant, ids[0])["status"] == "claimed"
 
 
 def test_a_report_from_another_device_is_refused(

@@ -77,3 +77,31 @@ def test_partial_index_predicates_match_the_metadata(db_url: str) -> None:
             expected = _predicate(index.dialect_kwargs, dialect)
             assert _predicate(found.get("dialect_options", {}), dialect) == expected
     engine.dispose()
+
+
+def test_seed000_records_move_to_their_own_scope(db_url: str) -> None:
+    migrate.downgrade(db_url, "0002")
+    engine = make_throwaway_engine(db_url)
+    row = "INSERT INTO workspaces (id, name, timezone, created_at) VALUES ('w', 'w', 'UTC', {now})"
+    record = (
+        "INSERT INTO idempotency_keys (workspace_id, scope, key, request_hash, status_code, "
+        "response, created_at) VALUES ('w', 'messages', :key, 'h', 201, :response, {now})"
+    )
+    now = "CURRENT_TIMESTAMP"
+    with engine.begin() as conn:
+        conn.execute(sa.text(row.format(now=now)))
+        for key, response in [
+            ("send-queue:item-1", '{"sendQueueId": "q1"}'),
+            ("send-queue:mine", '{"id": "m1"}'),  # a /v1 key that happens to look alike
+            ("order-7", '{"id": "m2"}'),
+        ]:
+            conn.execute(sa.text(record.format(now=now)), {"key": key, "response": response})
+    migrate.upgrade(db_url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT scope, key FROM idempotency_keys ORDER BY key")).all()
+    engine.dispose()
+    assert sorted(map(tuple, rows)) == [
+        ("messages", "order-7"),
+        ("messages", "send-queue:mine"),
+        ("seed000:send-queue", "item-1"),
+    ]

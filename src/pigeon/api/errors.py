@@ -169,12 +169,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         if error.status_code == 400 and error.detail == FASTAPI_UNPARSABLE_BODY:
-            # A body FastAPI's reader gave up on (JSON nested past the parser's depth) is
-            # answered like any other JSON that does not parse.
+            # A body FastAPI's reader gave up on (JSON nested past the parser's depth, bytes
+            # that are not UTF-8) is answered like any other JSON that does not parse.
+            unreadable = {"error": "the parser could not read it"}
             return await _invalid(
                 request,
                 RequestValidationError(
-                    [{"type": "json_invalid", "loc": ("body",), "ctx": {"error": "too deep"}}]
+                    [{"type": "json_invalid", "loc": ("body",), "ctx": unreadable}]
                 ),
             )
         return render_error(

@@ -2,7 +2,8 @@
 
 A declared Content-Length over the limit is answered at once; a body sent without one is
 counted as it streams in and refused as soon as it passes the limit. The answer is in the
-surface's own envelope (see errors.py), like every other error.
+surface's own envelope (see errors.py), like every other error. (Starlette's own limit
+answers in plain text, and replaces any answer to a request whose Content-Length is over it.)
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from pigeon.domain.transitions import MessageStatus
-from pigeon.errors import IllegalTransition
 
 if TYPE_CHECKING:
     import random
@@ -63,12 +62,11 @@ def decide(
         return Decision(M.READ)
     if message.status in (M.FAILED, M.QUEUED):
         return Decision(message.status)  # this failure was recorded already
-    if message.status in (M.SENT, M.DELIVERED, M.READ):
-        raise IllegalTransition(
-            f"the message is already {message.status}: a failure can no longer be reported"
-        )
     text = (error or "failed without an error message")[:MAX_ERROR_CHARS]
-    if outcome is Outcome.FAILED and backoff.should_retry(message.attempts):
+    # A failure after the send (a bounce) is final: what went out is not sent again. The
+    # state machine decides whether it may still be recorded (sent: yes; delivered: no).
+    went_out = message.status in (M.SENT, M.DELIVERED, M.READ)
+    if outcome is Outcome.FAILED and not went_out and backoff.should_retry(message.attempts):
         delay = timedelta(seconds=backoff.delay(message.attempts, rng))
         return Decision(
             M.QUEUED, {"scheduled_for": now + delay, "last_error": text, "lease_expires_at": None}

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pigeon.domain.accounts import ApiKey, Channel, Device, Scope, Workspace
 from pigeon.domain.channels import PULL_KINDS, ChannelKind, LeaseExpiryPolicy
 from pigeon.domain.ids import display_prefix, hash_secret, new_id, new_secret
+from pigeon.domain.storable import json_problem, text_problem
 from pigeon.errors import NotFound, ValidationError
 from pigeon.store import accounts
 from pigeon.store.database import UniqueViolation, UnitOfWork
@@ -40,7 +41,15 @@ def _text(value: str, field: str, *, max_length: int) -> str:
         raise ValidationError.field(field, "must not be empty")
     if len(value) > max_length:
         raise ValidationError.field(field, f"must be at most {max_length} characters")
+    if problem := text_problem(value):
+        raise ValidationError.field(field, problem)
     return value
+
+
+def _config(value: Mapping[str, Any] | None) -> dict[str, Any]:
+    if problem := json_problem(value):
+        raise ValidationError.field("config", problem)
+    return dict(value or {})
 
 
 def _timezone(value: str) -> str:
@@ -192,7 +201,7 @@ def create_channel(
                 who.workspace_id,
                 channel_kind,
                 _text(name, "name", max_length=100),
-                dict(config or {}),
+                _config(config),
                 who.actor,
                 is_default=is_default,
                 on_lease_expiry=_lease_policy(on_lease_expiry),
@@ -230,7 +239,7 @@ def update_channel(
     if name is not None:
         values["name"] = _text(name, "name", max_length=100)
     if config is not None:
-        values["config"] = dict(config)
+        values["config"] = _config(config)
     if on_lease_expiry is not None:
         values["on_lease_expiry"] = _lease_policy(on_lease_expiry)
     if disabled is not None:

@@ -200,11 +200,13 @@ def _replay(
 ) -> Any | None:
     if request.idempotency_key is None:
         return None
+    field_name = f"{where}idempotency_key" if where else "Idempotency-Key"
+    if problem := text_problem(request.idempotency_key):
+        raise ValidationError.field(field_name, problem)
     recorded = idempotency.recall(uow, who.workspace_id, scope, request.idempotency_key)
     if recorded is None:
         return None
     if recorded.request_hash != request.fingerprint():
-        field_name = f"{where}idempotency_key" if where else "Idempotency-Key"
         raise IdempotencyConflict(
             f"{field_name}: this key was already used with a different request"
         )
@@ -355,6 +357,15 @@ def retry(svc: Services, who: Principal, message_id: str) -> Message:
             },
             detail={"reason": "manual_retry"},
         )
+
+
+def claimant_names(svc: Services, who: Principal, found: Sequence[Message]) -> dict[str, str]:
+    """The names of the devices that claimed these messages, by device id."""
+    claimants = [m.claimed_by for m in found if m.claimed_by is not None]
+    if not claimants:
+        return {}
+    with svc.db.transaction(readonly=True) as uow:
+        return accounts.device_names(uow, who.workspace_id, claimants)
 
 
 def count_by_status(svc: Services, who: Principal) -> dict[MessageStatus, int]:

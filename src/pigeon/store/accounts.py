@@ -21,7 +21,7 @@ from pigeon.store.tables import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
     from datetime import datetime
 
     from sqlalchemy.engine import RowMapping
@@ -265,6 +265,19 @@ def get_device(uow: UnitOfWork, workspace_id: str, device_id: str) -> Device | N
 
 def list_devices(uow: UnitOfWork, workspace_id: str) -> list[Device]:
     return [Device.from_row(row) for row in _in_workspace(uow, devices, workspace_id)]
+
+
+def device_names(uow: UnitOfWork, workspace_id: str, device_ids: Iterable[str]) -> dict[str, str]:
+    """Names of these devices of the workspace, by id."""
+    wanted = sorted(set(device_ids))
+    if not wanted:
+        return {}
+    rows = uow.conn.execute(
+        select(devices.c.id, devices.c.name).where(
+            devices.c.workspace_id == workspace_id, devices.c.id.in_(wanted)
+        )
+    ).all()
+    return {row.id: row.name for row in rows}
 
 
 def revoke_device(uow: UnitOfWork, workspace_id: str, device_id: str, at: datetime) -> bool:

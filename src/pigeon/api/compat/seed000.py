@@ -24,12 +24,17 @@ router = APIRouter(tags=["seed 000"])
 PENDING_LIMIT = 50
 # Its own key space: a batchItemId replays only a seed 000 answer, never a /v1 one.
 IDEMPOTENCY_SCOPE = "seed000:send-queue"
-SEED_FIELDS = {"recipient": "toHandle", "device_id": "deviceId", "body": "body"}
+SEED_FIELDS = {
+    "recipient": "toHandle",
+    "device_id": "deviceId",
+    "body": "body",
+    "Idempotency-Key": "batchItemId",
+}
 
 
 class ResultIn(BaseModel):
     status: Literal["sent", "failed"]
-    error: str | None = Field(default=None, max_length=2000)
+    error: str | None = None  # cut and cleaned, never refused: the result must land
 
 
 class EnqueueIn(BaseModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -30,11 +30,8 @@ from pigeon.api.v1.schemas import Instant, Uuid, iso
 from pigeon.domain.messages import Message
 from pigeon.domain.transitions import MessageStatus
 from pigeon.errors import ValidationError
-from pigeon.services import admin, gateway, health, messages
+from pigeon.services import gateway, health, messages
 from pigeon.store.messages import MessageFilter
-
-if TYPE_CHECKING:
-    from pigeon.services.context import Principal, Services
 
 router = APIRouter(prefix="/api", tags=["seed 002"])
 
@@ -93,10 +90,6 @@ def _claimed_by(message: Message, gateways: Gateways) -> str | None:
     return gateways.get(message.claimed_by, message.claimed_by)
 
 
-def _gateways(svc: Services, who: Principal) -> Gateways:
-    return {device.id: device.name for device in admin.list_devices(svc, who)}
-
-
 def seed_message(message: Message, gateways: Gateways | None = None) -> dict[str, Any]:
     return {
         "id": message.id,
@@ -139,7 +132,7 @@ def list_messages(
         if not wanted:
             raise ValidationError.field("status", f"unknown status {status!r}")
     found = messages.list_(svc, who, MessageFilter(statuses=wanted), limit=limit)
-    gateways = _gateways(svc, who)
+    gateways = messages.claimant_names(svc, who, found)
     return [seed_message(m, gateways) for m in found]
 
 
@@ -158,12 +151,14 @@ def get_message(message_id: Uuid, svc: Svc, who: Reader) -> dict[str, Any]:
                 "detail": dict(e.detail) if e.detail else None,
             }
         )
-    return {**seed_message(found.message, _gateways(svc, who)), "events": events}
+    gateways = messages.claimant_names(svc, who, [found.message])
+    return {**seed_message(found.message, gateways), "events": events}
 
 
 @router.post("/messages/{message_id}/cancel/")
 def cancel_message(message_id: Uuid, svc: Svc, who: Sender) -> dict[str, Any]:
-    return seed_message(messages.cancel(svc, who, message_id), _gateways(svc, who))
+    canceled = messages.cancel(svc, who, message_id)
+    return seed_message(canceled, messages.claimant_names(svc, who, [canceled]))
 
 
 @router.post("/gateway/claim/")

@@ -44,9 +44,7 @@ async def _wait_while_wanted(request: Request, waiting: asyncio.Future[Any]) -> 
 
 
 @router.post("/claim", response_model=None)
-async def claim(
-    request: Request, device: DeviceAuth, body: ClaimIn | None = None
-) -> dict[str, Any] | Response:
+async def claim(request: Request, device: DeviceAuth, body: ClaimIn | None = None) -> Response:
     """Claim released messages; with `wait`, hold the request until some arrive or it ends.
 
     A waiting claim stops when its client goes away (an HTTP timeout shorter than `wait`):
@@ -62,7 +60,7 @@ async def claim(
         if body.wait > 0 and not await _wait_while_wanted(request, waiting):
             if closing(request).is_set():
                 # The server is shutting down: answer "nothing yet"; the device polls again.
-                return {"lease_expires_at": None, "messages": []}
+                return JSONResponse({"lease_expires_at": None, "messages": []})
             log.info(
                 "waiting claim ended: the client went away",
                 extra={"action": "claim_abandoned", "device_id": device.id},

@@ -4,6 +4,7 @@ here."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -27,15 +28,18 @@ def _uuid(value: str) -> str:
     return value
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
 # An id in a path, query or body: malformed ones are refused naming the field, not looked up.
 Uuid = Annotated[str, AfterValidator(_uuid)]
 
 
-def _text_only(value: Any) -> Any:
-    if not isinstance(value, str | datetime):
-        # pydantic would read a number as Unix seconds: refused, as the API promises ISO 8601.
-        raise ValueError("must be an ISO 8601 date and time with a UTC offset")
-    return value
+def _iso_text(value: Any) -> Any:
+    # pydantic would read a number, or a string of digits, as Unix seconds: refused, as the
+    # API promises ISO 8601, which starts with the date.
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_DATE.match(value)):
+        return value
+    raise ValueError("must be an ISO 8601 date and time with a UTC offset")
 
 
 def _in_utc(value: datetime) -> datetime:
@@ -48,7 +52,7 @@ def _in_utc(value: datetime) -> datetime:
 
 
 # A point in time in a body or query: ISO 8601 text only, given back in UTC.
-Instant = Annotated[datetime, BeforeValidator(_text_only), AfterValidator(_in_utc)]
+Instant = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_in_utc)]
 # Numbers and flags as JSON types only: `true` is not a limit, nor "yes" a flag.
 Int = Annotated[int, Strict()]
 Number = Annotated[float, Strict()]
@@ -116,7 +120,8 @@ class ReportIn(Body):
     message_id: Uuid
     claim_token: str
     status: Literal["sent", "failed", "delivered", "read"]
-    error: str | None = Field(default=None, max_length=2000)
+    # Recorded, never refused (the report must land): cut and cleaned by services.delivery.
+    error: str | None = None
 
 
 class ReportsIn(Body):
