@@ -22,7 +22,7 @@ from pigeon.bus.memory import MemoryBus
 from pigeon.clock import FrozenClock
 from pigeon.config import Settings
 from pigeon.services import admin
-from pigeon.services.context import Principal
+from pigeon.services.context import Principal, Services
 from pigeon.store import migrate
 from pigeon.store.tables import metadata
 
@@ -119,17 +119,15 @@ def settings(db_url: str) -> Settings:
 
 
 @pytest.fixture
-def container(settings: Settings, clock: FrozenClock) -> Iterator[bootstrap.Container]:
+def container(settings: Settings, clock: FrozenClock) -> Iterator[Services]:
     built = bootstrap.build(settings, clock=clock, bus=MemoryBus(), pool_size=4)
     yield built
     built.close()
 
 
 @pytest.fixture
-def workspace(container: bootstrap.Container) -> admin.NewWorkspace:
-    return admin.create_workspace(
-        container.services, name="acme", timezone="Europe/Paris", actor="test"
-    )
+def workspace(container: Services) -> admin.NewWorkspace:
+    return admin.create_workspace(container, name="acme", timezone="Europe/Paris", actor="test")
 
 
 @pytest.fixture

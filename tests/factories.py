@@ -5,19 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pigeon.bootstrap import Container
 from pigeon.domain.accounts import Device
 from pigeon.domain.messages import Message
 from pigeon.services import admin, messages
-from pigeon.services.context import Principal
+from pigeon.services.context import Principal, Services
 
 
-def add_device(container: Container, who: Principal, name: str = "mac") -> Device:
-    return admin.create_device(container.services, who, name=name).item
+def add_device(container: Services, who: Principal, name: str = "mac") -> Device:
+    return admin.create_device(container, who, name=name).item
 
 
 def schedule(
-    container: Container,
+    container: Services,
     who: Principal,
     *,
     count: int = 1,
@@ -29,6 +28,6 @@ def schedule(
         messages.NewMessage(recipient=recipient, body=f"hello {i}", scheduled_for=at, **extra)
         for i in range(count)
     ]
-    created = messages.create_batch(container.services, who, requests, lambda m: m)
-    result: list[Message] = created.items
+    created = messages.create_batch(container, who, requests)
+    result: list[Message] = created.messages
     return result

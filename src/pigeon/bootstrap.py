@@ -5,7 +5,6 @@ The API, the CLI, the workers and the tests all start from `build`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pigeon.bus.memory import MemoryBus
@@ -23,29 +22,14 @@ if TYPE_CHECKING:
     from pigeon.channels.protocols import Sender
 
 
-@dataclass(frozen=True)
-class Container:
-    settings: Settings
-    services: Services
-    bus: EventBus
-    senders: Mapping[str, Sender] = field(default_factory=dict)
-
-    @property
-    def db(self) -> Database:
-        return self.services.db
-
-    def close(self) -> None:
-        self.db.dispose()
-
-
 def build(
     settings: Settings | None = None,
     *,
     clock: Clock | None = None,
     bus: EventBus | None = None,
-    pool_size: int = 10,
+    pool_size: int | None = None,
     senders: Mapping[str, Sender] | None = None,
-) -> Container:
+) -> Services:
     settings = settings or load_settings()
     clock = clock or SystemClock()
     if bus is None and settings.redis_url:
@@ -53,7 +37,12 @@ def build(
 
         bus = RedisBus(settings.redis_url)
     bus = bus or MemoryBus()
-    db = Database(make_engine(settings.database_url, pool_size=pool_size), clock, bus.publish)
+    engine = make_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size if pool_size is None else pool_size,
+        busy_seconds=settings.sqlite_busy_seconds,
+    )
+    db = Database(engine, clock, bus.publish, busy_seconds=settings.sqlite_busy_seconds)
     if senders is None:
         senders = {ChannelKind.CONSOLE: ConsoleSender()}
-    return Container(settings, Services(db, clock, settings), bus, senders)
+    return Services(db, clock, settings, bus, senders)

@@ -41,6 +41,10 @@ class Settings:
     max_body_chars: int = 10_000
     max_request_bytes: int = 16 * 1024 * 1024
     sse_ping_seconds: float = 15.0
+    db_pool_size: int = 20
+    sqlite_busy_seconds: float = 5.0
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     host: str = "127.0.0.1"
     port: int = 8000
@@ -109,6 +113,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_body_chars=_number(env, "PIGEON_MAX_BODY_CHARS", 10_000, int, 1),
         max_request_bytes=_number(env, "PIGEON_MAX_REQUEST_BYTES", 16 * 1024 * 1024, int, 1024),
         sse_ping_seconds=_number(env, "PIGEON_SSE_PING_SECONDS", 15.0, float, 0.05),
+        db_pool_size=_number(env, "PIGEON_DB_POOL_SIZE", 20, int, 1),
+        sqlite_busy_seconds=_number(env, "PIGEON_SQLITE_BUSY_SECONDS", 5.0, float, 0.05),
+        header_timeout_seconds=_number(env, "PIGEON_HEADER_TIMEOUT_SECONDS", 10.0, float, 0.1),
+        body_timeout_seconds=_number(env, "PIGEON_BODY_TIMEOUT_SECONDS", 30.0, float, 0.1),
         retry=retry,
         host=env.get("PIGEON_HOST") or "127.0.0.1",
         port=_number(env, "PIGEON_PORT", 8000, int, 0),

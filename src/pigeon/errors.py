@@ -3,6 +3,7 @@
     PigeonError
     ├── ConfigError (also ValueError)       a PIGEON_* variable is missing or malformed
     ├── ValidationError (also ValueError)   bad input; carries the offending field names
+    │   └── InvalidValue                    the database refused a value the checks let by
     ├── AuthError                           no or unknown credentials
     │   └── PermissionDenied                credentials lack the scope
     ├── NotFound                            no such resource in this workspace
@@ -10,6 +11,7 @@
     │   ├── IdempotencyConflict             same Idempotency-Key, different request
     │   ├── IllegalTransition               the state machine forbids the change
     │   └── StaleClaim                      the claim token is not the current lease
+    │       └── LeaseExpired                the lease ran out: the token can no longer steer
     ├── StorageUnavailable                  the database could not be reached or written
     └── ChannelError                        a channel failed to send
         ├── TransientChannelError           worth retrying
@@ -58,6 +60,13 @@ class ValidationError(PigeonError, ValueError):
         return cls({field: problem})
 
 
+class InvalidValue(ValidationError):
+    """The database refused a value of this request; nothing was written."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__({"request_body": f"a value could not be stored ({reason})"})
+
+
 class AuthError(PigeonError):
     """Missing or invalid credentials."""
 
@@ -84,6 +93,10 @@ class IllegalTransition(Conflict):
 
 class StaleClaim(Conflict):
     """The claim token is not the current lease of this item."""
+
+
+class LeaseExpired(StaleClaim):
+    """The lease of this claim has ended."""
 
 
 class StorageUnavailable(PigeonError):

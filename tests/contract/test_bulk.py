@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from pigeon.bootstrap import Container
 from pigeon.domain.transitions import MessageStatus
-from pigeon.services.context import Principal
+from pigeon.services.context import Principal, Services
 from pigeon.store.bulk import insert_rows
 from pigeon.store.tables import message_events
 from tests.factories import schedule
 
 
-def test_insert_rows_round_trips_json_enums_and_times(container: Container, who: Principal) -> None:
+def test_insert_rows_round_trips_json_enums_and_times(container: Services, who: Principal) -> None:
     [message] = schedule(container, who, meta={"batch": "b-1", "n": [1, 2]})
     rows = [
         {
@@ -44,7 +43,7 @@ def test_insert_rows_round_trips_json_enums_and_times(container: Container, who:
     assert message.meta == {"batch": "b-1", "n": [1, 2]}
 
 
-def test_insert_rows_is_part_of_the_transaction(container: Container, who: Principal) -> None:
+def test_insert_rows_is_part_of_the_transaction(container: Services, who: Principal) -> None:
     [message] = schedule(container, who)
     row = {
         "message_id": message.id,

@@ -6,12 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from pigeon.bootstrap import Container
 from pigeon.clock import FrozenClock
 from pigeon.domain.transitions import MessageStatus
 from pigeon.errors import IdempotencyConflict, IllegalTransition, NotFound, ValidationError
 from pigeon.services import gateway, messages, scheduling
-from pigeon.services.context import Principal
+from pigeon.services.context import Principal, Services
 from pigeon.store import messages as store
 from pigeon.store.messages import MessageFilter
 from tests.factories import add_device, schedule
@@ -19,48 +18,48 @@ from tests.factories import add_device, schedule
 M = MessageStatus
 
 
-def test_create_validates_every_field(container: Container, who: Principal) -> None:
+def test_create_validates_every_field(container: Services, who: Principal) -> None:
     bad = messages.NewMessage(recipient="12", body=" ", channel_id="nope", device_id="nope")
     with pytest.raises(ValidationError) as caught:
-        messages.create(container.services, who, bad, lambda m: m)
+        messages.create(container, who, bad)
     assert set(caught.value.errors) == {"recipient", "body", "channel_id", "device_id"}
-    assert messages.list_(container.services, who, MessageFilter()) == []
+    assert messages.list_(container, who, MessageFilter()) == []
 
 
-def test_batch_is_all_or_nothing(container: Container, who: Principal) -> None:
+def test_batch_is_all_or_nothing(container: Services, who: Principal) -> None:
     requests = [
         messages.NewMessage(recipient="+14155552671", body="ok"),
         messages.NewMessage(recipient="not a handle", body="ok"),
     ]
     with pytest.raises(ValidationError) as caught:
-        messages.create_batch(container.services, who, requests, lambda m: m)
+        messages.create_batch(container, who, requests)
     assert "items[1].recipient" in caught.value.errors
-    assert messages.list_(container.services, who, MessageFilter()) == []
+    assert messages.list_(container, who, MessageFilter()) == []
 
 
-def test_handles_are_normalised(container: Container, who: Principal) -> None:
+def test_handles_are_normalised(container: Services, who: Principal) -> None:
     [phone] = schedule(container, who, recipient="+1 (415) 555-2671")
     [email] = schedule(container, who, recipient="Ann@Example.COM")
     assert phone.recipient == "+14155552671"
     assert email.recipient == "Ann@example.com"
 
 
-def test_idempotency_key_replays_and_refuses_changes(container: Container, who: Principal) -> None:
-    svc = container.services
+def test_idempotency_key_replays_and_refuses_changes(container: Services, who: Principal) -> None:
+    svc = container
     request = messages.NewMessage(recipient="+14155552671", body="hi", idempotency_key="k-1")
-    first = messages.create(svc, who, request, lambda m: {"id": m.id})
-    again = messages.create(svc, who, request, lambda m: {"id": m.id})
-    assert not first.replayed and again.replayed and again.body == first.body
+    first = messages.create(svc, who, request)
+    again = messages.create(svc, who, request)
+    assert not first.replayed and again.replayed and again.message == first.message
     changed = messages.NewMessage(recipient="+14155552671", body="bye", idempotency_key="k-1")
     with pytest.raises(IdempotencyConflict):
-        messages.create(svc, who, changed, lambda m: m)
+        messages.create(svc, who, changed)
     assert len(messages.list_(svc, who, MessageFilter())) == 1
 
 
 def test_full_lifecycle_records_every_event(
-    container: Container, who: Principal, clock: FrozenClock
+    container: Services, who: Principal, clock: FrozenClock
 ) -> None:
-    svc = container.services
+    svc = container
     device = add_device(container, who)
     [message] = schedule(container, who, at=clock.now() + timedelta(minutes=5))
     assert gateway.claim(svc, device).messages == []  # not due yet
@@ -81,9 +80,9 @@ def test_full_lifecycle_records_every_event(
 
 
 def test_failed_report_backs_off_then_gives_up(
-    container: Container, who: Principal, clock: FrozenClock
+    container: Services, who: Principal, clock: FrozenClock
 ) -> None:
-    svc = container.services
+    svc = container
     device = add_device(container, who)
     [message] = schedule(container, who)
     max_attempts = svc.settings.retry.max_attempts
@@ -114,9 +113,9 @@ def test_failed_report_backs_off_then_gives_up(
 
 
 def test_cancel_only_before_the_send(
-    container: Container, who: Principal, clock: FrozenClock
+    container: Services, who: Principal, clock: FrozenClock
 ) -> None:
-    svc = container.services
+    svc = container
     device = add_device(container, who)
     first, second = schedule(container, who, count=2, at=clock.now() + timedelta(hours=1))
     assert messages.cancel(svc, who, first.id).status is M.CANCELED
@@ -130,22 +129,20 @@ def test_cancel_only_before_the_send(
 
 
 def test_release_touches_only_due_messages(
-    container: Container, who: Principal, clock: FrozenClock
+    container: Services, who: Principal, clock: FrozenClock
 ) -> None:
     schedule(container, who, count=3, at=clock.now() - timedelta(seconds=1))
     schedule(container, who, count=2, at=clock.now() + timedelta(days=1))
-    assert scheduling.release_due(container.services) == 3
-    assert scheduling.release_due(container.services) == 0
-    counts = messages.count_by_status(container.services, who)
+    assert scheduling.release_due(container) == 3
+    assert scheduling.release_due(container) == 0
+    counts = messages.count_by_status(container, who)
     assert counts == {M.RELEASED: 3, M.QUEUED: 2}
-    due = scheduling.next_due_at(container.services)
+    due = scheduling.look_ahead(container, leases=False).next_due
     assert due == clock.now() + timedelta(days=1)
 
 
-def test_listing_filters_and_pages(
-    container: Container, who: Principal, clock: FrozenClock
-) -> None:
-    svc = container.services
+def test_listing_filters_and_pages(container: Services, who: Principal, clock: FrozenClock) -> None:
+    svc = container
     created = schedule(container, who, count=7)
     schedule(container, who, count=2, recipient="ann@example.com")
     pages, cursor = [], None
@@ -167,7 +164,7 @@ def test_listing_filters_and_pages(
     assert len(messages.list_(svc, who, window, limit=100)) == 9
 
 
-def test_store_refuses_an_illegal_transition(container: Container, who: Principal) -> None:
+def test_store_refuses_an_illegal_transition(container: Services, who: Principal) -> None:
     [message] = schedule(container, who)
     with container.db.transaction() as uow, pytest.raises(IllegalTransition):
         store.move(uow, message, M.SENT, at=uow.now, actor="test")

@@ -85,9 +85,10 @@ def test_an_api_process_and_a_worker_process_share_work_through_redis(
             lambda: admin.get(f"/v1/messages/{first['id']}").json()["status"] == "released",
             what="the worker to release the message",
         )
-        assert [m["id"] for m in mac.post("/v1/gateway/claim", json={}).json()["messages"]] == [
-            first["id"]
-        ]
+        [taken] = mac.post("/v1/gateway/claim", json={}).json()["messages"]
+        assert taken["id"] == first["id"]
+        sent = {"message_id": taken["id"], "claim_token": taken["claim_token"], "status": "sent"}
+        assert mac.post("/v1/gateway/report", json=sent).status_code == 200
 
         # A device waits on the API process; the worker releases the next message when it
         # falls due, and its notification crosses Redis to wake the waiting claim at once

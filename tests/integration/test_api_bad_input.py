@@ -20,8 +20,8 @@ from fastapi.routing import iter_route_contexts
 
 from pigeon import bootstrap
 from pigeon.api.app import create_app
-from pigeon.bootstrap import Container
 from pigeon.config import Settings
+from pigeon.services.context import Services
 from tests.integration.test_api_support import (
     OPERATOR_TOKEN,
     PHONE,
@@ -438,7 +438,7 @@ def settings(db_url: str) -> Settings:
 
 
 @pytest.fixture
-def api(container: Container) -> Iterator[InProcessClient]:
+def api(container: Services) -> Iterator[InProcessClient]:
     with serve_in_process(container) as client:
         yield client
 
@@ -532,7 +532,7 @@ def _surface(path: str) -> str:
 
 
 def _problems_with(
-    api: InProcessClient, world: World, container: Container, method: str, path: str
+    api: InProcessClient, world: World, container: Services, method: str, path: str
 ) -> Iterator[str]:
     """Send each bad request of a route; yield a line for each answer that is not right."""
     cases = CASES[(method, path)]
@@ -569,7 +569,7 @@ def _problems_with(
 
 
 def test_bad_input_is_refused_naming_the_field(
-    api: InProcessClient, world: World, container: Container
+    api: InProcessClient, world: World, container: Services
 ) -> None:
     """Every case of every route, in one app per database; all failures are listed at once."""
     problems = [

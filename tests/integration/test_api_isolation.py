@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from pigeon.bootstrap import Container
 from pigeon.config import Settings
+from pigeon.services.context import Services
 from tests.integration.test_api_support import (
     OPERATOR_TOKEN,
     PHONE,
@@ -32,7 +32,7 @@ def settings(db_url: str) -> Settings:
 
 
 @pytest.fixture
-def api(container: Container) -> Iterator[InProcessClient]:
+def api(container: Services) -> Iterator[InProcessClient]:
     with serve_in_process(container) as client:
         yield client
 
@@ -192,7 +192,7 @@ def test_another_workspace_device_cannot_claim_or_report(
 
 
 def test_another_workspace_cannot_enqueue_for_our_device(
-    api: InProcessClient, ours: Side, theirs: Side, container: Container
+    api: InProcessClient, ours: Side, theirs: Side, container: Services
 ) -> None:
     response = api.post(
         "/admin/send-queue/enqueue",

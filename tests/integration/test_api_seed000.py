@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from pigeon.bootstrap import Container
 from pigeon.clock import FrozenClock
 from pigeon.config import Settings
+from pigeon.services.context import Services
 from tests.integration.test_api_support import (
     OPERATOR_TOKEN,
     PHONE,
@@ -36,7 +36,7 @@ def settings(db_url: str) -> Settings:
 
 
 @pytest.fixture
-def api(container: Container) -> Iterator[InProcessClient]:
+def api(container: Services) -> Iterator[InProcessClient]:
     with serve_in_process(container) as client:
         yield client
 
@@ -103,7 +103,7 @@ def test_enqueue_queues_a_message_for_the_device(
 
 
 def test_enqueue_twice_for_one_batch_item_queues_once(
-    api: InProcessClient, service: dict[str, str], mac: NewDevice, container: Container
+    api: InProcessClient, service: dict[str, str], mac: NewDevice, container: Services
 ) -> None:
     first = enqueue(api, service, mac, "item-1")
     counts = row_counts(container)
@@ -133,7 +133,7 @@ def test_batch_item_ids_and_v1_idempotency_keys_do_not_meet(
 
 
 def test_enqueue_refuses_bad_input_naming_the_field(
-    api: InProcessClient, service: dict[str, str], mac: NewDevice, container: Container
+    api: InProcessClient, service: dict[str, str], mac: NewDevice, container: Services
 ) -> None:
     """One case here; test_api_bad_input walks the rest."""
     before = row_counts(container)
@@ -195,8 +195,13 @@ def test_pending_lists_this_devices_items_oldest_first_in_camel_case(
     }
     assert [i["createdAt"] for i in items] == sorted(i["createdAt"] for i in items)
 
-    assert pending(api, mac) == []  # handed out once: a second poll does not repeat them
+    # As in the seed, an item stays pending for its device until its result is posted (an
+    # answer lost on the way is not lost), and is never another device's.
+    assert [i["id"] for i in pending(api, mac)] == ids
     assert [i["body"] for i in pending(api, other)] == ["other-a", "other-b", "other-c"]
+    for item_id in ids:
+        assert result(api, mac, item_id, status="sent").status_code == 200
+    assert pending(api, mac) == []
 
 
 def test_pending_returns_at_most_fifty(
@@ -207,6 +212,8 @@ def test_pending_returns_at_most_fifty(
     assert created.status_code == 201
     first = pending(api, mac)
     assert len(first) == 50
+    for item in first:
+        assert result(api, mac, item["id"], status="sent").status_code == 200
     rest = pending(api, mac)
     assert len(rest) == 3
     assert not {i["id"] for i in first} & {i["id"] for i in rest}
@@ -279,7 +286,7 @@ def test_result_before_the_item_was_handed_out_is_refused(
 
 
 def test_result_refuses_bad_input_naming_the_field(
-    api: InProcessClient, service: dict[str, str], mac: NewDevice, container: Container
+    api: InProcessClient, service: dict[str, str], mac: NewDevice, container: Services
 ) -> None:
     queue_id = enqueue(api, service, mac, "item-1")
     pending(api, mac)

@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from pigeon.bootstrap import Container
 from pigeon.clock import FrozenClock
 from pigeon.config import RetryPolicy, Settings
 from pigeon.services import scheduling
+from pigeon.services.context import Services
 from tests.integration.test_api_support import (
     OPERATOR_TOKEN,
     PHONE,
@@ -42,7 +42,7 @@ def settings(db_url: str) -> Settings:
 
 
 @pytest.fixture
-def api(container: Container) -> Iterator[InProcessClient]:
+def api(container: Services) -> Iterator[InProcessClient]:
     with serve_in_process(container) as client:
         yield client
 
@@ -98,7 +98,7 @@ def test_scheduled_for_defaults_to_now(api: InProcessClient, tenant: Tenant) -> 
 
 
 def test_bad_input_answers_400_with_field_lists(
-    api: InProcessClient, tenant: Tenant, container: Container
+    api: InProcessClient, tenant: Tenant, container: Services
 ) -> None:
     before = row_counts(container)
     response = api.post(
@@ -284,7 +284,7 @@ def test_error_metadata_may_be_an_object(
 
 
 def test_report_refuses_unknown_statuses_and_foreign_claims(
-    api: InProcessClient, tenant: Tenant, gateway: NewDevice, container: Container
+    api: InProcessClient, tenant: Tenant, gateway: NewDevice, container: Services
 ) -> None:
     message = create(api, tenant)
     claim(api, gateway)
@@ -398,11 +398,11 @@ def test_the_stream_takes_a_bearer_header_or_access_token(
 
 
 def test_claimed_by_reads_as_in_the_seed(
-    api: InProcessClient, tenant: Tenant, gateway: NewDevice, container: Container
+    api: InProcessClient, tenant: Tenant, gateway: NewDevice, container: Services
 ) -> None:
     message = create(api, tenant)
     assert detail(api, tenant, message["id"])["claimed_by"] is None  # queued
-    assert scheduling.release_due(container.services) == 1
+    assert scheduling.release_due(container) == 1
     prepared = detail(api, tenant, message["id"])
     assert (prepared["status"], prepared["claimed_by"]) == ("ACCEPTED", "gateway_pending")
     assert claim(api, gateway).json()["claimed_by"] == "mac-1"

@@ -24,12 +24,12 @@ import sqlalchemy as sa
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from pigeon.api.app import create_app
+from pigeon.services.context import Services
 from pigeon.store.tables import metadata
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from pigeon.bootstrap import Container
 
 OPERATOR_TOKEN = "operator-token-for-tests-0123456789"
 PHONE = "+14155550100"
@@ -69,7 +69,7 @@ class InProcessClient:
 
 @contextlib.contextmanager
 def serve_in_process(
-    container: Container, *, run_workers: bool = False
+    container: Services, *, run_workers: bool = False
 ) -> Iterator[InProcessClient]:
     app = create_app(container, run_workers=run_workers)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
@@ -139,7 +139,7 @@ def new_message(api: InProcessClient, tenant: Tenant, **fields: Any) -> dict[str
     return body
 
 
-def row_counts(container: Container) -> dict[str, int]:
+def row_counts(container: Services) -> dict[str, int]:
     """Rows per table: equal before and after a refused request means nothing was written."""
     with container.db.transaction(readonly=True) as uow:
         return {

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from pigeon.bootstrap import Container
 from pigeon.clock import FrozenClock
 from pigeon.config import Settings
+from pigeon.services.context import Services
 from tests.integration.test_api_support import (
     OPERATOR_TOKEN,
     PHONE,
@@ -29,7 +29,7 @@ def settings(db_url: str) -> Settings:
 
 
 @pytest.fixture
-def api(container: Container) -> Iterator[InProcessClient]:
+def api(container: Services) -> Iterator[InProcessClient]:
     with serve_in_process(container) as client:
         yield client
 

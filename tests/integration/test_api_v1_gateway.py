@@ -13,11 +13,11 @@ import httpx
 import pytest
 
 from pigeon import bootstrap
-from pigeon.bootstrap import Container
 from pigeon.bus.memory import MemoryBus
 from pigeon.clock import FrozenClock, SystemClock
 from pigeon.config import RetryPolicy, Settings
 from pigeon.services import scheduling
+from pigeon.services.context import Services
 from tests.integration.test_api_support import (
     OPERATOR_TOKEN,
     PHONE,
@@ -45,7 +45,7 @@ def settings(db_url: str) -> Settings:
 
 
 @pytest.fixture
-def api(container: Container) -> Iterator[InProcessClient]:
+def api(container: Services) -> Iterator[InProcessClient]:
     with serve_in_process(container) as client:
         yield client
 
@@ -79,6 +79,13 @@ def status_of(api: InProcessClient, tenant: Tenant, message_id: str) -> dict[str
 # Claims -----------------------------------------------------------------------------------
 
 
+def report_sent(api: InProcessClient, device: NewDevice, sent: list[tuple[str, str]]) -> None:
+    reports = [{"message_id": m, "claim_token": t, "status": "sent"} for m, t in sent]
+    answer = api.post("/v1/gateway/report", json={"reports": reports}, headers=device.auth)
+    assert answer.status_code == 200, answer.text
+    assert all(r.get("status") == "sent" for r in answer.json()["results"]), answer.text
+
+
 def test_a_claim_takes_due_messages_up_to_the_limit_under_a_lease(
     api: InProcessClient, tenant: Tenant, device: NewDevice
 ) -> None:
@@ -96,14 +103,22 @@ def test_a_claim_takes_due_messages_up_to_the_limit_under_a_lease(
     assert first["messages"][0]["attempt"] == 1
     assert first["messages"][0]["body"] == "m0"
 
+    assert not any(m["handed_back"] for m in first["messages"])
+    report_sent(api, device, [(m["id"], m["claim_token"]) for m in first["messages"]])
+
     second = claim(api, device, limit=2)
     assert [m["id"] for m in second["messages"]] == created[2:]
     assert {m["claim_token"] for m in second["messages"]}.isdisjoint(tokens)
 
+    # Not reported: handed back, under its token, marked so the device can tell.
+    again = claim(api, device)
+    assert [(m["id"], m["handed_back"]) for m in again["messages"]] == [(created[2], True)]
+    assert again["messages"][0]["claim_token"] == second["messages"][0]["claim_token"]
+    report_sent(api, device, [(created[2], again["messages"][0]["claim_token"])])
     empty = claim(api, device)
     assert empty == {"lease_expires_at": None, "messages": []}
     assert status_of(api, tenant, later["id"])["status"] == "queued"  # not due yet
-    assert status_of(api, tenant, created[0])["status"] == "claimed"
+    assert status_of(api, tenant, created[0])["status"] == "sent"
 
 
 def test_a_claim_without_a_body_uses_the_defaults(
@@ -130,10 +145,17 @@ def test_concurrent_claims_never_hand_out_a_message_twice(
             if response.status_code != 200:
                 errors.append(response.text)
                 return
-            batch = [m["id"] for m in response.json()["messages"]]
+            batch = response.json()["messages"]
             if not batch:
                 return
-            taken[who.id].extend(batch)
+            taken[who.id].extend(m["id"] for m in batch)
+            reports = [
+                {"message_id": m["id"], "claim_token": m["claim_token"], "status": "sent"}
+                for m in batch
+            ]
+            sent = api.post("/v1/gateway/report", json={"reports": reports}, headers=who.auth)
+            if sent.status_code != 200:
+                errors.append(sent.text)
 
     threads = [threading.Thread(target=drain, args=(d,)) for d in devices]
     for thread in threads:
@@ -299,7 +321,7 @@ def test_a_lost_lease_cannot_overwrite_the_new_claim(
     api: InProcessClient,
     tenant: Tenant,
     device: NewDevice,
-    container: Container,
+    container: Services,
     clock: FrozenClock,
 ) -> None:
     """A device that went quiet past its lease reports late: the retry's claim wins."""
@@ -308,7 +330,7 @@ def test_a_lost_lease_cannot_overwrite_the_new_claim(
     message = new_message(api, tenant)
     [old] = claim(api, device)["messages"]
     clock.advance(61)
-    assert scheduling.expire_leases(container.services).requeued == 1
+    assert scheduling.expire_leases(container).requeued == 1
     clock.advance(10)  # the backoff of a first attempt
     [new] = claim(api, device)["messages"]
     assert new["attempt"] == 2

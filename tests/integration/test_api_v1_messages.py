@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from pigeon.bootstrap import Container
 from pigeon.clock import FrozenClock
 from pigeon.config import Settings
+from pigeon.services.context import Services
 from tests.integration.test_api_support import (
     OPERATOR_TOKEN,
     PHONE,
@@ -36,7 +36,7 @@ def settings(db_url: str) -> Settings:
 
 
 @pytest.fixture
-def api(container: Container) -> Iterator[InProcessClient]:
+def api(container: Services) -> Iterator[InProcessClient]:
     with serve_in_process(container) as client:
         yield client
 
@@ -82,7 +82,7 @@ def test_phone_numbers_and_emails_are_accepted(api: InProcessClient, tenant: Ten
 
 
 def test_a_bad_recipient_is_refused_naming_the_field(
-    api: InProcessClient, tenant: Tenant, container: Container
+    api: InProcessClient, tenant: Tenant, container: Services
 ) -> None:
     before = row_counts(container)
     for recipient in ["12345", "+1 555", "not a number", "ada@", "ada@example", "a b@c.com", ""]:
@@ -133,7 +133,7 @@ def test_several_problems_are_reported_together(api: InProcessClient, tenant: Te
 
 
 def test_the_same_idempotency_key_and_body_replay_the_first_response(
-    api: InProcessClient, tenant: Tenant, container: Container, clock: FrozenClock
+    api: InProcessClient, tenant: Tenant, container: Services, clock: FrozenClock
 ) -> None:
     payload = {"recipient": PHONE, "body": "once"}
     first = _create(api, tenant, payload, headers={"Idempotency-Key": "order-1"})
@@ -151,7 +151,7 @@ def test_the_same_idempotency_key_and_body_replay_the_first_response(
 
 
 def test_the_same_idempotency_key_with_another_body_conflicts(
-    api: InProcessClient, tenant: Tenant, container: Container
+    api: InProcessClient, tenant: Tenant, container: Services
 ) -> None:
     _create(api, tenant, {"recipient": PHONE, "body": "once"}, headers={"Idempotency-Key": "k"})
     counts = row_counts(container)
@@ -165,7 +165,7 @@ def test_the_same_idempotency_key_with_another_body_conflicts(
 
 
 def test_an_idempotency_key_replays_the_same_request_written_another_way(
-    api: InProcessClient, tenant: Tenant, container: Container
+    api: InProcessClient, tenant: Tenant, container: Services
 ) -> None:
     # The recipient and the time as stored decide, not how the client spelled them.
     first = _create(
@@ -387,7 +387,7 @@ def test_stats_count_messages_by_status(api: InProcessClient, tenant: Tenant) ->
 
 
 def test_a_batch_with_one_bad_item_writes_nothing(
-    api: InProcessClient, tenant: Tenant, container: Container
+    api: InProcessClient, tenant: Tenant, container: Services
 ) -> None:
     before = row_counts(container)
     items = [
@@ -402,7 +402,7 @@ def test_a_batch_with_one_bad_item_writes_nothing(
 
 
 def test_a_batch_names_every_bad_item(
-    api: InProcessClient, tenant: Tenant, container: Container
+    api: InProcessClient, tenant: Tenant, container: Services
 ) -> None:
     before = row_counts(container)
     items = [
@@ -417,7 +417,7 @@ def test_a_batch_names_every_bad_item(
 
 
 def test_a_body_larger_than_the_request_limit_is_413_before_it_is_read(
-    container: Container, db_url: str
+    container: Services, db_url: str
 ) -> None:
     from dataclasses import replace
 
@@ -457,7 +457,7 @@ def test_a_body_larger_than_the_request_limit_is_413_before_it_is_read(
 
 
 def test_a_batch_with_a_malformed_item_names_its_index(
-    api: InProcessClient, tenant: Tenant, container: Container
+    api: InProcessClient, tenant: Tenant, container: Services
 ) -> None:
     before = row_counts(container)
     items = [{"recipient": PHONE, "body": "one"}, {"recipient": PHONE, "body": 7}]
@@ -504,7 +504,7 @@ def test_a_batch_due_at_once_is_handed_out_in_its_order(
 
 
 def test_a_batch_refuses_a_reused_key_with_another_body(
-    api: InProcessClient, tenant: Tenant, container: Container
+    api: InProcessClient, tenant: Tenant, container: Services
 ) -> None:
     api.post(
         "/v1/messages/batch",
@@ -528,7 +528,7 @@ def test_a_batch_refuses_a_reused_key_with_another_body(
 
 
 def test_a_batch_refuses_a_key_repeated_inside_it(
-    api: InProcessClient, tenant: Tenant, container: Container
+    api: InProcessClient, tenant: Tenant, container: Services
 ) -> None:
     before = row_counts(container)
     response = api.post(
@@ -547,7 +547,7 @@ def test_a_batch_refuses_a_key_repeated_inside_it(
 
 
 def test_a_batch_refuses_one_idempotency_key_for_all(
-    api: InProcessClient, tenant: Tenant, container: Container
+    api: InProcessClient, tenant: Tenant, container: Services
 ) -> None:
     """Ignoring it would let a client believe a retried batch is safe; it is not."""
     before = row_counts(container)

@@ -9,21 +9,20 @@ from datetime import timedelta
 
 import pytest
 
-from pigeon.bootstrap import Container
 from pigeon.clock import FrozenClock
 from pigeon.domain.accounts import Device
 from pigeon.domain.channels import LeaseExpiryPolicy
 from pigeon.domain.transitions import MessageStatus
 from pigeon.errors import StaleClaim
 from pigeon.services import admin, gateway, messages, scheduling
-from pigeon.services.context import Principal
+from pigeon.services.context import Principal, Services
 from tests.factories import add_device, schedule
 
 M = MessageStatus
 
 
 def _claim_until_done(
-    container: Container,
+    container: Services,
     device: Device,
     out: list[str],
     total: int,
@@ -36,14 +35,17 @@ def _claim_until_done(
         start.wait()
         deadline = time.monotonic() + 30
         while sum(map(len, everyone)) < total and time.monotonic() < deadline:
-            claimed = gateway.claim(container.services, device, limit=7).messages
+            claimed = gateway.claim(container, device, limit=7).messages
             out.extend(m.id for m in claimed)
             time.sleep(0.002)  # the device sends; gives the others a turn at the lock
+            sent = [gateway.Report(m.id, gateway.Outcome.SENT, m.claim_token) for m in claimed]
+            if sent:
+                assert all(r.error is None for r in gateway.report(container, device, sent))
     except BaseException as error:  # surfaced by the test
         errors.append(error)
 
 
-def test_concurrent_gateways_never_share_or_skip(container: Container, who: Principal) -> None:
+def test_concurrent_gateways_never_share_or_skip(container: Services, who: Principal) -> None:
     total = 300
     created = {m.id for m in schedule(container, who, count=total)}
     devices = [add_device(container, who, f"mac-{i}") for i in range(4)]
@@ -68,8 +70,8 @@ def test_concurrent_gateways_never_share_or_skip(container: Container, who: Prin
     assert sum(1 for r in results if r) >= 2, "claims did not interleave"
 
 
-def test_device_pinned_messages_go_to_their_device(container: Container, who: Principal) -> None:
-    svc = container.services
+def test_device_pinned_messages_go_to_their_device(container: Services, who: Principal) -> None:
+    svc = container
     mine, other = add_device(container, who, "mine"), add_device(container, who, "other")
     [pinned] = schedule(container, who, device_id=mine.id)
     [free] = schedule(container, who)
@@ -77,22 +79,46 @@ def test_device_pinned_messages_go_to_their_device(container: Container, who: Pr
     assert [m.id for m in gateway.claim(svc, mine).messages] == [pinned.id]
 
 
-def test_a_claim_is_leased_so_a_second_poll_skips_it(container: Container, who: Principal) -> None:
+def test_a_claim_is_leased_so_another_device_skips_it(container: Services, who: Principal) -> None:
+    device, other = add_device(container, who), add_device(container, who, "other")
+    schedule(container, who, count=2)
+    assert len(gateway.claim(container, device).messages) == 2
+    assert gateway.claim(container, other).messages == []
+
+
+def test_a_claim_whose_answer_was_lost_is_handed_back_not_left_to_expire(
+    container: Services, who: Principal, clock: FrozenClock
+) -> None:
+    """A device that claims again gets the claims it holds unreported first, under the same
+    tokens and a renewed lease, then new work; they never end `unknown` for want of it."""
+    svc = container
     device = add_device(container, who)
     schedule(container, who, count=2)
-    assert len(gateway.claim(container.services, device).messages) == 2
-    assert gateway.claim(container.services, device).messages == []
+    lost = gateway.claim(svc, device, limit=2)  # the answer never reached the device
+    [later] = schedule(container, who)
+    clock.advance(timedelta(seconds=svc.settings.lease_seconds - 5))
+    again = gateway.claim(svc, device, limit=5)
+    assert [m.id for m in again.messages[:2]] == [m.id for m in lost.messages]
+    assert [m.claim_token for m in again.messages[:2]] == [m.claim_token for m in lost.messages]
+    assert again.handed_back == {m.id for m in lost.messages}
+    assert again.messages[2].id == later.id and later.id not in again.handed_back
+    assert all(m.attempts == 1 for m in again.messages)  # handing back is not a new attempt
+    clock.advance(timedelta(seconds=10))  # past the first lease, inside the renewed one
+    assert scheduling.expire_leases(svc) == scheduling.Sweep()
+    reports = [gateway.Report(m.id, gateway.Outcome.SENT, m.claim_token) for m in again.messages]
+    assert all(r.error is None for r in gateway.report(svc, device, reports))
+    assert gateway.claim(svc, device).messages == []
 
 
-def _expire(container: Container, clock: FrozenClock) -> scheduling.Sweep:
+def _expire(container: Services, clock: FrozenClock) -> scheduling.Sweep:
     clock.advance(timedelta(seconds=container.settings.lease_seconds + 1))
-    return scheduling.expire_leases(container.services)
+    return scheduling.expire_leases(container)
 
 
 def test_expired_lease_becomes_unknown_and_a_late_report_settles_it(
-    container: Container, who: Principal, clock: FrozenClock
+    container: Services, who: Principal, clock: FrozenClock
 ) -> None:
-    svc = container.services
+    svc = container
     device = add_device(container, who)
     schedule(container, who)
     [claimed] = gateway.claim(svc, device).messages
@@ -106,9 +132,9 @@ def test_expired_lease_becomes_unknown_and_a_late_report_settles_it(
 
 
 def test_stale_lease_cannot_overwrite_the_newer_claim(
-    container: Container, who: Principal, clock: FrozenClock
+    container: Services, who: Principal, clock: FrozenClock
 ) -> None:
-    svc = container.services
+    svc = container
     [gateway_channel] = [c for c in admin.list_channels(svc, who) if c.is_default]
     admin.update_channel(svc, who, gateway_channel.id, on_lease_expiry=LeaseExpiryPolicy.RETRY)
     paused, healthy = add_device(container, who, "paused"), add_device(container, who, "healthy")
@@ -140,9 +166,9 @@ def test_stale_lease_cannot_overwrite_the_newer_claim(
 
 
 def test_retry_policy_gives_up_after_max_attempts(
-    container: Container, who: Principal, clock: FrozenClock
+    container: Services, who: Principal, clock: FrozenClock
 ) -> None:
-    svc = container.services
+    svc = container
     [channel] = [c for c in admin.list_channels(svc, who) if c.is_default]
     admin.update_channel(svc, who, channel.id, on_lease_expiry="retry")
     device = add_device(container, who)
@@ -156,8 +182,8 @@ def test_retry_policy_gives_up_after_max_attempts(
     assert messages.get(svc, who, message.id).message.status is M.FAILED
 
 
-def test_repeated_report_is_harmless(container: Container, who: Principal) -> None:
-    svc = container.services
+def test_repeated_report_is_harmless(container: Services, who: Principal) -> None:
+    svc = container
     device = add_device(container, who)
     schedule(container, who)
     [claimed] = gateway.claim(svc, device).messages
@@ -167,8 +193,8 @@ def test_repeated_report_is_harmless(container: Container, who: Principal) -> No
     assert len(messages.get(svc, who, claimed.id).events) == 4
 
 
-def test_workspaces_are_isolated(container: Container, who: Principal) -> None:
-    svc = container.services
+def test_workspaces_are_isolated(container: Services, who: Principal) -> None:
+    svc = container
     other_ws = admin.create_workspace(svc, name="other", timezone="UTC", actor="test")
     other = Principal(other_ws.workspace.id, "test", frozenset({"admin"}))
     stranger = add_device(container, other, "stranger")

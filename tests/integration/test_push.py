@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 import pytest
 
-from pigeon.bootstrap import Container
 from pigeon.channels.console import ConsoleSender
 from pigeon.channels.testing import RecordingSender
 from pigeon.domain.channels import ChannelKind
 from pigeon.domain.transitions import MessageStatus
 from pigeon.errors import PermanentChannelError, TransientChannelError
 from pigeon.services import admin, messages, scheduling
-from pigeon.services.context import Principal
+from pigeon.services.context import Principal, Services
 from pigeon.workers.sender import SenderWorker
 from tests.factories import add_device, schedule
 
@@ -26,26 +26,26 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-def _console(container: Container, who: Principal) -> str:
-    [console] = [c for c in admin.list_channels(container.services, who) if c.kind == "console"]
+def _console(container: Services, who: Principal) -> str:
+    [console] = [c for c in admin.list_channels(container, who) if c.kind == "console"]
     return console.id
 
 
-async def test_console_channel_prints_and_marks_sent(container: Container, who: Principal) -> None:
+async def test_console_channel_prints_and_marks_sent(container: Services, who: Principal) -> None:
     out = io.StringIO()
     senders = {ChannelKind.CONSOLE: ConsoleSender(out)}
     [message] = schedule(container, who, channel_id=_console(container, who))
     [gateway_message] = schedule(container, who)  # the gateway channel is not pushed
-    scheduling.release_due(container.services)
-    worker = SenderWorker(container.services, container.bus, senders)
+    scheduling.release_due(container)
+    worker = SenderWorker(replace(container, senders=senders))
     assert await worker.run_once() == 1
     assert "to +14155552671: hello 0" in out.getvalue()
-    assert messages.get(container.services, who, message.id).message.status is M.SENT
-    assert messages.get(container.services, who, gateway_message.id).message.status is M.RELEASED
+    assert messages.get(container, who, message.id).message.status is M.SENT
+    assert messages.get(container, who, gateway_message.id).message.status is M.RELEASED
 
 
 async def test_transient_failure_retries_and_permanent_fails(
-    container: Container, who: Principal
+    container: Services, who: Principal
 ) -> None:
     def fail(message: messages.Message) -> Exception:
         if message.body.endswith("0"):
@@ -54,21 +54,21 @@ async def test_transient_failure_retries_and_permanent_fails(
 
     sender = RecordingSender(fail=fail)
     transient, permanent = schedule(container, who, count=2, channel_id=_console(container, who))
-    scheduling.release_due(container.services)
-    worker = SenderWorker(container.services, container.bus, {ChannelKind.CONSOLE: sender})
+    scheduling.release_due(container)
+    worker = SenderWorker(replace(container, senders={ChannelKind.CONSOLE: sender}))
     assert await worker.run_once() == 2
-    retried = messages.get(container.services, who, transient.id).message
+    retried = messages.get(container, who, transient.id).message
     assert retried.status is M.QUEUED and retried.last_error == "provider busy"
-    failed = messages.get(container.services, who, permanent.id).message
+    failed = messages.get(container, who, permanent.id).message
     assert failed.status is M.FAILED and failed.last_error == "number unreachable"
 
 
-async def test_disabled_channel_is_not_sent(container: Container, who: Principal) -> None:
+async def test_disabled_channel_is_not_sent(container: Services, who: Principal) -> None:
     sender = RecordingSender()
     console = _console(container, who)
     schedule(container, who, channel_id=console)
-    admin.update_channel(container.services, who, console, disabled=True)
-    scheduling.release_due(container.services)
-    worker = SenderWorker(container.services, container.bus, {ChannelKind.CONSOLE: sender})
+    admin.update_channel(container, who, console, disabled=True)
+    scheduling.release_due(container)
+    worker = SenderWorker(replace(container, senders={ChannelKind.CONSOLE: sender}))
     assert await worker.run_once() == 0 and sender.sent == []
     add_device(container, who)  # devices only ever see gateway work

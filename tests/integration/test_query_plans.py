@@ -12,16 +12,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import psycopg.sql
 import pytest
 from sqlalchemy import event
 
-from pigeon import bootstrap
 from pigeon.clock import FrozenClock
 from pigeon.services import gateway, push, scheduling
-from pigeon.services.context import Principal
+from pigeon.services.context import Principal, Services
 from tests.factories import add_device, schedule
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 
 @contextmanager
-def _captured(container: bootstrap.Container) -> Iterator[list[tuple[str, Any]]]:
+def _captured(container: Services) -> Iterator[list[tuple[str, Any]]]:
     statements: list[tuple[str, Any]] = []
 
     def capture(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
@@ -43,7 +43,7 @@ def _captured(container: bootstrap.Container) -> Iterator[list[tuple[str, Any]]]
         event.remove(container.db.engine, "before_cursor_execute", capture)
 
 
-def _plans(container: bootstrap.Container, statements: list[tuple[str, Any]]) -> str:
+def _plans(container: Services, statements: list[tuple[str, Any]]) -> str:
     engine = container.db.engine
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
@@ -77,25 +77,26 @@ def _generic_plan(conn: Connection, statement: str, params: dict[str, Any]) -> s
     return "\n".join(row[0] for row in rows)
 
 
-def _release(container: bootstrap.Container, who: Principal) -> Callable[[], object]:
-    return lambda: scheduling.release_due(container.services)
+def _release(container: Services, who: Principal) -> Callable[[], object]:
+    return lambda: scheduling.release_due(container)
 
 
-def _next_due(container: bootstrap.Container, who: Principal) -> Callable[[], object]:
-    return lambda: scheduling.next_due_at(container.services)
+def _next_due(container: Services, who: Principal) -> Callable[[], object]:
+    return lambda: scheduling.look_ahead(container, leases=True)
 
 
-def _device_claim(container: bootstrap.Container, who: Principal) -> Callable[[], object]:
+def _device_claim(container: Services, who: Principal) -> Callable[[], object]:
     device = add_device(container, who)
-    return lambda: gateway.claim(container.services, device)
+    return lambda: gateway.claim(container, device)
 
 
-def _push_claim(container: bootstrap.Container, who: Principal) -> Callable[[], object]:
-    return lambda: push.claim(container.services, {"console": object()}, "worker-1", 10)  # type: ignore[dict-item]
+def _push_claim(container: Services, who: Principal) -> Callable[[], object]:
+    pushing = replace(container, senders={"console": object()})  # type: ignore[dict-item]
+    return lambda: push.claim(pushing, "worker-1", 10)
 
 
-def _lease_sweep(container: bootstrap.Container, who: Principal) -> Callable[[], object]:
-    return lambda: scheduling.expire_leases(container.services)
+def _lease_sweep(container: Services, who: Principal) -> Callable[[], object]:
+    return lambda: scheduling.expire_leases(container)
 
 
 @pytest.mark.parametrize(
@@ -103,16 +104,16 @@ def _lease_sweep(container: bootstrap.Container, who: Principal) -> Callable[[],
     [
         (_release, "ix_messages_queued_scheduled_for"),
         (_next_due, "ix_messages_queued_scheduled_for"),
-        (_device_claim, "ix_messages_released_channel_id_scheduled_for"),
-        (_push_claim, "ix_messages_released_channel_id_scheduled_for"),
+        (_device_claim, "ix_messages_released_channel_id_scheduled_for_id"),
+        (_push_claim, "ix_messages_released_channel_id_scheduled_for_id"),
         (_lease_sweep, "ix_messages_claimed_lease_expires_at"),
     ],
 )
 def test_worker_queries_use_their_partial_index(
-    container: bootstrap.Container,
+    container: Services,
     who: Principal,
     clock: FrozenClock,
-    call: Callable[[bootstrap.Container, Principal], Callable[[], object]],
+    call: Callable[[Services, Principal], Callable[[], object]],
     index: str,
 ) -> None:
     schedule(container, who, count=3)

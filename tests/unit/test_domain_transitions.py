@@ -72,6 +72,14 @@ class MessageLifecycle(RuleBasedStateMachine):
             with pytest.raises(IllegalTransition):
                 transitions.check(self.status, wanted)
 
+    @rule(wanted=statuses)
+    def late_report(self, wanted: MessageStatus) -> None:
+        """A report of the message's last claim holder, which exists only after a claim."""
+        if M.CLAIMED in self.history and transitions.can_move(self.status, wanted, report=True):
+            transitions.check(self.status, wanted, report=True)
+            self.status = wanted
+            self.history.append(wanted)
+
     @invariant()
     def terminal_is_final(self) -> None:
         for earlier in self.history[:-1]:
@@ -85,3 +93,14 @@ class MessageLifecycle(RuleBasedStateMachine):
 
 
 TestMessageLifecycle = MessageLifecycle.TestCase
+
+
+def test_only_a_report_may_record_a_late_send() -> None:
+    """A requeued or released message reaches `sent` by its last holder's report alone."""
+    for current in (M.QUEUED, M.RELEASED, M.FAILED):
+        with pytest.raises(IllegalTransition):
+            transitions.check(current, M.SENT)
+        transitions.check(current, M.SENT, report=True)
+    for current in (M.CANCELED, M.READ):
+        with pytest.raises(IllegalTransition):
+            transitions.check(current, M.SENT, report=True)

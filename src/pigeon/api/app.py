@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
@@ -15,12 +16,13 @@ from pigeon.api import errors
 from pigeon.api.compat import seed000, seed002
 from pigeon.api.limits import BodyLimit
 from pigeon.api.v1 import accounts, gateway, messages
-from pigeon.bootstrap import Container
 from pigeon.services import health
+from pigeon.services.context import Services
+from pigeon.services.waiters import Waiters
 from pigeon.workers import supervisor
 
 
-def create_app(container: Container, *, run_workers: bool = True) -> FastAPI:
+def create_app(services: Services, *, run_workers: bool = True) -> FastAPI:
     """`run_workers` runs the scheduler in this process: `pigeon serve` without
     `--no-workers`, for one person on SQLite.
 
@@ -29,13 +31,18 @@ def create_app(container: Container, *, run_workers: bool = True) -> FastAPI:
     server waits for open responses before it runs the lifespan's shutdown).
     """
     closing = asyncio.Event()
+    waiters = Waiters(services.bus, services.clock)
+    # Health checks run on threads of their own: answered while every request thread
+    # waits for a busy database.
+    health_threads = CapacityLimiter(2)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await container.bus.start()
+        await services.bus.start()
+        await waiters.start()
         stop = asyncio.Event()
         workers = (
-            asyncio.create_task(supervisor.run_workers(container, stop)) if run_workers else None
+            asyncio.create_task(supervisor.run_workers(services, stop)) if run_workers else None
         )
         try:
             yield
@@ -44,7 +51,8 @@ def create_app(container: Container, *, run_workers: bool = True) -> FastAPI:
             stop.set()
             if workers is not None:
                 await workers
-            await container.bus.stop()
+            await waiters.stop()
+            await services.bus.stop()
 
     app = FastAPI(
         title="pigeon",
@@ -52,8 +60,9 @@ def create_app(container: Container, *, run_workers: bool = True) -> FastAPI:
         description="Reliable outbound messaging, outreach and follow-ups.",
         lifespan=lifespan,
     )
-    app.add_middleware(BodyLimit, max_bytes=container.settings.max_request_bytes)
-    app.state.container = container
+    app.add_middleware(BodyLimit, max_bytes=services.settings.max_request_bytes)
+    app.state.services = services
+    app.state.waiters = waiters
     app.state.closing = closing
     errors.install(app)
     for router in (
@@ -66,8 +75,11 @@ def create_app(container: Container, *, run_workers: bool = True) -> FastAPI:
         app.include_router(router)
 
     @app.get("/v1/health", tags=["health"])
-    def v1_health() -> JSONResponse:
-        report: dict[str, Any] = health.check(container.services)
+    async def v1_health() -> JSONResponse:
+        report: dict[str, Any] = await to_thread.run_sync(
+            health.check, services, limiter=health_threads
+        )
         return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
 
+    app.state.health_threads = health_threads
     return app

@@ -1,31 +1,48 @@
-"""Request dependencies: the container, and who is calling."""
+"""Request dependencies: the services, and who is calling.
+
+Routes say which credential they need with one of the annotations below. `PigeonRoute`
+checks it BEFORE the request body is read (services/auth.py explains the two checks), then
+reads the body within the limits of time, size and batch items; the dependency itself only
+hands over what was found.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from anyio import to_thread
+from fastapi import Depends, Request, Response
+from fastapi.routing import APIRoute
 
-from pigeon.bootstrap import Container
+from pigeon.api.intake import ItemCounter, read_body
 from pigeon.domain.accounts import Device, Scope
 from pigeon.services import auth
 from pigeon.services.context import Principal, Services
+from pigeon.services.waiters import Waiters
+
+CREDENTIAL = "pigeon.credential"  # where the route puts what it verified, in the ASGI scope
 
 
-def container(request: Request) -> Container:
-    built: Container = request.app.state.container
+def services(request: Request) -> Services:
+    built: Services = request.app.state.services
     return built
+
+
+async def _services(request: Request) -> Services:
+    return services(request)  # async: FastAPI runs a plain def dependency in a thread
+
+
+def waiters(request: Request) -> Waiters:
+    found: Waiters = request.app.state.waiters
+    return found
 
 
 def closing(request: Request) -> asyncio.Event:
     """Set once the server is shutting down; long-lived responses end when it is."""
     event: asyncio.Event = request.app.state.closing
     return event
-
-
-def services(request: Request) -> Services:
-    return container(request).services
 
 
 def bearer(request: Request) -> str | None:
@@ -36,32 +53,83 @@ def bearer(request: Request) -> str | None:
     return None
 
 
-def _key(scope: Scope):  # type: ignore[no-untyped-def]
-    def dependency(request: Request) -> Principal:
-        return auth.api_key(services(request), bearer(request), scope)
+class Credential:
+    """A credential a route requires, as a FastAPI dependency.
 
-    return dependency
+    `check` runs before the body is read: from the cache of verified secrets on the event
+    loop, or, on a miss, with one read in a worker thread.
+    """
+
+    def __init__(self, kind: str, scope: Scope | None = None, *, query_token: bool = False):
+        self.kind = kind
+        self.scope = scope
+        self.query_token = query_token  # EventSource cannot send headers
+
+    async def __call__(self, request: Request) -> Any:
+        if CREDENTIAL not in request.scope:
+            await self.check(request)  # a route built without PigeonRoute
+        return request.scope[CREDENTIAL]
+
+    async def check(self, request: Request) -> None:
+        svc = services(request)
+        token = bearer(request)
+        if token is None and self.query_token:
+            token = request.query_params.get("access_token")
+        found = self._cached(svc, token)
+        if found is None:
+            found = await to_thread.run_sync(self._verify, svc, token)
+        request.scope[CREDENTIAL] = found
+
+    def _cached(self, svc: Services, token: str | None) -> Any:
+        if self.kind == "key" and self.scope is not None:
+            return auth.cached_api_key(svc, token, self.scope)
+        if self.kind == "device":
+            return auth.cached_device(svc, token)
+        return None
+
+    def _verify(self, svc: Services, token: str | None) -> Any:
+        if self.kind == "key" and self.scope is not None:
+            return auth.api_key(svc, token, self.scope)
+        if self.kind == "device":
+            return auth.device(svc, token)
+        return auth.operator(svc, token)
 
 
-def _device(request: Request) -> Device:
-    return auth.device(services(request), bearer(request))
+# The item limits of batch bodies, counted while they stream in: (route path, key, limit).
+BATCH_LIMITS: dict[str, tuple[str, int]] = {}
 
 
-def _operator(request: Request) -> str:
-    return auth.operator(services(request), bearer(request))
+class PigeonRoute(APIRoute):
+    """Authenticates before the body is read, then reads it within bounds."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        credentials = [
+            d.call for d in self.dependant.dependencies if isinstance(d.call, Credential)
+        ]
+        batch = BATCH_LIMITS.get(self.path_format)
+
+        async def bounded(request: Request) -> Response:
+            for credential in credentials:
+                await credential.check(request)
+            if request.method not in ("GET", "HEAD"):
+                settings = services(request).settings
+                counter = ItemCounter(*batch) if batch else None
+                request._body = await read_body(
+                    request.receive,
+                    max_bytes=settings.max_request_bytes,
+                    timeout=settings.body_timeout_seconds,
+                    counter=counter,
+                )
+            return await handler(request)
+
+        return bounded
 
 
-Svc = Annotated[Services, Depends(services)]
-Admin = Annotated[Principal, Depends(_key(Scope.ADMIN))]
-Sender = Annotated[Principal, Depends(_key(Scope.SEND))]
-Reader = Annotated[Principal, Depends(_key(Scope.READ))]
-DeviceAuth = Annotated[Device, Depends(_device)]
-Operator = Annotated[str, Depends(_operator)]
-
-
-def _stream_reader(request: Request, access_token: str | None = None) -> Principal:
-    """EventSource cannot send headers, so a stream also takes `?access_token=`."""
-    return auth.api_key(services(request), bearer(request) or access_token, Scope.READ)
-
-
-StreamReader = Annotated[Principal, Depends(_stream_reader)]
+Svc = Annotated[Services, Depends(_services)]
+Admin = Annotated[Principal, Depends(Credential("key", Scope.ADMIN))]
+Sender = Annotated[Principal, Depends(Credential("key", Scope.SEND))]
+Reader = Annotated[Principal, Depends(Credential("key", Scope.READ))]
+DeviceAuth = Annotated[Device, Depends(Credential("device"))]
+Operator = Annotated[str, Depends(Credential("operator"))]
+StreamReader = Annotated[Principal, Depends(Credential("key", Scope.READ, query_token=True))]

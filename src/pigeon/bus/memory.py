@@ -9,10 +9,15 @@ from pigeon.bus.protocols import Subscription
 
 
 class MemoryBus:
+    healthy = True  # nothing between publisher and listeners to fail
+
     def __init__(self) -> None:
         self._subscriptions: set[Subscription] = set()
         self._lock = threading.Lock()
         self.published = 0
+
+    def check(self) -> None:
+        return None
 
     async def start(self) -> None:
         return None

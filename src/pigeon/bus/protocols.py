@@ -44,6 +44,15 @@ class Subscription:
 
 
 class EventBus(Protocol):
+    @property
+    def healthy(self) -> bool:
+        """False while notifications may be lost (a broker outage): listeners poll then."""
+        ...
+
+    def check(self) -> None:
+        """Raise ConfigError, naming the setting, if the bus cannot work; for start-up."""
+        ...
+
     async def start(self) -> None:
         """Connect; called once on the event loop before the first subscribe."""
         ...

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from pigeon.domain.transitions import MessageStatus
+from pigeon.errors import LeaseExpired, StaleClaim
 
 if TYPE_CHECKING:
     import random
@@ -28,6 +29,45 @@ class Outcome(StrEnum):
     REJECTED = "rejected"  # the provider refused for good: no retry
     DELIVERED = "delivered"
     READ = "read"
+
+
+# What a holder whose lease ran out may still report: the message went out.
+REPORTS_AFTER_LEASE = frozenset({Outcome.SENT, Outcome.DELIVERED})
+
+
+def check_report(
+    message: Message, *, holder: str, token: str, outcome: Outcome, now: datetime
+) -> None:
+    """Refuse a report unless it comes from the message's current claim, and, once that
+    claim's lease ran out without a report, unless it says the message went out.
+
+    The token of the latest claim stays on the message after its lease ends (through a
+    requeue, a new release, `unknown`): a late `sent` from that holder is then recorded, as
+    it prevents a second send, but a late failure cannot requeue or otherwise steer the
+    message. A new claim replaces the token, and every report under the old one is refused.
+    """
+    if message.claim_token is None:
+        raise StaleClaim("this message has not been claimed: only a claimed message is reported")
+    if message.claimed_by != holder:
+        raise StaleClaim("this message is claimed by someone else")
+    if token != message.claim_token:
+        raise StaleClaim(
+            "this claim token is not the message's current claim: "
+            "the message was claimed again, or the token is wrong"
+        )
+    if outcome not in REPORTS_AFTER_LEASE and lease_ran_out(message, now):
+        raise LeaseExpired(
+            "the lease of this claim ran out before this report: only a report that the "
+            f"message went out (sent or delivered) is still recorded; it is {message.status} now"
+        )
+
+
+def lease_ran_out(message: Message, now: datetime) -> bool:
+    """Whether the current claim ended by its lease running out rather than by a report
+    (a report clears `lease_expires_at`; the lease sweep leaves it)."""
+    if message.lease_expires_at is None:
+        return False
+    return message.status is not M.CLAIMED or now >= message.lease_expires_at
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pigeon.domain.transitions import MessageStatus
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from datetime import datetime
+
+_TIMES = ("scheduled_for", "lease_expires_at", "created_at", "updated_at", "sent_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,22 @@ class Message:
             updated_at=row["updated_at"],
             sent_at=row["sent_at"],
         )
+
+    def snapshot(self) -> dict[str, Any]:
+        """The message as JSON values, to keep (an idempotent replay answers with it)."""
+        values = asdict(self)
+        for name in _TIMES:
+            if values[name] is not None:
+                values[name] = values[name].isoformat()
+        return values
+
+    @classmethod
+    def from_snapshot(cls, values: Mapping[str, Any]) -> Message:
+        row = dict(values)
+        for name in _TIMES:
+            if row.get(name) is not None:
+                row[name] = datetime.fromisoformat(row[name])
+        return cls.from_row(row)
 
 
 @dataclass(frozen=True, slots=True)

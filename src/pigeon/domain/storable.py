@@ -20,8 +20,17 @@ def text_problem(value: str) -> str | None:
     return None
 
 
-def json_problem(value: Any) -> str | None:
-    """Why `value` (parsed JSON) cannot be stored and sent back as JSON, or None."""
+MAX_JSON_DEPTH = 8
+
+
+def json_problem(value: Any, *, max_bytes: int, max_depth: int = MAX_JSON_DEPTH) -> str | None:
+    """Why `value` (parsed JSON) cannot be stored and sent back as JSON, or None.
+
+    Free-form JSON is bounded in depth and size: a value nested hundreds deep is a few bytes
+    to send but breaks every reader that walks it recursively (renderers, drivers).
+    """
+    if _deeper_than(value, max_depth):
+        return f"must not nest deeper than {max_depth} levels"
     try:
         text = json.dumps(value, allow_nan=False, ensure_ascii=False)
     except ValueError:
@@ -30,7 +39,26 @@ def json_problem(value: Any) -> str | None:
         return "must hold only JSON values"
     if not _encodes(text):
         return "must be valid Unicode text (it holds an unpaired surrogate)"
+    if len(text.encode()) > max_bytes:
+        return f"must be at most {max_bytes} bytes of JSON"
     return None
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether containers nest more than `limit` levels, found without recursion."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def cleaned(value: str, *, limit: int) -> str:

@@ -31,9 +31,11 @@ class MessageStatus(StrEnum):
 
 M = MessageStatus
 
+# queued|released -> failed: the message can never go out (the device it is pinned to was
+# revoked).
 MESSAGE_TRANSITIONS: Mapping[MessageStatus, frozenset[MessageStatus]] = {
-    M.QUEUED: frozenset({M.RELEASED, M.CANCELED, M.SUPPRESSED, M.EXPIRED}),
-    M.RELEASED: frozenset({M.CLAIMED, M.QUEUED, M.CANCELED, M.SUPPRESSED, M.EXPIRED}),
+    M.QUEUED: frozenset({M.RELEASED, M.CANCELED, M.SUPPRESSED, M.EXPIRED, M.FAILED}),
+    M.RELEASED: frozenset({M.CLAIMED, M.QUEUED, M.CANCELED, M.SUPPRESSED, M.EXPIRED, M.FAILED}),
     # claimed -> queued is a retry after a failed attempt or an expired lease (channel policy).
     M.CLAIMED: frozenset({M.SENT, M.DELIVERED, M.FAILED, M.QUEUED, M.UNKNOWN}),
     M.SENT: frozenset({M.DELIVERED, M.READ, M.FAILED}),
@@ -49,19 +51,33 @@ MESSAGE_TRANSITIONS: Mapping[MessageStatus, frozenset[MessageStatus]] = {
     M.UNKNOWN: frozenset({M.SENT, M.DELIVERED, M.FAILED, M.QUEUED, M.CANCELED}),
 }
 
+# Reports only: the holder of a message's latest claim may report that it went out after
+# its lease ended, while the message was requeued, released again or given up on. That is
+# recorded while nobody has claimed the message since (services/delivery checks the token),
+# because the send happened and a second one would duplicate it. No other path takes these.
+WENT_OUT_LATE = frozenset({M.SENT, M.DELIVERED})
+LATE_REPORT_TRANSITIONS: Mapping[MessageStatus, frozenset[MessageStatus]] = {
+    M.QUEUED: WENT_OUT_LATE,
+    M.RELEASED: WENT_OUT_LATE,
+    M.FAILED: WENT_OUT_LATE,
+}
+
 TERMINAL_MESSAGE_STATUSES = frozenset(s for s, nxt in MESSAGE_TRANSITIONS.items() if not nxt)
 CANCELABLE_MESSAGE_STATUSES = frozenset(
     s for s, nxt in MESSAGE_TRANSITIONS.items() if M.CANCELED in nxt
 )
 
 
-def can_move(current: MessageStatus, target: MessageStatus) -> bool:
-    return target in MESSAGE_TRANSITIONS[current]
+def can_move(current: MessageStatus, target: MessageStatus, *, report: bool = False) -> bool:
+    """Whether `current -> target` is allowed; `report`: as a claim holder's report."""
+    if target in MESSAGE_TRANSITIONS[current]:
+        return True
+    return report and target in LATE_REPORT_TRANSITIONS.get(current, frozenset())
 
 
-def check(current: MessageStatus, target: MessageStatus) -> None:
+def check(current: MessageStatus, target: MessageStatus, *, report: bool = False) -> None:
     """Raise `IllegalTransition` unless `current -> target` is allowed."""
-    if not can_move(current, target):
+    if not can_move(current, target, report=report):
         raise IllegalTransition(f"a {current} message cannot become {target}")
 
 

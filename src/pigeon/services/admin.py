@@ -8,10 +8,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pigeon.domain.accounts import ApiKey, Channel, Device, Scope, Workspace
 from pigeon.domain.channels import PULL_KINDS, ChannelKind, LeaseExpiryPolicy
-from pigeon.domain.ids import display_prefix, hash_secret, new_id, new_secret
+from pigeon.domain.ids import display_prefix, hash_secret, is_uuid, new_id, new_secret
 from pigeon.domain.storable import json_problem, text_problem
 from pigeon.errors import NotFound, ValidationError
+from pigeon.services import auth, scheduling
 from pigeon.store import accounts
+from pigeon.store import messages as message_store
 from pigeon.store.database import UniqueViolation, UnitOfWork
 
 if TYPE_CHECKING:
@@ -27,6 +29,12 @@ class NewWorkspace:
 
 
 T = TypeVar("T")
+
+# Bus topics of credential changes (services/waiters.py, api/sse.py listen).
+CREDENTIALS = "credentials"
+DEVICES = "devices"
+CHANNEL_NAME_UNIQUE = "uq_channels_workspace_id_name"
+MAX_CONFIG_BYTES = 16_384
 
 
 @dataclass(frozen=True)
@@ -47,7 +55,7 @@ def _text(value: str, field: str, *, max_length: int) -> str:
 
 
 def _config(value: Mapping[str, Any] | None) -> dict[str, Any]:
-    if problem := json_problem(value):
+    if problem := json_problem(value, max_bytes=MAX_CONFIG_BYTES):
         raise ValidationError.field("config", problem)
     return dict(value or {})
 
@@ -67,28 +75,38 @@ def _timezone(value: str) -> str:
 
 def create_workspace(svc: Services, *, name: str, timezone: str, actor: str) -> NewWorkspace:
     """A workspace with its default `gateway` and `console` channels and an admin key."""
-    now = svc.clock.now()
-    workspace = Workspace(new_id(), _text(name, "name", max_length=200), _timezone(timezone), now)
+    name, timezone = _text(name, "name", max_length=200), _timezone(timezone)
     with svc.db.transaction() as uow:
-        accounts.insert_workspace(uow, workspace)
-        _audit(
-            uow,
-            workspace.id,
-            actor,
-            "workspace_created",
-            "workspace",
-            workspace.id,
-            {"name": workspace.name},
-        )
-        for kind, is_default in ((ChannelKind.GATEWAY, True), (ChannelKind.CONSOLE, False)):
-            _insert_channel(uow, workspace.id, kind, kind.value, {}, actor, is_default=is_default)
-        _key, secret = _insert_key(uow, workspace.id, "admin", frozenset({Scope.ADMIN}), actor)
+        return _insert_workspace(uow, name, timezone, actor)
+
+
+def _insert_workspace(uow: UnitOfWork, name: str, timezone: str, actor: str) -> NewWorkspace:
+    workspace = Workspace(new_id(), name, timezone, uow.now)
+    accounts.insert_workspace(uow, workspace)
+    _audit(
+        uow,
+        workspace.id,
+        actor,
+        "workspace_created",
+        "workspace",
+        workspace.id,
+        {"name": workspace.name},
+    )
+    for kind, is_default in ((ChannelKind.GATEWAY, True), (ChannelKind.CONSOLE, False)):
+        _insert_channel(uow, workspace.id, kind, kind.value, {}, actor, is_default=is_default)
+    _key, secret = _insert_key(uow, workspace.id, "admin", frozenset({Scope.ADMIN}), actor)
     return NewWorkspace(workspace, secret)
 
 
-def get_workspace(svc: Services, workspace_id: str) -> Workspace:
+def first_workspace(svc: Services) -> Workspace | None:
+    """The oldest workspace: the CLI's default."""
     with svc.db.transaction(readonly=True) as uow:
-        workspace = accounts.get_workspace(uow, workspace_id)
+        return accounts.first_workspace(uow)
+
+
+def get_workspace(svc: Services, who: Principal) -> Workspace:
+    with auth.acting(svc, who, readonly=True) as uow:
+        workspace = accounts.get_workspace(uow, who.workspace_id)
     if workspace is None:
         raise NotFound("no such workspace")
     return workspace
@@ -103,15 +121,14 @@ class FirstRun:
 def first_run(svc: Services, *, timezone: str = "UTC") -> FirstRun:
     """On an empty database: a default workspace, and an operator token if none is configured.
 
-    Returns the secrets to print once; later starts return nothing.
+    Returns the secrets to print once; later starts return nothing. One transaction under a
+    lock, so two servers started together on an empty database create one of each.
     """
-    with svc.db.transaction(readonly=True) as uow:
-        empty = accounts.count_workspaces(uow) == 0
-        has_operator = svc.settings.operator_token is not None or accounts.any_operator_token(uow)
-    operator_token = None
-    if not has_operator:
-        operator_token = new_secret("pgn_op")
-        with svc.db.transaction() as uow:
+    with svc.db.transaction() as uow:
+        accounts.lock_for_setup(uow)
+        operator_token = None
+        if svc.settings.operator_token is None and not accounts.any_operator_token(uow):
+            operator_token = new_secret("pgn_op")
             token_id = new_id()
             accounts.insert_operator_token(
                 uow,
@@ -121,9 +138,9 @@ def first_run(svc: Services, *, timezone: str = "UTC") -> FirstRun:
                 at=uow.now,
             )
             _audit(uow, None, "system", "operator_token_created", "operator_token", token_id)
-    workspace = None
-    if empty:
-        workspace = create_workspace(svc, name="default", timezone=timezone, actor="system")
+        workspace = None
+        if accounts.count_workspaces(uow) == 0:
+            workspace = _insert_workspace(uow, "default", _timezone(timezone), "system")
     return FirstRun(workspace, operator_token)
 
 
@@ -142,7 +159,7 @@ def parse_scopes(raw: list[str] | None, field: str = "scopes") -> frozenset[Scop
 def create_key(
     svc: Services, who: Principal, *, name: str, scopes: frozenset[Scope]
 ) -> NewSecret[ApiKey]:
-    with svc.db.transaction() as uow:
+    with auth.acting(svc, who) as uow:
         key, secret = _insert_key(
             uow, who.workspace_id, _text(name, "name", max_length=200), scopes, who.actor
         )
@@ -150,15 +167,19 @@ def create_key(
 
 
 def list_keys(svc: Services, who: Principal) -> list[ApiKey]:
-    with svc.db.transaction(readonly=True) as uow:
+    with auth.acting(svc, who, readonly=True) as uow:
         return accounts.list_api_keys(uow, who.workspace_id)
 
 
 def revoke_key(svc: Services, who: Principal, key_id: str) -> None:
-    with svc.db.transaction() as uow:
+    """Revoke a key: every request checks its key inside its own transaction, so none made
+    with it succeeds from the commit on; the notification ends its open event streams."""
+    with auth.acting(svc, who) as uow:
         if not accounts.revoke_api_key(uow, who.workspace_id, key_id, uow.now):
             raise NotFound("no such active API key")
         _audit(uow, who.workspace_id, who.actor, "api_key_revoked", "api_key", key_id)
+        uow.notify(CREDENTIALS, {"workspace_id": who.workspace_id, "revoked_key": key_id})
+    svc.credentials.forget(key_id)
 
 
 def _insert_key(
@@ -193,8 +214,8 @@ def create_channel(
     on_lease_expiry: str | None = None,
     is_default: bool = False,
 ) -> Channel:
-    channel_kind = _channel_kind(kind)
-    with svc.db.transaction() as uow:
+    channel_kind = _channel_kind(svc, kind)
+    with auth.acting(svc, who) as uow:
         try:
             return _insert_channel(
                 uow,
@@ -206,17 +227,19 @@ def create_channel(
                 is_default=is_default,
                 on_lease_expiry=_lease_policy(on_lease_expiry),
             )
-        except UniqueViolation:
+        except UniqueViolation as error:
+            if error.constraint != CHANNEL_NAME_UNIQUE:
+                raise
             raise ValidationError.field("name", f"a channel named {name!r} exists") from None
 
 
 def list_channels(svc: Services, who: Principal) -> list[Channel]:
-    with svc.db.transaction(readonly=True) as uow:
+    with auth.acting(svc, who, readonly=True) as uow:
         return accounts.list_channels(uow, who.workspace_id)
 
 
 def get_channel(svc: Services, who: Principal, channel_id: str) -> Channel:
-    with svc.db.transaction(readonly=True) as uow:
+    with auth.acting(svc, who, readonly=True) as uow:
         channel = accounts.get_channel(uow, who.workspace_id, channel_id)
     if channel is None:
         raise NotFound("no such channel")
@@ -244,7 +267,7 @@ def update_channel(
         values["on_lease_expiry"] = _lease_policy(on_lease_expiry)
     if disabled is not None:
         values["disabled_at"] = now if disabled else None
-    with svc.db.transaction() as uow:
+    with auth.acting(svc, who) as uow:
         current = accounts.get_channel(uow, who.workspace_id, channel_id)
         if current is None:
             raise NotFound("no such channel")
@@ -257,7 +280,9 @@ def update_channel(
             raise ValidationError.field("disabled", "the default channel cannot be disabled")
         try:
             channel = accounts.update_channel(uow, who.workspace_id, channel_id, values)
-        except UniqueViolation:
+        except UniqueViolation as error:
+            if error.constraint != CHANNEL_NAME_UNIQUE:
+                raise
             raise ValidationError.field("name", f"a channel named {name!r} exists") from None
         assert channel is not None
         changed = sorted(k for k in values if k != "updated_at")
@@ -273,12 +298,20 @@ def update_channel(
     return channel
 
 
-def _channel_kind(kind: str) -> ChannelKind:
+def _channel_kind(svc: Services, kind: str) -> ChannelKind:
+    """The kind, if this pigeon can deliver through it: a channel whose messages nobody
+    sends would accept them and keep them waiting forever."""
+    available = [k.value for k in ChannelKind if svc.can_send(k)]
     try:
-        return ChannelKind(kind)
+        channel_kind = ChannelKind(kind)
     except ValueError:
-        allowed = ", ".join(k.value for k in ChannelKind)
-        raise ValidationError.field("kind", f"must be one of {allowed}") from None
+        channel_kind = None
+    if channel_kind is None or not svc.can_send(channel_kind):
+        problem = f"must be one of {', '.join(available)}"
+        if channel_kind is not None:
+            problem = f"{kind!r} has no sender in this pigeon yet: {problem}"
+        raise ValidationError.field("kind", problem)
+    return channel_kind
 
 
 def _lease_policy(value: str | None) -> LeaseExpiryPolicy:
@@ -327,7 +360,7 @@ def create_device(
     svc: Services, who: Principal, *, name: str, channel_id: str | None = None
 ) -> NewSecret[Device]:
     name = _text(name, "name", max_length=200)
-    with svc.db.transaction() as uow:
+    with auth.acting(svc, who) as uow:
         channel = (
             accounts.get_channel(uow, who.workspace_id, channel_id)
             if channel_id
@@ -362,19 +395,63 @@ def create_device(
 
 
 def list_devices(svc: Services, who: Principal) -> list[Device]:
-    with svc.db.transaction(readonly=True) as uow:
+    with auth.acting(svc, who, readonly=True) as uow:
         return accounts.list_devices(uow, who.workspace_id)
 
 
-def revoke_device(svc: Services, who: Principal, device_id: str) -> None:
-    with svc.db.transaction() as uow:
+@dataclass(frozen=True)
+class Revoked:
+    """What revoking a device did to the work it held or was pinned to."""
+
+    claims_ended: scheduling.Sweep
+    pinned_failed: int
+
+
+def revoke_device(svc: Services, who: Principal, device_id: str) -> Revoked:
+    """Revoke a device and settle its work in the same transaction, visibly.
+
+    Its claims that it never reported end as a lost lease would (its channel's policy:
+    `unknown`, or back to the queue for other devices); messages pinned to it that it has
+    not claimed fail with the reason, since no other device may send them. Waiting claims
+    of the device end at once (the notification), and every later call with its token is
+    refused (each checks the device inside its transaction).
+    """
+    if not is_uuid(device_id):
+        raise NotFound("no such active device")
+    with auth.acting(svc, who) as uow:
         if not accounts.revoke_device(uow, who.workspace_id, device_id, uow.now):
             raise NotFound("no such active device")
-        _audit(uow, who.workspace_id, who.actor, "device_revoked", "device", device_id)
+        held = message_store.claims_of(uow, who.workspace_id, device_id)
+        ended = scheduling.end_claims(svc, uow, held, actor=who.actor, reason="device_revoked")
+        pinned = message_store.fail_pinned(
+            uow,
+            who.workspace_id,
+            device_id,
+            error="the device this message was pinned to was revoked",
+            actor=who.actor,
+        )
+        revoked = Revoked(ended, pinned)
+        _audit(
+            uow,
+            who.workspace_id,
+            who.actor,
+            "device_revoked",
+            "device",
+            device_id,
+            {
+                "claims_unknown": ended.unknown,
+                "claims_requeued": ended.requeued,
+                "claims_failed": ended.failed,
+                "pinned_failed": pinned,
+            },
+        )
+        uow.notify(DEVICES, {"workspace_id": who.workspace_id, "revoked": device_id})
+    svc.credentials.forget(device_id)
+    return revoked
 
 
 def audit_trail(svc: Services, who: Principal, *, limit: int = 100) -> list[dict[str, Any]]:
-    with svc.db.transaction(readonly=True) as uow:
+    with auth.acting(svc, who, readonly=True) as uow:
         return accounts.audit_trail(uow, who.workspace_id, limit=limit)
 
 

@@ -1,13 +1,20 @@
-"""What every service function needs, built once by `pigeon.bootstrap`."""
+"""The one context every service function, worker and surface receives, built once by
+`pigeon.bootstrap.build`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pigeon.domain.backoff import Backoff
+from pigeon.domain.channels import PULL_KINDS, ChannelKind
+from pigeon.services.recent import Credentials
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from pigeon.bus.protocols import EventBus
+    from pigeon.channels.protocols import Sender
     from pigeon.clock import Clock
     from pigeon.config import Settings
     from pigeon.store.database import Database
@@ -18,17 +25,30 @@ class Services:
     db: Database
     clock: Clock
     settings: Settings
+    bus: EventBus
+    senders: Mapping[str, Sender] = field(default_factory=dict)
+    credentials: Credentials = field(default_factory=Credentials)
 
     @property
     def backoff(self) -> Backoff:
         retry = self.settings.retry
         return Backoff(retry.base_seconds, retry.cap_seconds, retry.max_attempts, retry.jitter)
 
+    def can_send(self, kind: ChannelKind) -> bool:
+        """Whether this pigeon delivers messages of a channel of `kind`: devices pull from
+        gateway channels; a push channel needs a sender."""
+        return kind in PULL_KINDS or kind in self.senders
+
+    def close(self) -> None:
+        self.db.dispose()
+
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is acting: an API key of a workspace, with its scopes."""
+    """Who is acting: an API key of a workspace with its scopes, or a trusted local actor
+    (the CLI, the system) that has no key."""
 
     workspace_id: str
     actor: str  # "key:<id>", "operator", "cli", "device:<id>" ...
     scopes: frozenset[str]
+    key_id: str | None = None  # checked again inside each transaction: revocation is at once

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pigeon.domain import transitions
-from pigeon.domain.delivery import MAX_ERROR_CHARS, Outcome, decide
+from pigeon.domain.delivery import MAX_ERROR_CHARS, Outcome, check_report, decide
 from pigeon.domain.ids import is_uuid
 from pigeon.domain.storable import cleaned
 from pigeon.errors import Conflict, NotFound, PigeonError, StaleClaim
@@ -109,20 +109,13 @@ def _settle_round(
 def _plan(
     svc: Services, uow: UnitOfWork, message: Message, report: Report, holder: str
 ) -> store.Settlement | None:
-    token = report.claim_token if report.claim_token is not None else message.claim_token
-    if message.claim_token is None:
-        raise StaleClaim("this message has not been claimed: only a claimed message is reported")
-    if message.claimed_by != holder:
-        raise StaleClaim("this message is claimed by someone else")
-    if token != message.claim_token:
-        raise StaleClaim(
-            "this claim token is not the message's current claim: "
-            "the message was claimed again, or the token is wrong"
-        )
+    token = report.claim_token if report.claim_token is not None else message.claim_token or ""
+    check_report(message, holder=holder, token=token, outcome=report.outcome, now=uow.now)
     error = cleaned(report.error, limit=MAX_ERROR_CHARS) if report.error else None
     decision = decide(message, report.outcome, error=error, now=uow.now, backoff=svc.backoff)
     if not decision.changes(message):
         return None
-    transitions.check(message.status, decision.target)  # refused here, for this report only
+    # Refused here, for this report only.
+    transitions.check(message.status, decision.target, report=True)
     detail = {"error": error} if error else None
     return store.Settlement(message, token, decision.target, decision.values, detail)

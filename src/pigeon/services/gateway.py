@@ -1,8 +1,11 @@
-"""The pull protocol: devices claim released messages under a lease and report results."""
+"""The pull protocol: devices claim released messages under a lease and report results.
+
+Every call re-checks the device inside its own transaction (the same statement that records
+it as seen), so a revoked device can neither claim nor report from that moment on.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,24 +14,24 @@ from typing import TYPE_CHECKING
 from anyio import to_thread
 
 from pigeon.domain.delivery import Outcome as Outcome
-from pigeon.domain.transitions import MessageStatus
-from pigeon.errors import ValidationError
-from pigeon.services import delivery, scheduling
-from pigeon.store import accounts, claims
+from pigeon.domain.leases import Lease
+from pigeon.errors import AuthError, ValidationError
+from pigeon.services import delivery
+from pigeon.store import accounts
 from pigeon.store import messages as store
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from pigeon.bus.protocols import EventBus
     from pigeon.domain.accounts import Device
     from pigeon.domain.messages import Message
     from pigeon.services.context import Services
+    from pigeon.services.waiters import Waiters
+    from pigeon.store.database import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-M = MessageStatus
-
+MAX_CLAIM_LIMIT = 500
 
 Report = delivery.Report
 ReportResult = delivery.Settled
@@ -38,30 +41,41 @@ ReportResult = delivery.Settled
 class Claimed:
     messages: list[Message]
     lease_expires_at: datetime | None
+    # Claimed by this device before and not reported: handed back under the same token.
+    handed_back: frozenset[str] = frozenset()
 
 
-def claim(svc: Services, device: Device, *, limit: int | None = None) -> Claimed:
-    """Claim up to `limit` released messages for `device`, releasing anything due first so a
-    device never waits for the scheduler's next turn."""
+def _seen(svc: Services, uow: UnitOfWork, device: Device) -> None:
+    if not accounts.touch_active_device(uow, device.id, uow.now):
+        svc.credentials.forget(device.id)
+        raise AuthError("invalid or revoked device token")
+
+
+def claim(
+    svc: Services, device: Device, *, limit: int | None = None, hand_back: bool = True
+) -> Claimed:
+    """Claim up to `limit` messages for `device`: first (with `hand_back`) those it holds and
+    has not reported, since the answer to its last claim may have been lost; then new ones.
+    Due messages are released on the way, so a device never waits for the scheduler."""
     limit = svc.settings.claim_limit if limit is None else limit
-    if limit < 1 or limit > 500:
-        raise ValidationError.field("limit", "must be between 1 and 500")
-    scheduling.release_due(svc)
+    if limit < 1 or limit > MAX_CLAIM_LIMIT:
+        raise ValidationError.field("limit", f"must be between 1 and {MAX_CLAIM_LIMIT}")
     with svc.db.transaction() as uow:
-        accounts.touch_device(uow, device.id, uow.now)
+        _seen(svc, uow, device)
         channel = accounts.get_channel(uow, device.workspace_id, device.channel_id)
         if channel is None or channel.disabled_at is not None:
             return Claimed([], None)
-        lease = claims.Lease.new(device.id, uow.now + timedelta(seconds=svc.settings.lease_seconds))
-        claimed = store.claim_for_device(
+        lease = Lease.new(device.id, uow.now + timedelta(seconds=svc.settings.lease_seconds))
+        held, new = store.claim_for_device(
             uow,
             workspace_id=device.workspace_id,
             channel_id=device.channel_id,
             device_id=device.id,
             limit=limit,
             lease=lease,
-            now=uow.now,
+            hand_back=hand_back,
         )
+    claimed = held + new
     if claimed:
         log.info(
             "device claimed %d messages",
@@ -70,16 +84,17 @@ def claim(svc: Services, device: Device, *, limit: int | None = None) -> Claimed
                 "action": "messages_claimed",
                 "device_id": device.id,
                 "workspace_id": device.workspace_id,
-                "count": len(claimed),
+                "count": len(new),
+                "handed_back": len(held),
             },
         )
-    return Claimed(claimed, lease.expires_at if claimed else None)
+    return Claimed(claimed, lease.expires_at if claimed else None, frozenset(m.id for m in held))
 
 
 def report(svc: Services, device: Device, reports: Sequence[Report]) -> list[ReportResult]:
     """Apply each report independently: a stale one is refused without touching the others."""
     with svc.db.transaction() as uow:
-        accounts.touch_device(uow, device.id, uow.now)
+        _seen(svc, uow, device)
         return delivery.settle(
             svc,
             uow,
@@ -92,31 +107,23 @@ def report(svc: Services, device: Device, reports: Sequence[Report]) -> list[Rep
 
 def heartbeat(svc: Services, device: Device) -> datetime:
     with svc.db.transaction() as uow:
-        accounts.touch_device(uow, device.id, uow.now)
+        _seen(svc, uow, device)
         return uow.now
 
 
 async def claim_or_wait(
-    svc: Services, bus: EventBus, device: Device, *, limit: int | None, wait: float
+    svc: Services, waiters: Waiters, device: Device, *, limit: int | None, wait: float
 ) -> Claimed:
-    """Claim now; if nothing is ready, wait up to `wait` seconds and answer as soon as work
-    for this device's workspace is added or released."""
+    """Claim now; if nothing is ready, sleep until work this device can take is added or
+    released (or its revocation, or `wait` seconds), then claim again.
+
+    A waiter costs nothing while it sleeps: it is woken by the notification of a change
+    that concerns its channel or its device, never by a timer of its own.
+    """
     wait = min(wait, svc.settings.max_claim_wait_seconds)
-    deadline = asyncio.get_running_loop().time() + wait
-    subscription = bus.subscribe("messages")
-    try:
+    with waiters.register(device, timeout=wait) as waiter:
         while True:
+            waiter.ready_to_claim()
             claimed = await to_thread.run_sync(lambda: claim(svc, device, limit=limit))
-            remaining = deadline - asyncio.get_running_loop().time()
-            if claimed.messages or remaining <= 0:
+            if claimed.messages or not await waiter.sleep():
                 return claimed
-            # Wake on news for this workspace, or every second to catch due times.
-            timeout = min(remaining, 1.0)
-            while timeout > 0:
-                started = asyncio.get_running_loop().time()
-                note = await subscription.get(timeout)
-                if note is None or note[1].get("workspace_id") == device.workspace_id:
-                    break
-                timeout -= asyncio.get_running_loop().time() - started
-    finally:
-        bus.unsubscribe(subscription)

@@ -1,10 +1,12 @@
-"""Creating, reading and canceling outbound messages."""
+"""Creating, reading, canceling and retrying outbound messages.
+
+Services hand back domain values; each surface renders them in its own shape, once.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
@@ -15,29 +17,39 @@ from pigeon.domain.ids import is_uuid, new_id
 from pigeon.domain.messages import Message, MessageEvent
 from pigeon.domain.storable import json_problem, text_problem
 from pigeon.domain.transitions import MessageStatus
-from pigeon.errors import IdempotencyConflict, IllegalTransition, NotFound, ValidationError
+from pigeon.errors import (
+    Conflict,
+    IdempotencyConflict,
+    IllegalTransition,
+    NotFound,
+    ValidationError,
+)
+from pigeon.services import auth
 from pigeon.store import accounts, idempotency
 from pigeon.store import messages as store
 from pigeon.store.database import UniqueViolation, UnitOfWork
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from datetime import datetime
 
     from pigeon.domain.accounts import Channel
     from pigeon.services.context import Principal, Services
 
 IDEMPOTENCY_SCOPE = "messages"
+IDEMPOTENCY_UNIQUE = "pk_idempotency_keys"
 MAX_BATCH = 1000
 MAX_META_BYTES = 4096
 # A person may resend what failed or may not have gone out; a live claim is the device's.
 RETRYABLE = frozenset({MessageStatus.FAILED, MessageStatus.UNKNOWN})
 
-Render = Callable[[Message], Any]
+MessageFilter = store.MessageFilter
 
 
 @dataclass(frozen=True)
 class NewMessage:
-    """A request to send, as the caller gave it; `validate` checks it against the workspace."""
+    """A request to send, as the caller gave it; `_validated_row` checks it against the
+    workspace."""
 
     recipient: str
     body: str
@@ -47,29 +59,40 @@ class NewMessage:
     meta: Mapping[str, Any] | None = None
     idempotency_key: str | None = None
 
+
+@dataclass(frozen=True)
+class _Item:
+    """One request on its way down: its recipient normalised once, for both the stored row
+    and the idempotency fingerprint."""
+
+    request: NewMessage
+    recipient: str | None  # canonical, or None if invalid (refused later, naming the field)
+    recipient_problem: str | None
+
+    @classmethod
+    def of(cls, request: NewMessage, field_name: str) -> _Item:
+        try:
+            return cls(request, normalize_handle(request.recipient, field=field_name), None)
+        except ValidationError as error:
+            return cls(request, None, error.errors[field_name])
+
     def fingerprint(self) -> str:
         """Identifies the request for idempotency; the key itself is left out.
 
         Recipient and time count as pigeon stores them: "+1 415 555 2671" repeats
         "+14155552671", and 01:00+01:00 repeats 00:00Z.
         """
+        request = self.request
         canonical = {
-            "recipient": _canonical_handle(self.recipient),
-            "body": self.body,
-            "scheduled_for": _utc_text(self.scheduled_for),
-            "channel_id": self.channel_id,
-            "device_id": self.device_id,
-            "meta": self.meta,
+            "recipient": self.recipient or request.recipient,
+            "body": request.body,
+            "scheduled_for": _utc_text(request.scheduled_for),
+            "channel_id": request.channel_id,
+            "device_id": request.device_id,
+            "meta": request.meta,
         }
         text = json.dumps(canonical, sort_keys=True, default=str, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _canonical_handle(raw: str) -> str:
-    try:
-        return normalize_handle(raw)
-    except ValidationError:
-        return raw  # refused later, naming the field
 
 
 def _utc_text(value: datetime | None) -> str | None:
@@ -83,14 +106,13 @@ def _utc_text(value: datetime | None) -> str | None:
 
 @dataclass(frozen=True)
 class Created:
-    status_code: int
-    body: Any
+    message: Message
     replayed: bool
 
 
 @dataclass(frozen=True)
 class BatchCreated:
-    items: list[Any] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
     created: int = 0
     replayed: int = 0
 
@@ -102,88 +124,82 @@ class MessageWithHistory:
 
 
 def create(
-    svc: Services,
-    who: Principal,
-    request: NewMessage,
-    render: Render,
-    *,
-    scope: str = IDEMPOTENCY_SCOPE,
+    svc: Services, who: Principal, request: NewMessage, *, scope: str = IDEMPOTENCY_SCOPE
 ) -> Created:
-    """Create one message; with an idempotency key, a repeat returns the first response."""
-    batch = create_batch(svc, who, [request], render, field_prefix="", scope=scope)
-    return Created(201, batch.items[0], replayed=batch.replayed == 1)
+    """Create one message; with an idempotency key, a repeat returns the message as it was
+    first created."""
+    batch = create_batch(svc, who, [request], field_prefix="", scope=scope)
+    return Created(batch.messages[0], replayed=batch.replayed == 1)
 
 
 def create_batch(
     svc: Services,
     who: Principal,
     requests: Sequence[NewMessage],
-    render: Render,
     *,
     field_prefix: str = "items",
     scope: str = IDEMPOTENCY_SCOPE,
 ) -> BatchCreated:
     """Create many messages in one transaction: all valid and written, or none.
 
-    Items with an idempotency key that was seen before return their first response. Keys
-    live in `scope`: a surface whose responses take another shape keeps its own, so that a
-    key can only replay a response of the shape its caller expects.
+    Items with an idempotency key that was seen before return the message as first created.
+    Keys live in `scope`: each surface keeps its own key space (seed 000's batchItemId is
+    not a /v1 Idempotency-Key).
     """
     if not requests:
         raise ValidationError.field(field_prefix or "body", "must hold at least one message")
     if len(requests) > MAX_BATCH:
         raise ValidationError.field(field_prefix, f"at most {MAX_BATCH} messages per batch")
+    items = [
+        _Item.of(request, f"{field_prefix}[{index}].recipient" if field_prefix else "recipient")
+        for index, request in enumerate(requests)
+    ]
     for _attempt in range(2):
         try:
-            return _create_batch_once(svc, who, requests, render, field_prefix, scope)
-        except UniqueViolation:
+            return _create_batch_once(svc, who, items, field_prefix, scope)
+        except UniqueViolation as error:
+            if error.constraint != IDEMPOTENCY_UNIQUE:
+                raise
             # A concurrent request with the same idempotency key won the race; its
             # records now exist, so the second pass replays them.
-            continue
     raise IdempotencyConflict("a concurrent request is using the same Idempotency-Key")
 
 
 def _create_batch_once(
-    svc: Services,
-    who: Principal,
-    requests: Sequence[NewMessage],
-    render: Render,
-    field_prefix: str,
-    scope: str,
+    svc: Services, who: Principal, items: Sequence[_Item], field_prefix: str, scope: str
 ) -> BatchCreated:
-    with svc.db.transaction() as uow:
-        channels = _ChannelCache(uow, who.workspace_id)
-        items: list[Any] = [None] * len(requests)
+    with auth.acting(svc, who) as uow:
+        channels = _ChannelCache(svc, uow, who.workspace_id)
+        found: list[Message | None] = [None] * len(items)
         rows: list[dict[str, Any]] = []
         fresh: dict[str, idempotency.Recorded] = {}
-        positions: list[int] = []
         errors: dict[str, str] = {}
-        for index, request in enumerate(requests):
+        for index, item in enumerate(items):
             where = f"{field_prefix}[{index}]." if field_prefix else ""
-            replay = _replay(uow, who, request, where, scope)
+            replay = _replay(uow, who, item, where, scope)
             if replay is not None:
-                items[index] = replay
+                found[index] = replay
                 continue
             try:
-                rows.append(_validated_row(svc, uow, channels, who, request, where))
-                positions.append(index)
+                row = _validated_row(svc, uow, channels, who, item, where)
             except ValidationError as error:
                 errors.update(error.errors)  # every bad item is named, not just the first
+                continue
+            rows.append(row)
+            message = Message.from_row({**_ROW_DEFAULTS, **row})
+            found[index] = message
+            key = item.request.idempotency_key
+            if key is not None:
+                if key in fresh:
+                    errors[f"{where}idempotency_key"] = "is repeated in this batch"
+                snapshot = {"snapshot": message.snapshot()}
+                fresh[key] = idempotency.Recorded(item.fingerprint(), 201, snapshot)
         if errors:
             raise ValidationError(errors)
         store.insert_many(uow, rows, actor=who.actor)
-        for index, row in zip(positions, rows, strict=True):
-            message = Message.from_row({**_ROW_DEFAULTS, **row})
-            items[index] = render(message)
-            key = requests[index].idempotency_key
-            if key is not None:
-                if key in fresh:
-                    raise ValidationError.field(
-                        f"{field_prefix}[{index}].idempotency_key", "is repeated in this batch"
-                    )
-                fresh[key] = idempotency.Recorded(requests[index].fingerprint(), 201, items[index])
         idempotency.remember_many(uow, who.workspace_id, scope, fresh, uow.now)
-    return BatchCreated(items, created=len(rows), replayed=len(requests) - len(rows))
+    created = [message for message in found if message is not None]
+    return BatchCreated(created, created=len(rows), replayed=len(items) - len(rows))
 
 
 _ROW_DEFAULTS: dict[str, Any] = {
@@ -195,28 +211,44 @@ _ROW_DEFAULTS: dict[str, Any] = {
 }
 
 
-def _replay(
-    uow: UnitOfWork, who: Principal, request: NewMessage, where: str, scope: str
-) -> Any | None:
-    if request.idempotency_key is None:
+def _replay(uow: UnitOfWork, who: Principal, item: _Item, where: str, scope: str) -> Message | None:
+    key = item.request.idempotency_key
+    if key is None:
         return None
     field_name = f"{where}idempotency_key" if where else "Idempotency-Key"
-    if problem := text_problem(request.idempotency_key):
+    if problem := text_problem(key):
         raise ValidationError.field(field_name, problem)
-    recorded = idempotency.recall(uow, who.workspace_id, scope, request.idempotency_key)
+    recorded = idempotency.recall(uow, who.workspace_id, scope, key)
     if recorded is None:
         return None
-    if recorded.request_hash != request.fingerprint():
+    if recorded.request_hash != item.fingerprint():
         raise IdempotencyConflict(
             f"{field_name}: this key was already used with a different request"
         )
-    return recorded.response
+    return _as_first_created(uow, who, recorded.response)
+
+
+def _as_first_created(uow: UnitOfWork, who: Principal, response: Any) -> Message:
+    """The message as first created, from its idempotency record.
+
+    Records written before pigeon kept snapshots hold a rendered response instead; for those
+    the message is read back by its id (as it is now, which a client may notice in its
+    status).
+    """
+    if isinstance(response, dict) and "snapshot" in response:
+        return Message.from_snapshot(response["snapshot"])
+    message_id = response.get("id") or response.get("sendQueueId")
+    message = store.get(uow, who.workspace_id, str(message_id)) if message_id else None
+    if message is None:
+        raise NotFound("the message this idempotency key created no longer exists")
+    return message
 
 
 class _ChannelCache:
     """Channels looked up once per batch rather than once per item."""
 
-    def __init__(self, uow: UnitOfWork, workspace_id: str) -> None:
+    def __init__(self, svc: Services, uow: UnitOfWork, workspace_id: str) -> None:
+        self._svc = svc
         self._uow = uow
         self._workspace_id = workspace_id
         self._by_id: dict[str | None, Channel | None] = {}
@@ -230,21 +262,31 @@ class _ChannelCache:
             )
         return self._by_id[channel_id]
 
+    def problem(self, channel: Channel | None, asked: str | None) -> str | None:
+        """Why messages cannot go through `channel`, or None."""
+        if channel is None:
+            if asked:
+                return "no such channel in this workspace"
+            return "this workspace has no default channel"
+        if channel.disabled_at is not None:
+            return "this channel is disabled"
+        if not self._svc.can_send(channel.kind):
+            return f"this channel's kind ({channel.kind}) has no sender in this pigeon"
+        return None
+
 
 def _validated_row(
     svc: Services,
     uow: UnitOfWork,
     channels: _ChannelCache,
     who: Principal,
-    request: NewMessage,
+    item: _Item,
     where: str,
 ) -> dict[str, Any]:
+    request = item.request
     errors: dict[str, str] = {}
-    recipient = ""
-    try:
-        recipient = normalize_handle(request.recipient, field=f"{where}recipient")
-    except ValidationError as error:
-        errors.update(error.errors)
+    if item.recipient_problem is not None:
+        errors[f"{where}recipient"] = item.recipient_problem
     body = request.body
     if not body.strip():
         errors[f"{where}body"] = "must not be empty"
@@ -260,24 +302,15 @@ def _validated_row(
             scheduled_for = scheduled_for.astimezone(UTC)  # as the database will give it back
         except OverflowError:
             errors[f"{where}scheduled_for"] = "is out of range"
-    if request.meta is not None:
-        if problem := json_problem(request.meta):
-            errors[f"{where}meta"] = problem
-        elif len(json.dumps(request.meta)) > MAX_META_BYTES:
-            errors[f"{where}meta"] = f"must be at most {MAX_META_BYTES} bytes of JSON"
+    if request.meta is not None and (
+        problem := json_problem(request.meta, max_bytes=MAX_META_BYTES)
+    ):
+        errors[f"{where}meta"] = problem
     channel = None
     if request.channel_id is not None and not is_uuid(request.channel_id):
         errors[f"{where}channel_id"] = "no such channel in this workspace"
     else:
         channel = channels.get(request.channel_id)
-        if channel is None:
-            errors[f"{where}channel_id"] = (
-                "no such channel in this workspace"
-                if request.channel_id
-                else "this workspace has no default channel"
-            )
-        elif channel.disabled_at is not None:
-            errors[f"{where}channel_id"] = "this channel is disabled"
     if request.device_id is not None:
         device = (
             accounts.get_device(uow, who.workspace_id, request.device_id)
@@ -286,20 +319,22 @@ def _validated_row(
         )
         if device is None or device.revoked_at is not None:
             errors[f"{where}device_id"] = "no such active device in this workspace"
+        elif request.channel_id is None:
+            channel = channels.get(device.channel_id)  # the device implies its channel
         elif channel is not None and device.channel_id != channel.id:
-            if request.channel_id is None:
-                channel = channels.get(device.channel_id)  # the device implies its channel
-            else:
-                errors[f"{where}device_id"] = "this device serves another channel"
+            errors[f"{where}device_id"] = "this device serves another channel"
+    channel_field = f"{where}channel_id"
+    if channel_field not in errors and (problem := channels.problem(channel, request.channel_id)):
+        errors[channel_field] = problem
     if errors:
         raise ValidationError(errors)
-    assert channel is not None
+    assert channel is not None and item.recipient is not None
     return {
         "id": new_id(),
         "workspace_id": who.workspace_id,
         "channel_id": channel.id,
         "device_id": request.device_id,
-        "recipient": recipient,
+        "recipient": item.recipient,
         "body": body,
         "status": MessageStatus.QUEUED,
         "scheduled_for": scheduled_for,
@@ -311,52 +346,60 @@ def _validated_row(
 
 
 def get(svc: Services, who: Principal, message_id: str) -> MessageWithHistory:
-    with svc.db.transaction(readonly=True) as uow:
+    with auth.acting(svc, who, readonly=True) as uow:
         message = store.get(uow, who.workspace_id, message_id) if is_uuid(message_id) else None
         if message is None:
             raise NotFound("no such message")
         return MessageWithHistory(message, store.events_of(uow, who.workspace_id, message_id))
 
 
-def list_(
-    svc: Services, who: Principal, where: store.MessageFilter, *, limit: int = 50
-) -> list[Message]:
-    with svc.db.transaction(readonly=True) as uow:
+def list_(svc: Services, who: Principal, where: MessageFilter, *, limit: int = 50) -> list[Message]:
+    with auth.acting(svc, who, readonly=True) as uow:
         return store.list_(uow, who.workspace_id, where, limit=limit)
 
 
 def cancel(svc: Services, who: Principal, message_id: str) -> Message:
-    with svc.db.transaction() as uow:
-        message = store.get(uow, who.workspace_id, message_id) if is_uuid(message_id) else None
-        if message is None:
-            raise NotFound("no such message")
+    with auth.acting(svc, who) as uow:
+        message = _existing(uow, who, message_id)
         if message.status not in transitions.CANCELABLE_MESSAGE_STATUSES:
             raise IllegalTransition(f"a {message.status} message can no longer be canceled")
         return store.move(uow, message, MessageStatus.CANCELED, at=uow.now, actor=who.actor)
 
 
 def retry(svc: Services, who: Principal, message_id: str) -> Message:
-    """Send a failed or unknown message again, now; a person's decision."""
-    with svc.db.transaction() as uow:
-        message = store.get(uow, who.workspace_id, message_id) if is_uuid(message_id) else None
-        if message is None:
-            raise NotFound("no such message")
+    """Send a failed or unknown message again, now; a person's decision.
+
+    The last claim's token stays on the message until another claim replaces it: if its
+    device reports meanwhile that it did send the message after all, that is recorded
+    rather than a second send.
+    """
+    with auth.acting(svc, who) as uow:
+        message = _existing(uow, who, message_id)
         if message.status not in RETRYABLE:
             raise IllegalTransition(f"a {message.status} message cannot be retried")
+        if message.device_id is not None:
+            device = accounts.get_device(uow, who.workspace_id, message.device_id)
+            if device is None or device.revoked_at is not None:
+                raise Conflict(
+                    "this message is pinned to a device that has been revoked: "
+                    "create it again for another device"
+                )
         return store.move(
             uow,
             message,
             MessageStatus.QUEUED,
             at=uow.now,
             actor=who.actor,
-            values={
-                "scheduled_for": uow.now,
-                "claim_token": None,
-                "claimed_by": None,
-                "lease_expires_at": None,
-            },
+            values={"scheduled_for": uow.now},
             detail={"reason": "manual_retry"},
         )
+
+
+def _existing(uow: UnitOfWork, who: Principal, message_id: str) -> Message:
+    message = store.get(uow, who.workspace_id, message_id) if is_uuid(message_id) else None
+    if message is None:
+        raise NotFound("no such message")
+    return message
 
 
 def claimant_names(svc: Services, who: Principal, found: Sequence[Message]) -> dict[str, str]:
@@ -364,10 +407,10 @@ def claimant_names(svc: Services, who: Principal, found: Sequence[Message]) -> d
     claimants = [m.claimed_by for m in found if m.claimed_by is not None]
     if not claimants:
         return {}
-    with svc.db.transaction(readonly=True) as uow:
+    with auth.acting(svc, who, readonly=True) as uow:
         return accounts.device_names(uow, who.workspace_id, claimants)
 
 
 def count_by_status(svc: Services, who: Principal) -> dict[MessageStatus, int]:
-    with svc.db.transaction(readonly=True) as uow:
+    with auth.acting(svc, who, readonly=True) as uow:
         return store.count_by_status(uow, who.workspace_id)

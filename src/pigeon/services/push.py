@@ -12,14 +12,13 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from pigeon.domain.delivery import Outcome
+from pigeon.domain.leases import Lease
 from pigeon.errors import PermanentChannelError
 from pigeon.services import delivery
-from pigeon.store import accounts, claims
+from pigeon.store import accounts
 from pigeon.store import messages as store
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from pigeon.channels.protocols import Sender
     from pigeon.domain.accounts import Channel
     from pigeon.domain.messages import Message
@@ -28,8 +27,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+HOLDER_CHARS = 36  # messages.claimed_by
+
+
 def worker_identity() -> str:
-    return f"worker:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    """`w:<host>:<pid>:<random>`, the host cut so the whole fits `claimed_by`."""
+    tail = f":{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    host = socket.gethostname()[: HOLDER_CHARS - len(tail) - 2]
+    return f"w:{host}{tail}"
 
 
 @dataclass(frozen=True)
@@ -39,18 +44,31 @@ class Attempt:
     error: str | None = None
 
 
-def claim(svc: Services, senders: Mapping[str, Sender], holder: str, limit: int) -> list[Message]:
+@dataclass(frozen=True)
+class Claim:
+    message: Message
+    channel: Channel
+
+
+def claim(svc: Services, holder: str, limit: int) -> list[Claim]:
+    """Claim due messages of push channels this process has a sender for, with their
+    channels, releasing due ones on the way (the scheduler need not have run)."""
     with svc.db.transaction() as uow:
-        lease = claims.Lease.new(holder, uow.now + timedelta(seconds=svc.settings.lease_seconds))
-        return store.claim_for_push(uow, kinds=frozenset(senders), limit=limit, lease=lease)
+        lease = Lease.new(holder, uow.now + timedelta(seconds=svc.settings.lease_seconds))
+        claimed = store.claim_for_push(uow, kinds=frozenset(svc.senders), limit=limit, lease=lease)
+        channels = accounts.channels_by_id(uow, {m.channel_id for m in claimed})
+    return [Claim(m, channels[m.channel_id]) for m in claimed if m.channel_id in channels]
 
 
-async def send(svc: Services, senders: Mapping[str, Sender], message: Message) -> Attempt:
+def served_channels(svc: Services, channel_ids: list[str]) -> dict[str, bool]:
+    """Whether each channel is one this process's senders deliver."""
     with svc.db.transaction(readonly=True) as uow:
-        channel = accounts.get_channel(uow, message.workspace_id, message.channel_id)
-    if channel is None:
-        return Attempt(message, Outcome.REJECTED, "the channel no longer exists")
-    return await _send_through(senders[channel.kind], message, channel)
+        found = accounts.channels_by_id(uow, set(channel_ids))
+    return {cid: cid in found and found[cid].kind in svc.senders for cid in channel_ids}
+
+
+async def send(svc: Services, claimed: Claim) -> Attempt:
+    return await _send_through(svc.senders[claimed.channel.kind], claimed.message, claimed.channel)
 
 
 async def _send_through(sender: Sender, message: Message, channel: Channel) -> Attempt:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pigeon.domain.channels import LeaseExpiryPolicy
 from pigeon.domain.transitions import MessageStatus
@@ -13,11 +13,21 @@ from pigeon.store import accounts
 from pigeon.store import messages as store
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from pigeon.domain.backoff import Backoff
+    from pigeon.domain.messages import Message
     from pigeon.services.context import Services
+    from pigeon.store.database import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-RELEASE_CHUNK = 1000
+RELEASE_CHUNK = store.RELEASE_CHUNK
+# What `last_error` says of a claim that ended without a report, by the reason it ended.
+ENDED_CLAIM_ERRORS = {
+    "lease_expired": "lease expired without a report",
+    "device_revoked": "its device was revoked before reporting",
+}
 
 
 def release_due(svc: Services, *, limit: int = RELEASE_CHUNK) -> int:
@@ -39,66 +49,70 @@ class Sweep:
     requeued: int = 0
     failed: int = 0
 
+    def __add__(self, other: Sweep) -> Sweep:
+        return Sweep(
+            self.unknown + other.unknown,
+            self.requeued + other.requeued,
+            self.failed + other.failed,
+        )
+
 
 def expire_leases(svc: Services, *, limit: int = RELEASE_CHUNK) -> Sweep:
-    """Settle claims whose lease ran out without a report.
-
-    By default such a message becomes `unknown`: the device may have sent it before it went
-    quiet, and sending twice is worse than asking a person. A channel whose policy is `retry`
-    puts it back in the queue, with backoff, until the attempts run out.
-    """
-    unknown = requeued = failed = 0
-    backoff = svc.backoff
+    """Settle claims whose lease ran out without a report (see `end_claims`)."""
     with svc.db.transaction() as uow:
-        policies: dict[tuple[str, str], LeaseExpiryPolicy] = {}
-        for message in store.expired_claims(uow, now=uow.now, limit=limit):
-            key = (message.workspace_id, message.channel_id)
-            if key not in policies:
-                channel = accounts.get_channel(uow, *key)
-                policies[key] = channel.on_lease_expiry if channel else LeaseExpiryPolicy.UNKNOWN
-            detail = {"reason": "lease_expired", "device_id": message.claimed_by}
-            if policies[key] is LeaseExpiryPolicy.UNKNOWN:
-                store.move(
-                    uow,
-                    message,
-                    MessageStatus.UNKNOWN,
-                    at=uow.now,
-                    actor="scheduler",
-                    detail=detail,
-                )
-                unknown += 1
-            elif backoff.should_retry(message.attempts):
-                delay = timedelta(seconds=backoff.delay(message.attempts))
-                store.move(
-                    uow,
-                    message,
-                    MessageStatus.QUEUED,
-                    at=uow.now,
-                    actor="scheduler",
-                    values={
-                        "scheduled_for": uow.now + delay,
-                        "last_error": "lease expired without a report",
-                    },
-                    detail=detail,
-                )
-                requeued += 1
-            else:
-                store.move(
-                    uow,
-                    message,
-                    MessageStatus.FAILED,
-                    at=uow.now,
-                    actor="scheduler",
-                    values={"last_error": "lease expired without a report"},
-                    detail=detail,
-                )
-                failed += 1
-    sweep = Sweep(unknown, requeued, failed)
-    if unknown or requeued or failed:
+        expired = store.expired_claims(uow, now=uow.now, limit=limit)
+        sweep = end_claims(svc, uow, expired, actor="scheduler", reason="lease_expired")
+    if sweep != Sweep():
         log.info("expired leases: %s", sweep, extra={"action": "leases_expired"})
     return sweep
 
 
-def next_due_at(svc: Services) -> datetime | None:
+def end_claims(
+    svc: Services, uow: UnitOfWork, claimed: Iterable[Message], *, actor: str, reason: str
+) -> Sweep:
+    """End claims that will get no report: their lease ran out, or their device was revoked.
+
+    By default such a message becomes `unknown`: the device may have sent it before it went
+    quiet, and sending twice is worse than asking a person. A channel whose policy is `retry`
+    puts it back in the queue, with backoff, until the attempts run out. Either way the
+    claim's token stays on the message: its holder may still report that it went out.
+    """
+    sweep = Sweep()
+    policies: dict[tuple[str, str], LeaseExpiryPolicy] = {}
+    backoff = svc.backoff
+    for message in claimed:
+        key = (message.workspace_id, message.channel_id)
+        if key not in policies:
+            channel = accounts.get_channel(uow, *key)
+            policies[key] = channel.on_lease_expiry if channel else LeaseExpiryPolicy.UNKNOWN
+        detail = {"reason": reason, "device_id": message.claimed_by}
+        error = ENDED_CLAIM_ERRORS[reason]
+        target, values, counted = _after_claim(policies[key], message, backoff, uow.now, error)
+        store.move(uow, message, target, at=uow.now, actor=actor, values=values, detail=detail)
+        sweep = sweep + counted
+    return sweep
+
+
+def _after_claim(
+    policy: LeaseExpiryPolicy, message: Message, backoff: Backoff, now: datetime, error: str
+) -> tuple[MessageStatus, dict[str, Any], Sweep]:
+    if policy is LeaseExpiryPolicy.UNKNOWN:
+        return MessageStatus.UNKNOWN, {"last_error": error}, Sweep(unknown=1)
+    if backoff.should_retry(message.attempts):
+        delay = timedelta(seconds=backoff.delay(message.attempts))
+        values = {"scheduled_for": now + delay, "last_error": error}
+        return MessageStatus.QUEUED, values, Sweep(requeued=1)
+    return MessageStatus.FAILED, {"last_error": error}, Sweep(failed=1)
+
+
+@dataclass(frozen=True)
+class LookAhead:
+    next_due: datetime | None  # when the earliest queued message falls due
+    leases_expired: bool  # whether a claim's lease has run out (if asked)
+
+
+def look_ahead(svc: Services, *, leases: bool) -> LookAhead:
+    """What the scheduler has to do, read in one short read-only transaction."""
     with svc.db.transaction(readonly=True) as uow:
-        return store.next_due_at(uow)
+        expired = leases and store.any_expired_claim(uow, now=uow.now)
+        return LookAhead(store.next_due_at(uow), expired)

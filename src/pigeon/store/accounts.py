@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Table, insert, select, update
+from sqlalchemy import ColumnElement, Table, func, insert, select, update
 
 from pigeon.domain.accounts import ApiKey, Channel, Device, Workspace
 from pigeon.store.tables import (
@@ -108,6 +108,17 @@ def get_workspace(uow: UnitOfWork, workspace_id: str) -> Workspace | None:
     return Workspace.from_row(row) if row else None
 
 
+# pg_advisory_xact_lock key of first-run setup (any constant unique to pigeon will do).
+SETUP_LOCK = 0x70_69_67_65_6F_6E_01
+
+
+def lock_for_setup(uow: UnitOfWork) -> None:
+    """Serialise first-run setup across processes: PostgreSQL takes an advisory lock for the
+    transaction; SQLite's BEGIN IMMEDIATE has serialised writers already."""
+    if uow.dialect == "postgresql":
+        uow.conn.execute(select(func.pg_advisory_xact_lock(SETUP_LOCK)))
+
+
 def count_workspaces(uow: UnitOfWork) -> int:
     return len(uow.conn.execute(select(workspaces.c.id).limit(1)).all())
 
@@ -165,6 +176,13 @@ def api_key_by_hash(uow: UnitOfWork, key_hash: str) -> ApiKey | None:
     return ApiKey.from_row(row) if row else None
 
 
+def api_key_active(uow: UnitOfWork, key_id: str) -> bool:
+    row = uow.conn.execute(
+        select(api_keys.c.id).where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+    ).first()
+    return row is not None
+
+
 def list_api_keys(uow: UnitOfWork, workspace_id: str) -> list[ApiKey]:
     return [ApiKey.from_row(row) for row in _in_workspace(uow, api_keys, workspace_id)]
 
@@ -198,6 +216,15 @@ def get_channel(uow: UnitOfWork, workspace_id: str, channel_id: str) -> Channel 
         uow, channels, channels.c.workspace_id == workspace_id, channels.c.id == channel_id
     )
     return Channel.from_row(row) if row else None
+
+
+def channels_by_id(uow: UnitOfWork, channel_ids: Iterable[str]) -> dict[str, Channel]:
+    """Channels by id, across workspaces (for workers)."""
+    wanted = sorted(set(channel_ids))
+    if not wanted:
+        return {}
+    rows = uow.conn.execute(select(channels).where(channels.c.id.in_(wanted))).all()
+    return {row.id: Channel.from_row(row._mapping) for row in rows}
 
 
 def channel_by_name(uow: UnitOfWork, workspace_id: str, name: str) -> Channel | None:
@@ -284,5 +311,14 @@ def revoke_device(uow: UnitOfWork, workspace_id: str, device_id: str, at: dateti
     return _revoke(uow, devices, workspace_id, device_id, at)
 
 
-def touch_device(uow: UnitOfWork, device_id: str, at: datetime) -> None:
-    uow.conn.execute(update(devices).where(devices.c.id == device_id).values(last_seen_at=at))
+def touch_active_device(uow: UnitOfWork, device_id: str, at: datetime) -> bool:
+    """Record the device as seen; False if it has been revoked (and nothing is written).
+
+    The row lock this takes orders the caller's transaction against a concurrent revocation.
+    """
+    result = uow.conn.execute(
+        update(devices)
+        .where(devices.c.id == device_id, devices.c.revoked_at.is_(None))
+        .values(last_seen_at=at)
+    )
+    return result.rowcount > 0

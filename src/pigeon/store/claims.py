@@ -11,17 +11,17 @@ SQLite: the same statement without the lock clause; the unit of work opened the 
 with BEGIN IMMEDIATE, which makes writers take turns.
 
 A table that uses this module needs the columns `id`, `status`, `claim_token`, `claimed_by`
-and `lease_expires_at`.
+and `lease_expires_at`. The token of the latest claim stays on a row after its lease ends;
+only the next claim replaces it (domain/delivery.check_report says what it may still do).
 """
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, ColumnElement, Row, Table, select, update
 
+from pigeon.domain.leases import Lease
 from pigeon.store.sql import one_of, status_is
 
 if TYPE_CHECKING:
@@ -31,15 +31,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 
-@dataclass(frozen=True)
-class Lease:
-    token: str
-    holder: str
-    expires_at: datetime
-
-    @classmethod
-    def new(cls, holder: str, expires_at: datetime) -> Lease:
-        return cls(token=str(uuid.uuid4()), holder=holder, expires_at=expires_at)
+__all__ = ["Lease", "claim", "expired", "renew_held", "settle"]
 
 
 def claim(
@@ -71,6 +63,44 @@ def claim(
     )
     rows = conn.execute(statement).all()
     # RETURNING order is unspecified; hand rows out in the order they were picked.
+    return sorted(rows, key=lambda row: tuple(row._mapping[column.name] for column in order_by))
+
+
+def renew_held(
+    conn: Connection,
+    table: Table,
+    *,
+    holder: str,
+    claimed_status: str,
+    now: datetime,
+    expires_at: datetime,
+    order_by: Sequence[Column[Any]],
+    limit: int,
+) -> Sequence[Row[Any]]:
+    """The unexpired claims `holder` still holds, their leases renewed to `expires_at`
+    under their own tokens.
+
+    A holder that claims again has not reported these: most often the answer to its last
+    claim was lost (a timeout, a server killed after the commit). Handing them back lets it
+    send and report them now instead of leaving them to expire into `unknown`. Rows being
+    settled at this moment are skipped (PostgreSQL), not waited for.
+    """
+    c = table.c
+    pick = (
+        select(c.id)
+        .where(status_is(table, claimed_status), c.claimed_by == holder, c.lease_expires_at > now)
+        .order_by(*order_by)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    statement = (
+        update(table)
+        .where(c.id.in_(pick.scalar_subquery()), c.claimed_by == holder)
+        .values(lease_expires_at=expires_at)
+        .returning(*table.c)
+    )
+    rows = conn.execute(statement).all()
     return sorted(rows, key=lambda row: tuple(row._mapping[column.name] for column in order_by))
 
 

@@ -20,9 +20,12 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from datetime import datetime
 
+    from pigeon.domain.leases import Lease
     from pigeon.store.database import UnitOfWork
 
 TOPIC = "messages"
+M = MessageStatus
+RELEASE_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -54,10 +57,35 @@ def _event(
     }
 
 
-def _announce(
-    uow: UnitOfWork, workspace_id: str, ids: Sequence[str], status: MessageStatus, **extra: Any
-) -> None:
-    uow.notify(TOPIC, {"workspace_id": workspace_id, "ids": list(ids), "status": status, **extra})
+Moved = tuple[str, str, str, str | None]  # id, workspace_id, channel_id, device_id
+
+
+def _announce(uow: UnitOfWork, moved: Sequence[Moved], status: MessageStatus, **extra: Any) -> None:
+    """Tell listeners, once committed, that these messages reached `status`.
+
+    Per workspace: the ids, and how many of them each channel and each pinned device got,
+    so a waiting claim is woken only for work it can take (services/waiters.py).
+    """
+    by_workspace: dict[str, list[Moved]] = {}
+    for row in moved:
+        by_workspace.setdefault(row[1], []).append(row)
+    for workspace_id, rows in by_workspace.items():
+        channels: dict[str, int] = {}
+        devices: dict[str, int] = {}
+        for _id, _ws, channel_id, device_id in rows:
+            if device_id is None:
+                channels[channel_id] = channels.get(channel_id, 0) + 1
+            else:
+                devices[device_id] = devices.get(device_id, 0) + 1
+        payload = {
+            "workspace_id": workspace_id,
+            "ids": [row[0] for row in rows],
+            "status": status,
+            "channels": channels,
+            "devices": devices,
+            **extra,
+        }
+        uow.notify(TOPIC, payload)
 
 
 def insert_many(uow: UnitOfWork, rows: Sequence[Mapping[str, Any]], *, actor: str) -> None:
@@ -73,17 +101,12 @@ def insert_many(uow: UnitOfWork, rows: Sequence[Mapping[str, Any]], *, actor: st
             for r in rows
         ],
     )
-    by_workspace: dict[str, list[Mapping[str, Any]]] = {}
-    for row in rows:
-        by_workspace.setdefault(row["workspace_id"], []).append(row)
-    for workspace_id, group in by_workspace.items():
-        _announce(
-            uow,
-            workspace_id,
-            [r["id"] for r in group],
-            MessageStatus.QUEUED,
-            earliest=min(r["scheduled_for"] for r in group).isoformat(),
-        )
+    _announce(
+        uow,
+        [(r["id"], r["workspace_id"], r["channel_id"], r["device_id"]) for r in rows],
+        MessageStatus.QUEUED,
+        earliest=min(r["scheduled_for"] for r in rows).isoformat(),
+    )
 
 
 def get(uow: UnitOfWork, workspace_id: str, message_id: str) -> Message | None:
@@ -191,7 +214,7 @@ def settle_claims(
     """
     groups: dict[tuple[Any, ...], list[Settlement]] = {}
     for settlement in settlements:
-        transitions.check(settlement.message.status, settlement.target)
+        transitions.check(settlement.message.status, settlement.target, report=True)
         groups.setdefault(settlement.group(), []).append(settlement)
     moved: dict[str, Message] = {}
     for members in groups.values():
@@ -227,12 +250,16 @@ def settle_claims(
                 for s in applied
             ],
         )
-    announced: dict[tuple[str, MessageStatus], list[str]] = {}
+    by_target: dict[MessageStatus, list[Moved]] = {}
     for s in applied:
-        announced.setdefault((s.message.workspace_id, s.target), []).append(s.message.id)
-    for (workspace_id, status), ids in announced.items():
-        _announce(uow, workspace_id, ids, status)
+        by_target.setdefault(s.target, []).append(_moved(s.message))
+    for status, group in by_target.items():
+        _announce(uow, group, status)
     return moved
+
+
+def _moved(message: Message) -> Moved:
+    return (message.id, message.workspace_id, message.channel_id, message.device_id)
 
 
 def _record(
@@ -247,11 +274,12 @@ def _record(
         insert(message_events),
         _event(moved.id, moved.workspace_id, from_status, moved.status, at, actor, detail),
     )
-    _announce(uow, moved.workspace_id, [moved.id], moved.status)
+    extra = {"earliest": moved.scheduled_for.isoformat()} if moved.status is M.QUEUED else {}
+    _announce(uow, [_moved(moved)], moved.status, **extra)
 
 
-def release_due(uow: UnitOfWork, *, now: datetime, limit: int) -> list[tuple[str, str, str]]:
-    """Release up to `limit` due queued messages; returns (id, workspace_id, channel_id).
+def release_due(uow: UnitOfWork, *, now: datetime, limit: int) -> list[Moved]:
+    """Release up to `limit` due queued messages; returns (id, workspace, channel, device).
 
     Walks ix_messages_queued_scheduled_for from the oldest due message, so the cost follows
     what is due, whatever the number of future messages.
@@ -269,9 +297,9 @@ def release_due(uow: UnitOfWork, *, now: datetime, limit: int) -> list[tuple[str
         update(messages)
         .where(c.id.in_(pick.scalar_subquery()))
         .values(status=MessageStatus.RELEASED, updated_at=now)
-        .returning(c.id, c.workspace_id, c.channel_id)
+        .returning(c.id, c.workspace_id, c.channel_id, c.device_id)
     ).all()
-    released = [(r.id, r.workspace_id, r.channel_id) for r in rows]
+    released = [(r.id, r.workspace_id, r.channel_id, r.device_id) for r in rows]
     _record_bulk(uow, released, MessageStatus.QUEUED, MessageStatus.RELEASED, now, "scheduler")
     return released
 
@@ -283,11 +311,35 @@ def claim_for_device(
     channel_id: str,
     device_id: str,
     limit: int,
-    lease: claims.Lease,
-    now: datetime,
-) -> list[Message]:
-    """Claim released messages of the device's channel that are for it or for any device."""
+    lease: Lease,
+    hand_back: bool = True,
+) -> tuple[list[Message], list[Message]]:
+    """Up to `limit` messages for a device, as (held, new).
+
+    Held: with `hand_back`, the claims it holds and has not reported, renewed under their
+    own tokens. New: released messages of its channel that are for it or for any device,
+    oldest first. Due messages are released in the same transaction, so a device never
+    waits for the scheduler."""
     c = messages.c
+    order = [c.scheduled_for, c.id]
+    held = (
+        claims.renew_held(
+            uow.conn,
+            messages,
+            holder=device_id,
+            claimed_status=MessageStatus.CLAIMED,
+            now=uow.now,
+            expires_at=lease.expires_at,
+            order_by=order,
+            limit=limit,
+        )
+        if hand_back
+        else []
+    )
+    found = [Message.from_row(row._mapping) for row in held]
+    if len(found) >= limit:
+        return found, []
+    release_due(uow, now=uow.now, limit=RELEASE_CHUNK)
     eligible = and_(
         c.channel_id == channel_id,
         status_is(messages, MessageStatus.RELEASED),
@@ -298,22 +350,70 @@ def claim_for_device(
         uow.conn,
         messages,
         eligible=eligible,
-        order_by=[c.scheduled_for, c.id],
-        limit=limit,
+        order_by=order,
+        limit=limit - len(found),
         lease=lease,
         claimed_status=MessageStatus.CLAIMED,
-        extra_values={"attempts": c.attempts + 1, "updated_at": now},
+        extra_values={"attempts": c.attempts + 1, "updated_at": uow.now},
     )
     claimed = [Message.from_row(row._mapping) for row in rows]
     _record_bulk(
         uow,
-        [(m.id, m.workspace_id, m.channel_id) for m in claimed],
+        [_moved(m) for m in claimed],
         MessageStatus.RELEASED,
         MessageStatus.CLAIMED,
-        now,
+        uow.now,
         f"device:{device_id}",
     )
-    return claimed
+    return found, claimed
+
+
+def claims_of(uow: UnitOfWork, workspace_id: str, device_id: str) -> list[Message]:
+    """The messages `device_id` holds claimed, locked (PostgreSQL) against its own reports."""
+    c = messages.c
+    query = select(messages).where(
+        status_is(messages, MessageStatus.CLAIMED),
+        c.claimed_by == device_id,
+        c.workspace_id == workspace_id,
+    )
+    if uow.dialect == "postgresql":
+        query = query.with_for_update()
+    return [Message.from_row(row._mapping) for row in uow.conn.execute(query).all()]
+
+
+def fail_pinned(
+    uow: UnitOfWork, workspace_id: str, device_id: str, *, error: str, actor: str
+) -> int:
+    """Fail the messages pinned to `device_id` that wait to be sent; returns how many."""
+    c = messages.c
+    pick = select(c.id, c.status).where(
+        c.workspace_id == workspace_id,
+        c.device_id == device_id,
+        c.status.in_([MessageStatus.QUEUED, MessageStatus.RELEASED]),
+    )
+    if uow.dialect == "postgresql":
+        pick = pick.with_for_update()
+    waiting = {row.id: MessageStatus(row.status) for row in uow.conn.execute(pick).all()}
+    if not waiting:
+        return 0
+    for status in set(waiting.values()):
+        transitions.check(status, MessageStatus.FAILED)
+    uow.conn.execute(
+        update(messages)
+        .where(one_of(uow.dialect, c.id, list(waiting)))
+        .values(status=MessageStatus.FAILED, last_error=error, updated_at=uow.now)
+    )
+    detail = {"reason": "device_revoked", "device_id": device_id}
+    insert_rows(
+        uow,
+        message_events,
+        [
+            _event(mid, workspace_id, status, M.FAILED, uow.now, actor, detail)
+            for mid, status in waiting.items()
+        ],
+    )
+    _announce(uow, [(mid, workspace_id, "", device_id) for mid in waiting], M.FAILED)
+    return len(waiting)
 
 
 def expired_claims(uow: UnitOfWork, *, now: datetime, limit: int) -> list[Message]:
@@ -321,6 +421,15 @@ def expired_claims(uow: UnitOfWork, *, now: datetime, limit: int) -> list[Messag
         uow.conn, messages, claimed_status=MessageStatus.CLAIMED, now=now, limit=limit
     )
     return [Message.from_row(row._mapping) for row in rows]
+
+
+def any_expired_claim(uow: UnitOfWork, *, now: datetime) -> bool:
+    row = uow.conn.execute(
+        select(messages.c.id)
+        .where(status_is(messages, MessageStatus.CLAIMED), messages.c.lease_expires_at < now)
+        .limit(1)
+    ).first()
+    return row is not None
 
 
 def next_due_at(uow: UnitOfWork) -> datetime | None:
@@ -336,7 +445,7 @@ def next_due_at(uow: UnitOfWork) -> datetime | None:
 
 def _record_bulk(
     uow: UnitOfWork,
-    moved: Sequence[tuple[str, str, str]],
+    moved: Sequence[Moved],
     from_status: MessageStatus,
     to_status: MessageStatus,
     at: datetime,
@@ -347,19 +456,9 @@ def _record_bulk(
     insert_rows(
         uow,
         message_events,
-        [_event(mid, ws, from_status, to_status, at, actor) for mid, ws, _ in moved],
+        [_event(mid, ws, from_status, to_status, at, actor) for mid, ws, _, _ in moved],
     )
-    by_workspace: dict[str, list[tuple[str, str]]] = {}
-    for mid, ws, channel in moved:
-        by_workspace.setdefault(ws, []).append((mid, channel))
-    for ws, pairs in by_workspace.items():
-        _announce(
-            uow,
-            ws,
-            [mid for mid, _ in pairs],
-            to_status,
-            channels=sorted({channel for _, channel in pairs}),
-        )
+    _announce(uow, moved, to_status)
 
 
 def claim_for_push(
@@ -367,10 +466,11 @@ def claim_for_push(
     *,
     kinds: frozenset[str],
     limit: int,
-    lease: claims.Lease,
+    lease: Lease,
 ) -> list[Message]:
     """Claim released messages of enabled push channels of the given kinds, for a worker."""
     c = messages.c
+    release_due(uow, now=uow.now, limit=RELEASE_CHUNK)
     push_channels = select(channels.c.id).where(
         channels.c.kind.in_(sorted(kinds)), channels.c.disabled_at.is_(None)
     )
@@ -387,7 +487,7 @@ def claim_for_push(
     claimed = [Message.from_row(row._mapping) for row in rows]
     _record_bulk(
         uow,
-        [(m.id, m.workspace_id, m.channel_id) for m in claimed],
+        [_moved(m) for m in claimed],
         MessageStatus.RELEASED,
         MessageStatus.CLAIMED,
         uow.now,

@@ -193,11 +193,12 @@ def _only(status: MessageStatus) -> dict[str, Any]:
 
 # The release step walks this index: its cost follows what is due, not the backlog.
 Index("ix_messages_queued_scheduled_for", messages.c.scheduled_for, **_only(MessageStatus.QUEUED))
-# Device claims: released messages of one channel, oldest first.
+# Device claims: released messages of one channel, in the claim's order (oldest, then id).
 Index(
-    "ix_messages_released_channel_id_scheduled_for",
+    "ix_messages_released_channel_id_scheduled_for_id",
     messages.c.channel_id,
     messages.c.scheduled_for,
+    messages.c.id,
     **_only(MessageStatus.RELEASED),
 )
 # The lease sweep: claims whose lease ran out.
@@ -253,4 +254,14 @@ audit_events = Table(
     Column("at", UTCDateTime(), nullable=False),
     Column("detail", JSON()),
     Index("ix_audit_events_workspace_id_id", "workspace_id", "id"),
+)
+
+# Named upkeep times: when a periodic job last ran, and who ran it. Health writes its own
+# row to prove that writes work (services/health.py).
+timers = Table(
+    "timers",
+    metadata,
+    Column("name", String(60), primary_key=True),
+    Column("ran_at", UTCDateTime(), nullable=False),
+    Column("holder", String(100)),
 )

@@ -1,26 +1,28 @@
-"""The scheduler: releases due messages and settles expired leases.
+"""The scheduler: releases messages as they fall due and settles expired leases.
 
-It wakes when a message is added or changed (a bus notification), when the earliest queued
-message falls due, and at least every `interval` seconds, so a due message is released within
-a fraction of a second rather than on a long tick. Several schedulers may run at once: the
-release statement skips rows another one holds.
+It sleeps until the earliest queued message falls due, at most `interval` seconds, and a
+notification of a message queued for an earlier time wakes it sooner. Messages due at once
+are not its business: the claim that takes them releases them on the way (a waiting device
+or the sender is woken for them), so the scheduler adds no transaction to the common path.
+Several schedulers may run at once: the release statement skips rows another one holds.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from anyio import to_thread
 
+from pigeon.domain.transitions import MessageStatus
 from pigeon.services import scheduling
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
-    from datetime import datetime
 
-    from pigeon.bus.protocols import EventBus
+    from pigeon.bus.protocols import Subscription
     from pigeon.services.context import Services
 
 log = logging.getLogger(__name__)
@@ -29,38 +31,43 @@ LEASE_SWEEP_SECONDS = 1.0
 
 
 class Scheduler:
-    def __init__(self, svc: Services, bus: EventBus, *, interval: float | None = None) -> None:
+    def __init__(self, svc: Services, *, interval: float | None = None) -> None:
         self.svc = svc
-        self.bus = bus
         self.interval = interval or svc.settings.scheduler_interval_seconds
         self._last_sweep: datetime | None = None
+        self._wake_at: datetime | None = None
 
     def tick(self) -> int:
         """One pass, synchronously: release everything due, sweep leases when it is time."""
         released = 0
-        due = scheduling.next_due_at(self.svc)
-        # A cheap read first: most wake-ups (a future message added) have nothing to release,
-        # and a write transaction costs a commit.
-        while due is not None and due <= self.svc.clock.now():
-            count = scheduling.release_due(self.svc)
-            released += count
-            if count < scheduling.RELEASE_CHUNK:
-                break
         now = self.svc.clock.now()
-        since_sweep = None if self._last_sweep is None else now - self._last_sweep
-        if since_sweep is None or since_sweep.total_seconds() >= LEASE_SWEEP_SECONDS:
-            scheduling.expire_leases(self.svc)
+        sweep_due = self._last_sweep is None or (
+            (now - self._last_sweep).total_seconds() >= LEASE_SWEEP_SECONDS
+        )
+        # A cheap read first: most passes have nothing to do, and a write costs a commit.
+        look = scheduling.look_ahead(self.svc, leases=sweep_due)
+        if look.next_due is not None and look.next_due <= now:
+            while True:
+                count = scheduling.release_due(self.svc)
+                released += count
+                if count < scheduling.RELEASE_CHUNK:
+                    break
+        if sweep_due:
+            if look.leases_expired:
+                scheduling.expire_leases(self.svc)
             self._last_sweep = now
         return released
 
     def _seconds_until_due(self) -> float:
-        due = scheduling.next_due_at(self.svc)
-        if due is None:
-            return self.interval
-        return max(0.0, min(self.interval, (due - self.svc.clock.now()).total_seconds()))
+        due = scheduling.look_ahead(self.svc, leases=False).next_due
+        now = self.svc.clock.now()
+        wait = self.interval if due is None else min(self.interval, (due - now).total_seconds())
+        wait = max(0.0, wait)
+        self._wake_at = now + timedelta(seconds=wait)
+        return wait
 
     async def run(self, stop: asyncio.Event) -> None:
-        subscription = self.bus.subscribe("messages")
+        subscription = self.svc.bus.subscribe("messages")
         log.info("scheduler started", extra={"action": "scheduler_started"})
         try:
             while not stop.is_set():
@@ -70,11 +77,25 @@ class Scheduler:
                 except Exception:
                     log.exception("scheduler pass failed", extra={"action": "scheduler_error"})
                     wait = self.interval
-                await first_of(stop, subscription.get(wait), wait)
-                subscription.drain()
+                await first_of(stop, self._earlier_due(subscription), wait)
         finally:
-            self.bus.unsubscribe(subscription)
+            self.svc.bus.unsubscribe(subscription)
             log.info("scheduler stopped", extra={"action": "scheduler_stopped"})
+
+    async def _earlier_due(self, subscription: Subscription) -> None:
+        """Return at a notification of a message that falls due before the planned wake-up
+        (and not at once: its claimer releases that)."""
+        while True:
+            note = await subscription.get()
+            if note is not None and self._is_earlier(note[1]):
+                return
+
+    def _is_earlier(self, payload: dict[str, Any]) -> bool:
+        if payload.get("status") != MessageStatus.QUEUED or "earliest" not in payload:
+            return False
+        earliest = datetime.fromisoformat(payload["earliest"])
+        now = self.svc.clock.now()
+        return now < earliest and (self._wake_at is None or earliest < self._wake_at)
 
 
 async def first_of(stop: asyncio.Event, notified: Awaitable[object], timeout: float) -> None:

@@ -1,24 +1,27 @@
-"""The sender worker: delivers released messages of push channels (console today; WhatsApp,
-SMTP and Twilio as their senders arrive). Wakes when messages are released."""
+"""The sender worker: delivers messages of push channels (console today; WhatsApp, SMTP and
+Twilio as their senders arrive).
+
+It wakes when messages of a push channel become due (queued for now, or released by the
+scheduler) and claims them, releasing the due ones on the way; changes on gateway channels,
+which devices serve, never wake it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from anyio import to_thread
 
 from pigeon.domain.transitions import MessageStatus
 from pigeon.services import push
+from pigeon.services.waiters import DUE_SLACK
 from pigeon.workers.scheduler import first_of
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
-    from pigeon.bus.protocols import EventBus, Subscription
-    from pigeon.channels.protocols import Sender
-    from pigeon.domain.messages import Message
+    from pigeon.bus.protocols import Subscription
     from pigeon.services.context import Services
 
 log = logging.getLogger(__name__)
@@ -28,30 +31,25 @@ class SenderWorker:
     def __init__(
         self,
         svc: Services,
-        bus: EventBus,
-        senders: Mapping[str, Sender],
         *,
         batch: int = 50,
         concurrency: int = 10,
         interval: float = 1.0,
     ) -> None:
         self.svc = svc
-        self.bus = bus
-        self.senders = senders
         self.batch = batch
         self.interval = interval
         self.holder = push.worker_identity()
         self._slots = asyncio.Semaphore(concurrency)
+        self._push_channels: dict[str, bool] = {}  # channel id -> served by a sender here
 
-    async def _send(self, message: Message) -> push.Attempt:
+    async def _send(self, claimed: push.Claim) -> push.Attempt:
         async with self._slots:
-            return await push.send(self.svc, self.senders, message)
+            return await push.send(self.svc, claimed)
 
     async def run_once(self) -> int:
         """Claim one batch, send it, record the outcomes; returns how many were claimed."""
-        claimed = await to_thread.run_sync(
-            lambda: push.claim(self.svc, self.senders, self.holder, self.batch)
-        )
+        claimed = await to_thread.run_sync(lambda: push.claim(self.svc, self.holder, self.batch))
         if claimed:
             attempts = await asyncio.gather(*(self._send(m) for m in claimed))
             # Shielded: a stop during the write must not lose outcomes already obtained.
@@ -61,9 +59,9 @@ class SenderWorker:
         return len(claimed)
 
     async def run(self, stop: asyncio.Event) -> None:
-        if not self.senders:
+        if not self.svc.senders:
             return
-        subscription = self.bus.subscribe("messages")
+        subscription = self.svc.bus.subscribe("messages")
         log.info("sender started", extra={"action": "sender_started", "holder": self.holder})
         try:
             while not stop.is_set():
@@ -72,16 +70,30 @@ class SenderWorker:
                         continue  # more may be waiting
                 except Exception:
                     log.exception("sender pass failed", extra={"action": "sender_error"})
-                await first_of(stop, _release_of(subscription), self.interval)
-                subscription.drain()
+                await first_of(stop, self._push_work(subscription), self.interval)
         finally:
-            self.bus.unsubscribe(subscription)
+            self.svc.bus.unsubscribe(subscription)
 
+    async def _push_work(self, subscription: Subscription) -> None:
+        """Return at the next notification that messages of a push channel are due."""
+        while True:
+            note = await subscription.get()
+            if note is None or not self._brings_work(note[1]):
+                continue
+            # Pinned messages name devices, not channels: devices serve gateway channels.
+            channels = list(note[1].get("channels") or {})
+            unknown = [c for c in channels if c not in self._push_channels]
+            if unknown:
+                found = await to_thread.run_sync(push.served_channels, self.svc, unknown)
+                self._push_channels.update(found)
+            if any(self._push_channels.get(c) for c in channels):
+                return
 
-async def _release_of(subscription: Subscription) -> None:
-    """Return at the next notification that messages were released: other changes (a message
-    added for later, a report) give a push channel nothing new to send."""
-    while True:
-        note = await subscription.get()
-        if note is not None and note[1].get("status") == MessageStatus.RELEASED:
-            return
+    def _brings_work(self, payload: dict[str, Any]) -> bool:
+        status = payload.get("status")
+        if status == MessageStatus.RELEASED:
+            return True
+        earliest = payload.get("earliest")
+        if status != MessageStatus.QUEUED or earliest is None:
+            return False
+        return datetime.fromisoformat(earliest) <= self.svc.clock.now() + DUE_SLACK

@@ -8,24 +8,23 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
+from anyio import to_thread
+
 from pigeon.workers.scheduler import Scheduler
 from pigeon.workers.sender import SenderWorker
 
 if TYPE_CHECKING:
-    from pigeon.bootstrap import Container
+    from pigeon.services.context import Services
 
 log = logging.getLogger(__name__)
 
 GRACE_SECONDS = 10.0
 
 
-async def run_workers(container: Container, stop: asyncio.Event) -> None:
-    services, bus = container.services, container.bus
+async def run_workers(services: Services, stop: asyncio.Event) -> None:
     tasks = [
-        asyncio.create_task(Scheduler(services, bus).run(stop), name="scheduler"),
-        asyncio.create_task(
-            SenderWorker(services, bus, container.senders).run(stop), name="sender"
-        ),
+        asyncio.create_task(Scheduler(services).run(stop), name="scheduler"),
+        asyncio.create_task(SenderWorker(services).run(stop), name="sender"),
     ]
     try:
         await stop.wait()
@@ -41,3 +40,10 @@ async def run_workers(container: Container, stop: asyncio.Event) -> None:
         for task in pending:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+async def run_once(services: Services) -> tuple[int, int]:
+    """One pass of each worker: (messages released, messages claimed for push channels)."""
+    released = await to_thread.run_sync(Scheduler(services).tick)
+    sent = await SenderWorker(services).run_once()
+    return released, sent

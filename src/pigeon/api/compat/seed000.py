@@ -12,14 +12,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
-from pigeon.api.deps import DeviceAuth, Sender, Svc
+from pigeon.api.deps import DeviceAuth, PigeonRoute, Sender, Svc
 from pigeon.api.v1.schemas import Uuid, iso
 from pigeon.domain.ids import is_uuid
 from pigeon.domain.messages import Message
 from pigeon.errors import IdempotencyConflict, ValidationError
 from pigeon.services import gateway, messages
 
-router = APIRouter(tags=["seed 000"])
+router = APIRouter(tags=["seed 000"], route_class=PigeonRoute)
 
 PENDING_LIMIT = 50
 # Its own key space: a batchItemId replays only a seed 000 answer, never a /v1 one.
@@ -90,13 +90,11 @@ def enqueue(body: EnqueueIn, svc: Svc, who: Sender) -> dict[str, Any]:
         idempotency_key=body.batchItemId,
     )
     try:
-        created = messages.create(
-            svc, who, request, lambda m: {"sendQueueId": m.id}, scope=IDEMPOTENCY_SCOPE
-        )
+        created = messages.create(svc, who, request, scope=IDEMPOTENCY_SCOPE)
     except ValidationError as error:
         raise ValidationError({SEED_FIELDS.get(k, k): v for k, v in error.errors.items()}) from None
     except IdempotencyConflict:
         raise IdempotencyConflict(
             "batchItemId: this id was already used with a different message"
         ) from None
-    return _ok(created.body)
+    return _ok({"sendQueueId": created.message.id})

@@ -12,18 +12,20 @@ import json
 from collections.abc import Mapping
 from typing import Annotated, Any
 
+from anyio import to_thread
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from pigeon.api.deps import (
     DeviceAuth,
+    PigeonRoute,
     Reader,
     Sender,
     StreamReader,
     Svc,
     closing,
-    container,
+    services,
 )
 from pigeon.api.sse import message_stream
 from pigeon.api.v1.schemas import Instant, Uuid, iso
@@ -31,9 +33,9 @@ from pigeon.domain.messages import Message
 from pigeon.domain.transitions import MessageStatus
 from pigeon.errors import ValidationError
 from pigeon.services import gateway, health, messages
-from pigeon.store.messages import MessageFilter
+from pigeon.services.messages import MessageFilter
 
-router = APIRouter(prefix="/api", tags=["seed 002"])
+router = APIRouter(prefix="/api", tags=["seed 002"], route_class=PigeonRoute)
 
 M = MessageStatus
 
@@ -112,7 +114,7 @@ def create_message(body: MessageIn, svc: Svc, who: Sender) -> Any:
         recipient=body.to_handle, body=body.body, scheduled_for=body.scheduled_for
     )
     try:
-        return messages.create(svc, who, request, seed_message).body
+        return seed_message(messages.create(svc, who, request).message)
     except ValidationError as error:
         raise ValidationError(
             {name.replace("recipient", "to_handle"): text for name, text in error.errors.items()}
@@ -163,7 +165,9 @@ def cancel_message(message_id: Uuid, svc: Svc, who: Sender) -> dict[str, Any]:
 
 @router.post("/gateway/claim/")
 def claim(svc: Svc, device: DeviceAuth, body: ClaimIn | None = None) -> Response:
-    claimed = gateway.claim(svc, device, limit=1)
+    # The seed's gateway claims the next message each time and keeps no record of what it
+    # sent: handing back an unreported claim would make it send that message again.
+    claimed = gateway.claim(svc, device, limit=1, hand_back=False)
     if not claimed.messages:
         return Response(status_code=204)
     [message] = claimed.messages
@@ -207,25 +211,21 @@ def messages_by_status(svc: Svc, who: Reader) -> list[dict[str, Any]]:
 
 @router.get("/stream/messages/")
 async def stream(request: Request, who: StreamReader) -> StreamingResponse:
-    built = container(request)
+    """Live status changes of this workspace's messages; it ends when its key is revoked."""
 
     def shape(payload: dict[str, Any]) -> dict[str, Any]:
         return {"ids": payload["ids"], "status": SEED_STATUS[MessageStatus(payload["status"])]}
 
     return StreamingResponse(
-        message_stream(
-            built.bus,
-            who.workspace_id,
-            ping_seconds=built.settings.sse_ping_seconds,
-            shape=shape,
-            closing=closing(request),
-        ),
+        message_stream(services(request), who, shape=shape, closing=closing(request)),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
 @router.get("/health/")
-def health_check(svc: Svc) -> JSONResponse:
-    report_ = health.check(svc)
+async def health_check(request: Request) -> JSONResponse:
+    report_ = await to_thread.run_sync(
+        health.check, services(request), limiter=request.app.state.health_threads
+    )
     return JSONResponse(report_, status_code=200 if report_["status"] == "ok" else 503)

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from pigeon.api.deps import Admin, Operator, Reader, Svc
+from pigeon.api.deps import Admin, Operator, PigeonRoute, Reader, Svc
 from pigeon.api.v1.schemas import (
     ChannelIn,
     ChannelPatch,
@@ -22,7 +22,7 @@ from pigeon.api.v1.schemas import (
 )
 from pigeon.services import admin
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", route_class=PigeonRoute)
 
 
 @router.post("/workspaces", status_code=201, tags=["workspaces"])
@@ -33,7 +33,7 @@ def create_workspace(body: WorkspaceIn, svc: Svc, actor: Operator) -> dict[str, 
 
 @router.get("/workspace", tags=["workspaces"])
 def current_workspace(svc: Svc, who: Reader) -> dict[str, Any]:
-    return workspace_out(admin.get_workspace(svc, who.workspace_id))
+    return workspace_out(admin.get_workspace(svc, who))
 
 
 @router.post("/keys", status_code=201, tags=["keys"])
@@ -66,8 +66,19 @@ def list_devices(svc: Svc, who: Admin) -> dict[str, Any]:
 
 @router.post("/devices/{device_id}/revoke", tags=["devices"])
 def revoke_device(device_id: Uuid, svc: Svc, who: Admin) -> dict[str, Any]:
-    admin.revoke_device(svc, who, device_id)
-    return {"id": device_id, "revoked": True}
+    """Revoke a device: its token stops working at once, the messages it claimed and never
+    reported end as a lost lease would (its channel's `on_lease_expiry`), and messages
+    pinned to it that wait to be sent fail with the reason."""
+    revoked = admin.revoke_device(svc, who, device_id)
+    ended = revoked.claims_ended
+    return {
+        "id": device_id,
+        "revoked": True,
+        "claims_unknown": ended.unknown,
+        "claims_requeued": ended.requeued,
+        "claims_failed": ended.failed,
+        "pinned_failed": revoked.pinned_failed,
+    }
 
 
 @router.post("/channels", status_code=201, tags=["channels"])

@@ -9,12 +9,13 @@ from typing import Any
 from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import JSONResponse
 
-from pigeon.api.deps import DeviceAuth, Svc, closing, container
+from pigeon.api.deps import BATCH_LIMITS, DeviceAuth, PigeonRoute, Svc, closing, services, waiters
 from pigeon.api.errors import parse_body, problem_body, status_of
-from pigeon.api.v1.schemas import ClaimIn, ReportIn, ReportsIn, iso
+from pigeon.api.v1.schemas import MAX_REPORTS, ClaimIn, ReportIn, ReportsIn, iso
 from pigeon.services import gateway
 
-router = APIRouter(prefix="/v1/gateway", tags=["gateway"])
+router = APIRouter(prefix="/v1/gateway", tags=["gateway"], route_class=PigeonRoute)
+BATCH_LIMITS["/v1/gateway/report"] = ("reports", MAX_REPORTS)
 log = logging.getLogger(__name__)
 
 
@@ -52,9 +53,10 @@ async def claim(request: Request, device: DeviceAuth, body: ClaimIn | None = Non
     `unknown` when its lease ran out. It also ends, empty, when the server shuts down.
     """
     body = body or ClaimIn()
-    built = container(request)
     waiting = asyncio.ensure_future(
-        gateway.claim_or_wait(built.services, built.bus, device, limit=body.limit, wait=body.wait)
+        gateway.claim_or_wait(
+            services(request), waiters(request), device, limit=body.limit, wait=body.wait
+        )
     )
     try:
         if body.wait > 0 and not await _wait_while_wanted(request, waiting):
@@ -81,6 +83,10 @@ async def claim(request: Request, device: DeviceAuth, body: ClaimIn | None = Non
                     "claim_token": m.claim_token,
                     "scheduled_for": iso(m.scheduled_for),
                     "attempt": m.attempts,
+                    # Held by this device since an earlier claim it did not report (its
+                    # answer may have been lost): send it unless it already went out,
+                    # and report it either way.
+                    "handed_back": m.id in claimed.handed_back,
                 }
                 for m in claimed.messages
             ],

@@ -6,9 +6,18 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationInfo,
+    field_validator,
+)
 
 from pigeon.api.v1.render import (
     channel_out,
@@ -20,6 +29,7 @@ from pigeon.api.v1.render import (
     workspace_out,
 )
 from pigeon.domain.ids import is_uuid
+from pigeon.domain.storable import text_problem
 
 
 def _uuid(value: str) -> str:
@@ -62,6 +72,21 @@ Flag = Annotated[bool, Strict()]
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    # Text recorded rather than refused, cut and cleaned by the service (a device's error).
+    RECORDED: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any, info: ValidationInfo) -> Any:
+        """No text field holds what a database cannot store (NUL, unpaired surrogates)."""
+        if info.field_name in cls.RECORDED:
+            return value
+        texts = value if isinstance(value, list) else [value]
+        for text in texts:
+            if isinstance(text, str) and (problem := text_problem(text)):
+                raise ValueError(problem)
+        return value
+
 
 class WorkspaceIn(Body):
     name: str = Field(max_length=200)
@@ -75,7 +100,7 @@ class KeyIn(Body):
 
 class DeviceIn(Body):
     name: str = Field(max_length=200)
-    channel_id: str | None = None
+    channel_id: Uuid | None = None
 
 
 class ChannelIn(Body):
@@ -117,6 +142,8 @@ class ClaimIn(Body):
 
 
 class ReportIn(Body):
+    RECORDED = frozenset({"error"})
+
     message_id: Uuid
     claim_token: str
     status: Literal["sent", "failed", "delivered", "read"]
@@ -124,11 +151,15 @@ class ReportIn(Body):
     error: str | None = None
 
 
+MAX_REPORTS = 500
+
+
 class ReportsIn(Body):
-    reports: list[ReportIn] = Field(min_length=1, max_length=500)
+    reports: list[ReportIn] = Field(min_length=1, max_length=MAX_REPORTS)
 
 
 __all__ = [
+    "MAX_REPORTS",
     "BatchIn",
     "BatchItemIn",
     "ChannelIn",

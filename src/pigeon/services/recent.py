@@ -1,0 +1,56 @@
+"""Secrets verified lately, kept a short while so a request's first check costs no query.
+
+This is a cache of the database's answer, never the last word: services re-check a key or a
+device inside the transaction that acts on it (services/auth.py).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from typing import Generic, TypeVar
+
+from pigeon.domain.accounts import ApiKey, Device
+
+T = TypeVar("T", ApiKey, Device)
+KEEP_SECONDS = 30.0
+MAX_ENTRIES = 4096
+
+
+class Recent(Generic[T]):
+    def __init__(self) -> None:
+        self._items: OrderedDict[str, tuple[float, T]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> T | None:
+        with self._lock:
+            found = self._items.get(digest)
+        if found is None or time.monotonic() - found[0] > KEEP_SECONDS:
+            return None
+        return found[1]
+
+    def put(self, digest: str, item: T) -> None:
+        with self._lock:
+            self._items[digest] = (time.monotonic(), item)
+            self._items.move_to_end(digest)
+            while len(self._items) > MAX_ENTRIES:
+                self._items.popitem(last=False)
+
+    def forget(self, item_id: str) -> None:
+        with self._lock:
+            for digest, (_at, item) in list(self._items.items()):
+                if item.id == item_id:
+                    del self._items[digest]
+
+
+class Credentials:
+    """The API keys and device tokens this process verified lately, by hash."""
+
+    def __init__(self) -> None:
+        self.keys: Recent[ApiKey] = Recent()
+        self.devices: Recent[Device] = Recent()
+
+    def forget(self, revoked_id: str) -> None:
+        self.keys.forget(revoked_id)
+        self.devices.forget(revoked_id)
