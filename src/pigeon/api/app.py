@@ -15,6 +15,7 @@ from pigeon import __version__
 from pigeon.api import errors
 from pigeon.api.compat import seed000, seed002
 from pigeon.api.limits import BodyLimit
+from pigeon.api.turns import WriteTurns
 from pigeon.api.v1 import accounts, gateway, messages
 from pigeon.services import health
 from pigeon.services.context import Services
@@ -63,6 +64,11 @@ def create_app(services: Services, *, run_workers: bool = True) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=services.settings.max_request_bytes)
     app.state.services = services
     app.state.waiters = waiters
+    app.state.write_turns = (
+        WriteTurns(services.settings.sqlite_busy_seconds)
+        if services.db.dialect == "sqlite"
+        else None
+    )
     app.state.closing = closing
     errors.install(app)
     for router in (

@@ -17,6 +17,7 @@ from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
 
 from pigeon.api.intake import ItemCounter, read_body
+from pigeon.api.turns import WriteTurns
 from pigeon.domain.accounts import Device, Scope
 from pigeon.services import auth
 from pigeon.services.context import Principal, Services
@@ -97,6 +98,14 @@ class Credential:
 
 # The item limits of batch bodies, counted while they stream in: (route path, key, limit).
 BATCH_LIMITS: dict[str, tuple[str, int]] = {}
+# Routes that wait for work before they write (long-polls): they take a write turn for each
+# write themselves (api/turns.py), not for the whole wait.
+WAITING_ROUTES: set[str] = set()
+
+
+def write_turns(request: Request) -> WriteTurns | None:
+    turns: WriteTurns | None = request.app.state.write_turns
+    return turns
 
 
 class PigeonRoute(APIRoute):
@@ -108,20 +117,26 @@ class PigeonRoute(APIRoute):
             d.call for d in self.dependant.dependencies if isinstance(d.call, Credential)
         ]
         batch = BATCH_LIMITS.get(self.path_format)
+        waits = self.path_format in WAITING_ROUTES
 
         async def bounded(request: Request) -> Response:
             for credential in credentials:
                 await credential.check(request)
-            if request.method not in ("GET", "HEAD"):
-                settings = services(request).settings
-                counter = ItemCounter(*batch) if batch else None
-                request._body = await read_body(
-                    request.receive,
-                    max_bytes=settings.max_request_bytes,
-                    timeout=settings.body_timeout_seconds,
-                    counter=counter,
-                )
-            return await handler(request)
+            if request.method in ("GET", "HEAD"):
+                return await handler(request)
+            settings = services(request).settings
+            counter = ItemCounter(*batch) if batch else None
+            request._body = await read_body(
+                request.receive,
+                max_bytes=settings.max_request_bytes,
+                timeout=settings.body_timeout_seconds,
+                counter=counter,
+            )
+            turns = write_turns(request)
+            if turns is None or waits:
+                return await handler(request)
+            async with turns.turn():
+                return await handler(request)
 
         return bounded
 

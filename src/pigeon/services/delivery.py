@@ -81,7 +81,9 @@ def _settle_round(
     actor: str,
 ) -> None:
     ids = [reports[i].message_id for i in indexes if is_uuid(reports[i].message_id)]
-    current = {m.id: m for m in store.get_many(uow, workspace_id, ids)}
+    # Locked: a lease sweep between this read and the write would otherwise make a report
+    # that is still good look stale (the sweep skips locked rows instead).
+    current = {m.id: m for m in store.get_many(uow, workspace_id, ids, lock=True)}
     planned: dict[int, store.Settlement] = {}
     for i in indexes:
         report = reports[i]

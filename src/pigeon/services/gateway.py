@@ -21,7 +21,7 @@ from pigeon.store import accounts
 from pigeon.store import messages as store
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Awaitable, Callable, Sequence
 
     from pigeon.domain.accounts import Device
     from pigeon.domain.messages import Message
@@ -112,7 +112,13 @@ def heartbeat(svc: Services, device: Device) -> datetime:
 
 
 async def claim_or_wait(
-    svc: Services, waiters: Waiters, device: Device, *, limit: int | None, wait: float
+    svc: Services,
+    waiters: Waiters,
+    device: Device,
+    *,
+    limit: int | None,
+    wait: float,
+    run: Callable[[Callable[[], Claimed]], Awaitable[Claimed]] | None = None,
 ) -> Claimed:
     """Claim now; if nothing is ready, sleep until work this device can take is added or
     released (or its revocation, or `wait` seconds), then claim again.
@@ -121,9 +127,10 @@ async def claim_or_wait(
     that concerns its channel or its device, never by a timer of its own.
     """
     wait = min(wait, svc.settings.max_claim_wait_seconds)
+    run = run or to_thread.run_sync
     with waiters.register(device, timeout=wait) as waiter:
         while True:
             waiter.ready_to_claim()
-            claimed = await to_thread.run_sync(lambda: claim(svc, device, limit=limit))
+            claimed = await run(lambda: claim(svc, device, limit=limit))
             if claimed.messages or not await waiter.sleep():
                 return claimed

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, exc
@@ -39,6 +40,11 @@ UNIQUE_VIOLATION = "23505"
 # ping per checkout cost a round trip per transaction.
 IDLE_PING_SECONDS = 10.0
 POOL_TIMEOUT_SECONDS = 10.0
+
+
+# When the write of the current request must give up (time.monotonic()): set by the API for
+# a request that first queued for its turn, so the two waits share one bound.
+WRITE_DEADLINE: ContextVar[float | None] = ContextVar("pigeon_write_deadline", default=None)
 
 
 class UniqueViolation(PigeonError):
@@ -181,6 +187,9 @@ class Database:
         gate = None if readonly else self._writers
         bound = self.busy_seconds if busy_seconds is None else busy_seconds
         started = time.monotonic()
+        deadline = WRITE_DEADLINE.get()
+        if deadline is not None:
+            bound = max(min(bound, deadline - started), 0.01)
         if gate is not None and not gate.acquire(timeout=bound):
             raise StorageUnavailable(_busy(bound))
         try:
@@ -207,7 +216,7 @@ class Database:
             ) from error
 
     def _publish(self, notifications: list[tuple[str, dict[str, Any]]]) -> None:
-        if self._notify is None:
+        if self._notify is None or not notifications:
             return
         try:
             for topic, payload in notifications:

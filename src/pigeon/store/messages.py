@@ -116,13 +116,20 @@ def get(uow: UnitOfWork, workspace_id: str, message_id: str) -> Message | None:
     return Message.from_row(row._mapping) if row else None
 
 
-def get_many(uow: UnitOfWork, workspace_id: str | None, ids: Iterable[str]) -> list[Message]:
+def get_many(
+    uow: UnitOfWork, workspace_id: str | None, ids: Iterable[str], *, lock: bool = False
+) -> list[Message]:
     """Messages by id; `workspace_id` None reads across workspaces (for workers).
 
     Selected by primary key alone, then scoped here: with the workspace in the WHERE clause,
-    PostgreSQL without statistics may scan the workspace's whole index instead.
+    PostgreSQL without statistics may scan the workspace's whole index instead. With `lock`,
+    PostgreSQL locks the rows (in id order, so two lockers cannot deadlock) until the
+    transaction ends: what is read is what a following guarded UPDATE finds.
     """
-    rows = uow.conn.execute(select(messages).where(one_of(uow.dialect, messages.c.id, ids))).all()
+    query = select(messages).where(one_of(uow.dialect, messages.c.id, ids))
+    if lock and uow.dialect == "postgresql":
+        query = query.order_by(messages.c.id).with_for_update()
+    rows = uow.conn.execute(query).all()
     found = [Message.from_row(row._mapping) for row in rows]
     return [m for m in found if workspace_id is None or m.workspace_id == workspace_id]
 
@@ -377,7 +384,7 @@ def claims_of(uow: UnitOfWork, workspace_id: str, device_id: str) -> list[Messag
         c.workspace_id == workspace_id,
     )
     if uow.dialect == "postgresql":
-        query = query.with_for_update()
+        query = query.order_by(c.id).with_for_update()
     return [Message.from_row(row._mapping) for row in uow.conn.execute(query).all()]
 
 
@@ -392,7 +399,7 @@ def fail_pinned(
         c.status.in_([MessageStatus.QUEUED, MessageStatus.RELEASED]),
     )
     if uow.dialect == "postgresql":
-        pick = pick.with_for_update()
+        pick = pick.order_by(c.id).with_for_update()
     waiting = {row.id: MessageStatus(row.status) for row in uow.conn.execute(pick).all()}
     if not waiting:
         return 0

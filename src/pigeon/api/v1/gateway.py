@@ -9,13 +9,25 @@ from typing import Any
 from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import JSONResponse
 
-from pigeon.api.deps import BATCH_LIMITS, DeviceAuth, PigeonRoute, Svc, closing, services, waiters
+from pigeon.api.deps import (
+    BATCH_LIMITS,
+    WAITING_ROUTES,
+    DeviceAuth,
+    PigeonRoute,
+    Svc,
+    closing,
+    services,
+    waiters,
+    write_turns,
+)
 from pigeon.api.errors import parse_body, problem_body, status_of
+from pigeon.api.turns import unlimited
 from pigeon.api.v1.schemas import MAX_REPORTS, ClaimIn, ReportIn, ReportsIn, iso
 from pigeon.services import gateway
 
 router = APIRouter(prefix="/v1/gateway", tags=["gateway"], route_class=PigeonRoute)
 BATCH_LIMITS["/v1/gateway/report"] = ("reports", MAX_REPORTS)
+WAITING_ROUTES.add("/v1/gateway/claim")
 log = logging.getLogger(__name__)
 
 
@@ -53,9 +65,15 @@ async def claim(request: Request, device: DeviceAuth, body: ClaimIn | None = Non
     `unknown` when its lease ran out. It also ends, empty, when the server shuts down.
     """
     body = body or ClaimIn()
+    turns = write_turns(request)
     waiting = asyncio.ensure_future(
         gateway.claim_or_wait(
-            services(request), waiters(request), device, limit=body.limit, wait=body.wait
+            services(request),
+            waiters(request),
+            device,
+            limit=body.limit,
+            wait=body.wait,
+            run=turns.run if turns is not None else unlimited,
         )
     )
     try:

@@ -1,0 +1,146 @@
+"""A lease whose holder lost it: what its token may still do, on both lease-expiry policies.
+
+The rule: once a lease has ended, its token can no longer fail, requeue or otherwise steer
+the message; a late `sent` or `delivered` from the last holder is still recorded while no
+other claim exists (it prevents a second send); once another claim exists, every report
+under the old token is refused.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from pigeon.clock import FrozenClock
+from pigeon.domain.accounts import Device
+from pigeon.domain.channels import LeaseExpiryPolicy
+from pigeon.domain.messages import Message
+from pigeon.domain.transitions import MessageStatus
+from pigeon.errors import LeaseExpired, StaleClaim
+from pigeon.services import admin, gateway, messages, scheduling
+from pigeon.services.context import Principal, Services
+from tests.factories import add_device, schedule
+
+M = MessageStatus
+
+
+def _policy(svc: Services, who: Principal, policy: LeaseExpiryPolicy) -> None:
+    [channel] = [c for c in admin.list_channels(svc, who) if c.is_default]
+    admin.update_channel(svc, who, channel.id, on_lease_expiry=policy)
+
+
+def _lose_the_lease(svc: Services, clock: FrozenClock) -> scheduling.Sweep:
+    clock.advance(timedelta(seconds=svc.settings.lease_seconds + 1))
+    return scheduling.expire_leases(svc)
+
+
+def _report(
+    svc: Services, device: Device, message: Message, outcome: gateway.Outcome, error: str = ""
+) -> gateway.ReportResult:
+    [result] = gateway.report(
+        svc, device, [gateway.Report(message.id, outcome, message.claim_token, error or None)]
+    )
+    return result
+
+
+def _history(svc: Services, who: Principal, message: Message) -> list[MessageStatus]:
+    return [e.to_status for e in messages.get(svc, who, message.id).events]
+
+
+def test_a_stale_holder_cannot_requeue_a_message_released_again(
+    container: Services, who: Principal, clock: FrozenClock
+) -> None:
+    svc = container
+    _policy(svc, who, LeaseExpiryPolicy.RETRY)
+    holder = add_device(container, who, "slow mac")
+    schedule(container, who)
+    [claimed] = gateway.claim(svc, holder).messages
+    assert _lose_the_lease(svc, clock) == scheduling.Sweep(requeued=1)
+    clock.advance(timedelta(hours=2))  # past the backoff
+    assert scheduling.release_due(svc) == 1
+    before = _history(svc, who, claimed)
+    for _ in range(3):  # and again: it could once do so on every release
+        late = _report(svc, holder, claimed, gateway.Outcome.FAILED, "timeout")
+        assert isinstance(late.error, LeaseExpired), late
+    now = messages.get(svc, who, claimed.id).message
+    assert now.status is M.RELEASED and now.scheduled_for <= clock.now()
+    assert _history(svc, who, claimed) == before  # nothing written
+
+
+@pytest.mark.parametrize("policy", list(LeaseExpiryPolicy))
+def test_a_late_send_report_is_recorded_and_nobody_sends_again(
+    container: Services, who: Principal, clock: FrozenClock, policy: LeaseExpiryPolicy
+) -> None:
+    svc = container
+    _policy(svc, who, policy)
+    holder, other = add_device(container, who, "slow mac"), add_device(container, who, "spare")
+    schedule(container, who)
+    [claimed] = gateway.claim(svc, holder).messages
+    _lose_the_lease(svc, clock)
+    clock.advance(timedelta(hours=2))
+    late = _report(svc, holder, claimed, gateway.Outcome.SENT)
+    assert late.error is None and late.message is not None
+    assert late.message.status is M.SENT
+    assert gateway.claim(svc, other).messages == []  # no second send
+    assert messages.get(svc, who, claimed.id).message.sent_at == clock.now()
+
+
+@pytest.mark.parametrize("policy", list(LeaseExpiryPolicy))
+def test_a_late_failure_cannot_steer_on_either_policy(
+    container: Services, who: Principal, clock: FrozenClock, policy: LeaseExpiryPolicy
+) -> None:
+    svc = container
+    _policy(svc, who, policy)
+    holder = add_device(container, who)
+    schedule(container, who)
+    [claimed] = gateway.claim(svc, holder).messages
+    _lose_the_lease(svc, clock)
+    ended = messages.get(svc, who, claimed.id).message
+    late = _report(svc, holder, claimed, gateway.Outcome.FAILED, "buddy not found")
+    assert isinstance(late.error, LeaseExpired)
+    assert messages.get(svc, who, claimed.id).message == ended
+
+
+def test_a_failure_after_the_lease_ran_out_is_refused_before_the_sweep(
+    container: Services, who: Principal, clock: FrozenClock
+) -> None:
+    svc = container
+    holder = add_device(container, who)
+    schedule(container, who)
+    [claimed] = gateway.claim(svc, holder).messages
+    clock.advance(timedelta(seconds=svc.settings.lease_seconds + 1))  # no sweep yet
+    assert isinstance(_report(svc, holder, claimed, gateway.Outcome.FAILED).error, LeaseExpired)
+    sent = _report(svc, holder, claimed, gateway.Outcome.SENT)  # it did go out: recorded
+    assert sent.message is not None and sent.message.status is M.SENT
+
+
+def test_every_report_under_an_old_token_is_refused_once_another_claim_exists(
+    container: Services, who: Principal, clock: FrozenClock
+) -> None:
+    svc = container
+    _policy(svc, who, LeaseExpiryPolicy.RETRY)
+    holder, other = add_device(container, who, "slow mac"), add_device(container, who, "spare")
+    schedule(container, who)
+    [first] = gateway.claim(svc, holder).messages
+    _lose_the_lease(svc, clock)
+    clock.advance(timedelta(hours=2))
+    [second] = gateway.claim(svc, other).messages
+    assert second.id == first.id and second.claim_token != first.claim_token
+    for outcome in gateway.Outcome:
+        refused = _report(svc, holder, first, outcome)
+        assert isinstance(refused.error, StaleClaim)
+    assert messages.get(svc, who, first.id).message.status is M.CLAIMED
+
+
+def test_a_report_in_time_still_retries_with_backoff(
+    container: Services, who: Principal, clock: FrozenClock
+) -> None:
+    svc = container
+    holder = add_device(container, who)
+    schedule(container, who)
+    [claimed] = gateway.claim(svc, holder).messages
+    failed = _report(svc, holder, claimed, gateway.Outcome.FAILED, "busy")
+    assert failed.message is not None and failed.message.status is M.QUEUED
+    again = _report(svc, holder, claimed, gateway.Outcome.FAILED, "busy")  # a repeat
+    assert again.error is None and len(_history(svc, who, claimed)) == 4
