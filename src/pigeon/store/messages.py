@@ -60,11 +60,19 @@ def _event(
 Moved = tuple[str, str, str, str | None]  # id, workspace_id, channel_id, device_id
 
 
-def _announce(uow: UnitOfWork, moved: Sequence[Moved], status: MessageStatus, **extra: Any) -> None:
+def _announce(
+    uow: UnitOfWork,
+    moved: Sequence[Moved],
+    status: MessageStatus,
+    *,
+    taken: frozenset[str] = frozenset(),
+    **extra: Any,
+) -> None:
     """Tell listeners, once committed, that these messages reached `status`.
 
     Per workspace: the ids, and how many of them each channel and each pinned device got,
-    so a waiting claim is woken only for work it can take (services/waiters.py).
+    so a waiting claim is woken only for work it can take (services/waiters.py). `taken`:
+    ids the same transaction went on to claim, which nobody need wake for.
     """
     by_workspace: dict[str, list[Moved]] = {}
     for row in moved:
@@ -72,7 +80,9 @@ def _announce(uow: UnitOfWork, moved: Sequence[Moved], status: MessageStatus, **
     for workspace_id, rows in by_workspace.items():
         channels: dict[str, int] = {}
         devices: dict[str, int] = {}
-        for _id, _ws, channel_id, device_id in rows:
+        for message_id, _ws, channel_id, device_id in rows:
+            if message_id in taken:
+                continue
             if device_id is None:
                 channels[channel_id] = channels.get(channel_id, 0) + 1
             else:
@@ -281,15 +291,20 @@ def _record(
         insert(message_events),
         _event(moved.id, moved.workspace_id, from_status, moved.status, at, actor, detail),
     )
-    extra = {"earliest": moved.scheduled_for.isoformat()} if moved.status is M.QUEUED else {}
+    extra: dict[str, Any] = {}
+    if moved.status is M.QUEUED:
+        extra["earliest"] = moved.scheduled_for.isoformat()
     _announce(uow, [_moved(moved)], moved.status, **extra)
 
 
-def release_due(uow: UnitOfWork, *, now: datetime, limit: int) -> list[Moved]:
+def release_due(
+    uow: UnitOfWork, *, now: datetime, limit: int, announce: bool = True
+) -> list[Moved]:
     """Release up to `limit` due queued messages; returns (id, workspace, channel, device).
 
     Walks ix_messages_queued_scheduled_for from the oldest due message, so the cost follows
-    what is due, whatever the number of future messages.
+    what is due, whatever the number of future messages. A claim that releases on its way
+    announces only what it left for others (`_announce_left`).
     """
     c = messages.c
     pick = (
@@ -307,8 +322,14 @@ def release_due(uow: UnitOfWork, *, now: datetime, limit: int) -> list[Moved]:
         .returning(c.id, c.workspace_id, c.channel_id, c.device_id)
     ).all()
     released = [(r.id, r.workspace_id, r.channel_id, r.device_id) for r in rows]
-    _record_bulk(uow, released, MessageStatus.QUEUED, MessageStatus.RELEASED, now, "scheduler")
+    _record_bulk(uow, released, M.QUEUED, M.RELEASED, now, "scheduler", announce=announce)
     return released
+
+
+def _announce_left(uow: UnitOfWork, released: Sequence[Moved], taken: Sequence[Message]) -> None:
+    """Announce what a claim released on its way; only what it left wakes anybody."""
+    if released:
+        _announce(uow, released, M.RELEASED, taken=frozenset(m.id for m in taken))
 
 
 def claim_for_device(
@@ -346,7 +367,7 @@ def claim_for_device(
     found = [Message.from_row(row._mapping) for row in held]
     if len(found) >= limit:
         return found, []
-    release_due(uow, now=uow.now, limit=RELEASE_CHUNK)
+    released = release_due(uow, now=uow.now, limit=RELEASE_CHUNK, announce=False)
     eligible = and_(
         c.channel_id == channel_id,
         status_is(messages, MessageStatus.RELEASED),
@@ -372,6 +393,7 @@ def claim_for_device(
         uow.now,
         f"device:{device_id}",
     )
+    _announce_left(uow, released, claimed)
     return found, claimed
 
 
@@ -457,6 +479,8 @@ def _record_bulk(
     to_status: MessageStatus,
     at: datetime,
     actor: str,
+    *,
+    announce: bool = True,
 ) -> None:
     if not moved:
         return
@@ -465,7 +489,8 @@ def _record_bulk(
         message_events,
         [_event(mid, ws, from_status, to_status, at, actor) for mid, ws, _, _ in moved],
     )
-    _announce(uow, moved, to_status)
+    if announce:
+        _announce(uow, moved, to_status)
 
 
 def claim_for_push(
@@ -477,7 +502,7 @@ def claim_for_push(
 ) -> list[Message]:
     """Claim released messages of enabled push channels of the given kinds, for a worker."""
     c = messages.c
-    release_due(uow, now=uow.now, limit=RELEASE_CHUNK)
+    released = release_due(uow, now=uow.now, limit=RELEASE_CHUNK, announce=False)
     push_channels = select(channels.c.id).where(
         channels.c.kind.in_(sorted(kinds)), channels.c.disabled_at.is_(None)
     )
@@ -500,4 +525,5 @@ def claim_for_push(
         uow.now,
         lease.holder,
     )
+    _announce_left(uow, released, claimed)
     return claimed

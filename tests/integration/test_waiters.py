@@ -1,0 +1,123 @@
+"""Waiting claims sleep until work they can take arrives: idle ones cost no queries, and a
+new message wakes one waiter of its channel (or the device it is pinned to), at once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from pigeon import bootstrap
+from pigeon.bus.memory import MemoryBus
+from pigeon.clock import SystemClock
+from pigeon.config import Settings
+from pigeon.services.context import Services
+from tests.integration.test_api_support import (
+    OPERATOR_TOKEN,
+    InProcessClient,
+    NewDevice,
+    Tenant,
+    new_device,
+    new_message,
+    new_tenant,
+    serve_in_process,
+)
+
+WAITERS = 40
+
+
+class Statements:
+    """Counts the statements the app runs, by kind."""
+
+    def __init__(self, services: Services) -> None:
+        self.seen: list[str] = []
+        event.listen(services.db.engine, "before_cursor_execute", self._record)
+
+    def _record(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        self.seen.append(statement)
+
+    def claims(self) -> int:
+        """Claim attempts: each begins by recording its device as seen."""
+        return sum(1 for s in self.seen if s.startswith("UPDATE devices SET last_seen_at"))
+
+
+@pytest.fixture
+def services(db_url: str) -> Iterator[Services]:
+    settings = Settings(database_url=db_url, operator_token=OPERATOR_TOKEN)
+    built = bootstrap.build(settings, clock=SystemClock(), bus=MemoryBus(), pool_size=4)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def api(services: Services) -> Iterator[InProcessClient]:
+    with serve_in_process(services) as client:  # no workers: only the waiters act
+        yield client
+
+
+@pytest.fixture
+def tenant(api: InProcessClient) -> Tenant:
+    return new_tenant(api)
+
+
+class Waiting:
+    """Long-polling claims on threads, each answer with the time it arrived."""
+
+    def __init__(self, api: InProcessClient, devices: list[NewDevice], wait: float) -> None:
+        self.answers: list[tuple[str, float, dict[str, Any]]] = []
+        self._lock = threading.Lock()
+        self.threads = [
+            threading.Thread(target=self._claim, args=(api, device, wait), daemon=True)
+            for device in devices
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def _claim(self, api: InProcessClient, device: NewDevice, wait: float) -> None:
+        answer = api.post("/v1/gateway/claim", json={"wait": wait}, headers=device.auth)
+        with self._lock:
+            self.answers.append((device.id, time.monotonic(), answer.json()))
+
+    def join(self) -> None:
+        for thread in self.threads:
+            thread.join(timeout=30)
+
+    def given(self) -> list[tuple[str, float, str]]:
+        return [(d, at, m["id"]) for d, at, body in self.answers for m in body["messages"]]
+
+
+def test_idle_waiters_run_no_queries_and_new_work_wakes_one(
+    api: InProcessClient, tenant: Tenant, services: Services
+) -> None:
+    devices = [new_device(api, tenant, f"mac-{i}") for i in range(WAITERS)]
+    statements = Statements(services)
+    waiting = Waiting(api, devices, wait=4)
+    time.sleep(1.0)  # every waiter has made its first claim and sleeps
+    assert statements.claims() == WAITERS
+    before = len(statements.seen)
+    time.sleep(1.5)
+    assert len(statements.seen) == before, statements.seen[before:]  # asleep, at no cost
+
+    created_at = time.monotonic()
+    message = new_message(api, tenant, body="for one of you")
+    time.sleep(0.5)
+    [(_device, at, message_id)] = waiting.given()
+    assert message_id == message["id"]
+    assert at - created_at < 0.1 + 0.05  # woken by the commit, not by a timer
+    assert statements.claims() == WAITERS + 1  # one waiter woke, not all
+    waiting.join()
+    assert len(waiting.answers) == WAITERS
+
+
+def test_a_pinned_message_wakes_its_own_device(api: InProcessClient, tenant: Tenant) -> None:
+    devices = [new_device(api, tenant, f"mac-{i}") for i in range(5)]
+    waiting = Waiting(api, devices, wait=3)
+    time.sleep(0.5)
+    message = new_message(api, tenant, device_id=devices[-1].id)  # the newest waiter
+    time.sleep(0.5)
+    assert [(d, m) for d, _at, m in waiting.given()] == [(devices[-1].id, message["id"])]
+    waiting.join()
