@@ -117,27 +117,23 @@ async def read_body(
     receive: Receive, *, max_bytes: int, timeout: float, counter: ItemCounter | None
 ) -> bytes:
     """The whole body, read chunk by chunk within `timeout` seconds in all."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
     chunks: list[bytes] = []
     size = 0
-    while True:
-        remaining = deadline - loop.time()
-        try:
-            message = await asyncio.wait_for(receive(), max(remaining, 0.001))
-        except TimeoutError:
-            raise HTTPException(
-                408, f"the request body did not arrive within {timeout:g} s"
-            ) from None
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > max_bytes:
-            raise HTTPException(413, f"the request body is larger than {max_bytes} bytes")
-        if counter is not None and chunk:
-            counter.feed(chunk)
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
+    try:
+        async with asyncio.timeout(timeout):  # one timer for the whole body, not per chunk
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    break
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > max_bytes:
+                    raise HTTPException(413, f"the request body is larger than {max_bytes} bytes")
+                if counter is not None and chunk:
+                    counter.feed(chunk)
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+    except TimeoutError:
+        raise HTTPException(408, f"the request body did not arrive within {timeout:g} s") from None
     return b"".join(chunks)

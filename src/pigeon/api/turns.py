@@ -33,7 +33,11 @@ class WriteTurns:
     async def turn(self) -> AsyncIterator[None]:
         deadline = time.monotonic() + self._bound
         try:
-            await asyncio.wait_for(self._turns.acquire(), self._bound)
+            if self._turns.locked():
+                async with asyncio.timeout(self._bound):
+                    await self._turns.acquire()
+            else:
+                await self._turns.acquire()  # free: no timer to arm
         except TimeoutError:
             raise StorageUnavailable(
                 f"the database is busy: no turn to write within {self._bound:g} s "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -58,10 +58,12 @@ class Message:
 
     def snapshot(self) -> dict[str, Any]:
         """The message as JSON values, to keep (an idempotent replay answers with it)."""
-        values = asdict(self)
+        values = {name: getattr(self, name) for name in self.__slots__}
         for name in _TIMES:
             if values[name] is not None:
                 values[name] = values[name].isoformat()
+        if self.meta is not None:
+            values["meta"] = dict(self.meta)
         return values
 
     @classmethod

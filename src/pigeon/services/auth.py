@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hmac
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from pigeon.domain.accounts import ApiKey, Device, Scope, grants
 from pigeon.domain.ids import hash_secret
@@ -84,10 +84,16 @@ def device(svc: Services, token: str | None) -> Device:
 
 
 def still_valid(svc: Services, uow: UnitOfWork, who: Principal) -> None:
-    """Refuse, inside the caller's transaction, a principal whose key has been revoked."""
+    """Refuse, inside the caller's transaction, a principal whose key has been revoked.
+    (Creating messages folds this check into its first read: store/intake.py.)"""
     if who.key_id is not None and not accounts.api_key_active(uow, who.key_id):
+        refuse_revoked(svc, who)
+
+
+def refuse_revoked(svc: Services, who: Principal) -> NoReturn:
+    if who.key_id is not None:
         svc.credentials.forget(who.key_id)
-        raise AuthError("invalid or revoked API key")
+    raise AuthError("invalid or revoked API key")
 
 
 @contextmanager

@@ -25,7 +25,7 @@ from pigeon.errors import (
     ValidationError,
 )
 from pigeon.services import auth
-from pigeon.store import accounts, idempotency
+from pigeon.store import accounts, idempotency, intake
 from pigeon.store import messages as store
 from pigeon.store.database import UniqueViolation, UnitOfWork
 
@@ -168,15 +168,23 @@ def create_batch(
 def _create_batch_once(
     svc: Services, who: Principal, items: Sequence[_Item], field_prefix: str, scope: str
 ) -> BatchCreated:
-    with auth.acting(svc, who) as uow:
-        channels = _ChannelCache(svc, uow, who.workspace_id)
+    keys = _keys(items, field_prefix)
+    with svc.db.transaction() as uow:
+        # The caller's key is checked in the same read as the rest (see services/auth).
+        known = intake.known(
+            uow, workspace_id=who.workspace_id, key_id=who.key_id, scope=scope, keys=keys
+        )
+        if not known.key_valid:
+            auth.refuse_revoked(svc, who)
+        channels = _ChannelCache(svc, uow, who.workspace_id, known.default_channel)
         found: list[Message | None] = [None] * len(items)
         rows: list[dict[str, Any]] = []
         fresh: dict[str, idempotency.Recorded] = {}
         errors: dict[str, str] = {}
+        seen = known.recorded
         for index, item in enumerate(items):
             where = f"{field_prefix}[{index}]." if field_prefix else ""
-            replay = _replay(uow, who, item, where, scope)
+            replay = _replay(uow, who, item, where, seen)
             if replay is not None:
                 found[index] = replay
                 continue
@@ -196,8 +204,8 @@ def _create_batch_once(
                 fresh[key] = idempotency.Recorded(item.fingerprint(), 201, snapshot)
         if errors:
             raise ValidationError(errors)
-        store.insert_many(uow, rows, actor=who.actor)
-        idempotency.remember_many(uow, who.workspace_id, scope, fresh, uow.now)
+        records = idempotency.rows(who.workspace_id, scope, fresh, uow.now)
+        store.insert_many(uow, rows, actor=who.actor, also=[records])
     created = [message for message in found if message is not None]
     return BatchCreated(created, created=len(rows), replayed=len(items) - len(rows))
 
@@ -211,17 +219,33 @@ _ROW_DEFAULTS: dict[str, Any] = {
 }
 
 
-def _replay(uow: UnitOfWork, who: Principal, item: _Item, where: str, scope: str) -> Message | None:
+def _keys(items: Sequence[_Item], field_prefix: str) -> list[str]:
+    """The idempotency keys these requests carry, each one storable."""
+    keys: list[str] = []
+    for index, item in enumerate(items):
+        key = item.request.idempotency_key
+        if key is None:
+            continue
+        if problem := text_problem(key):
+            name = f"{field_prefix}[{index}].idempotency_key" if field_prefix else ""
+            raise ValidationError.field(name or "Idempotency-Key", problem)
+        keys.append(key)
+    return keys
+
+
+def _replay(
+    uow: UnitOfWork,
+    who: Principal,
+    item: _Item,
+    where: str,
+    seen: Mapping[str, idempotency.Recorded],
+) -> Message | None:
     key = item.request.idempotency_key
-    if key is None:
-        return None
-    field_name = f"{where}idempotency_key" if where else "Idempotency-Key"
-    if problem := text_problem(key):
-        raise ValidationError.field(field_name, problem)
-    recorded = idempotency.recall(uow, who.workspace_id, scope, key)
+    recorded = seen.get(key) if key is not None else None
     if recorded is None:
         return None
     if recorded.request_hash != item.fingerprint():
+        field_name = f"{where}idempotency_key" if where else "Idempotency-Key"
         raise IdempotencyConflict(
             f"{field_name}: this key was already used with a different request"
         )
@@ -247,11 +271,13 @@ def _as_first_created(uow: UnitOfWork, who: Principal, response: Any) -> Message
 class _ChannelCache:
     """Channels looked up once per batch rather than once per item."""
 
-    def __init__(self, svc: Services, uow: UnitOfWork, workspace_id: str) -> None:
+    def __init__(
+        self, svc: Services, uow: UnitOfWork, workspace_id: str, default: Channel | None
+    ) -> None:
         self._svc = svc
         self._uow = uow
         self._workspace_id = workspace_id
-        self._by_id: dict[str | None, Channel | None] = {}
+        self._by_id: dict[str | None, Channel | None] = {None: default}
 
     def get(self, channel_id: str | None) -> Channel | None:
         if channel_id not in self._by_id:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Table, func, insert, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, func, insert, select, update
 
 from pigeon.domain.accounts import ApiKey, Channel, Device, Workspace
 from pigeon.store.tables import (
@@ -32,6 +32,26 @@ if TYPE_CHECKING:
 def _first(uow: UnitOfWork, table: Table, *where: ColumnElement[bool]) -> RowMapping | None:
     row = uow.conn.execute(select(table).where(*where).limit(1)).first()
     return row._mapping if row else None
+
+
+# The lookups every request makes, built once: building a statement costs more CPU than
+# PostgreSQL spends running one of these.
+_KEY_ACTIVE = select(api_keys.c.id).where(
+    api_keys.c.id == bindparam("key_id"), api_keys.c.revoked_at.is_(None)
+)
+_CHANNEL = select(channels).where(
+    channels.c.workspace_id == bindparam("workspace_id"), channels.c.id == bindparam("channel_id")
+)
+_DEFAULT_CHANNEL = (
+    select(channels)
+    .where(channels.c.workspace_id == bindparam("workspace_id"), channels.c.is_default.is_(True))
+    .limit(1)
+)
+_TOUCH_DEVICE = (
+    update(devices)
+    .where(devices.c.id == bindparam("device_id"), devices.c.revoked_at.is_(None))
+    .values(last_seen_at=bindparam("at"))
+)
 
 
 def _in_workspace(uow: UnitOfWork, table: Table, workspace_id: str) -> list[RowMapping]:
@@ -177,10 +197,7 @@ def api_key_by_hash(uow: UnitOfWork, key_hash: str) -> ApiKey | None:
 
 
 def api_key_active(uow: UnitOfWork, key_id: str) -> bool:
-    row = uow.conn.execute(
-        select(api_keys.c.id).where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
-    ).first()
-    return row is not None
+    return uow.conn.execute(_KEY_ACTIVE, {"key_id": key_id}).first() is not None
 
 
 def list_api_keys(uow: UnitOfWork, workspace_id: str) -> list[ApiKey]:
@@ -212,10 +229,9 @@ def insert_channel(uow: UnitOfWork, channel: Channel) -> None:
 
 
 def get_channel(uow: UnitOfWork, workspace_id: str, channel_id: str) -> Channel | None:
-    row = _first(
-        uow, channels, channels.c.workspace_id == workspace_id, channels.c.id == channel_id
-    )
-    return Channel.from_row(row) if row else None
+    params = {"workspace_id": workspace_id, "channel_id": channel_id}
+    row = uow.conn.execute(_CHANNEL, params).first()
+    return Channel.from_row(row._mapping) if row else None
 
 
 def channels_by_id(uow: UnitOfWork, channel_ids: Iterable[str]) -> dict[str, Channel]:
@@ -233,10 +249,8 @@ def channel_by_name(uow: UnitOfWork, workspace_id: str, name: str) -> Channel | 
 
 
 def default_channel(uow: UnitOfWork, workspace_id: str) -> Channel | None:
-    row = _first(
-        uow, channels, channels.c.workspace_id == workspace_id, channels.c.is_default.is_(True)
-    )
-    return Channel.from_row(row) if row else None
+    row = uow.conn.execute(_DEFAULT_CHANNEL, {"workspace_id": workspace_id}).first()
+    return Channel.from_row(row._mapping) if row else None
 
 
 def list_channels(uow: UnitOfWork, workspace_id: str) -> list[Channel]:
@@ -316,9 +330,5 @@ def touch_active_device(uow: UnitOfWork, device_id: str, at: datetime) -> bool:
 
     The row lock this takes orders the caller's transaction against a concurrent revocation.
     """
-    result = uow.conn.execute(
-        update(devices)
-        .where(devices.c.id == device_id, devices.c.revoked_at.is_(None))
-        .values(last_seen_at=at)
-    )
+    result = uow.conn.execute(_TOUCH_DEVICE, {"device_id": device_id, "at": at})
     return result.rowcount > 0

@@ -12,13 +12,15 @@ from pigeon.domain.messages import Message, MessageEvent
 from pigeon.domain.transitions import MessageStatus
 from pigeon.errors import Conflict
 from pigeon.store import claims
-from pigeon.store.bulk import insert_rows
+from pigeon.store.bulk import Rows, insert_rows, insert_together
 from pigeon.store.sql import one_of, status_is
 from pigeon.store.tables import channels, message_events, messages
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from datetime import datetime
+
+    from sqlalchemy import Table
 
     from pigeon.domain.leases import Lease
     from pigeon.store.database import UnitOfWork
@@ -98,19 +100,21 @@ def _announce(
         uow.notify(TOPIC, payload)
 
 
-def insert_many(uow: UnitOfWork, rows: Sequence[Mapping[str, Any]], *, actor: str) -> None:
-    """Insert new queued messages with their creation events."""
+def insert_many(
+    uow: UnitOfWork,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    actor: str,
+    also: Sequence[tuple[Table, Rows]] = (),
+) -> None:
+    """Insert new queued messages with their creation events, and `also` rows that belong
+    with them (their idempotency records), in as few round trips as the database allows."""
     if not rows:
         return
-    insert_rows(uow, messages, rows)
-    insert_rows(
-        uow,
-        message_events,
-        [
-            _event(r["id"], r["workspace_id"], None, r["status"], r["created_at"], actor)
-            for r in rows
-        ],
-    )
+    events = [
+        _event(r["id"], r["workspace_id"], None, r["status"], r["created_at"], actor) for r in rows
+    ]
+    insert_together(uow, [(messages, rows), (message_events, events), *also])
     _announce(
         uow,
         [(r["id"], r["workspace_id"], r["channel_id"], r["device_id"]) for r in rows],
