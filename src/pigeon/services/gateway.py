@@ -61,9 +61,11 @@ def claim(
     if limit < 1 or limit > MAX_CLAIM_LIMIT:
         raise ValidationError.field("limit", f"must be between 1 and {MAX_CLAIM_LIMIT}")
     with svc.db.transaction() as uow:
-        _seen(svc, uow, device)
-        channel = accounts.get_channel(uow, device.workspace_id, device.channel_id)
-        if channel is None or channel.disabled_at is not None:
+        channel_enabled = accounts.touch_device_on_channel(uow, device.id, uow.now)
+        if channel_enabled is None:
+            svc.credentials.forget(device.id)
+            raise AuthError("invalid or revoked device token")
+        if not channel_enabled:
             return Claimed([], None)
         lease = Lease.new(device.id, uow.now + timedelta(seconds=svc.settings.lease_seconds))
         held, new = store.claim_for_device(
