@@ -10,10 +10,8 @@ every small command start in a fraction of the time the server takes to import.
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import json
-import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -80,9 +78,24 @@ class _Commands(click.Group):
     the tests that start many) does not pay for it at start."""
 
     LAZY = {"extract": "pigeon.extract.command:extract"}
+    # What `pigeon --help` says of them, so that listing them imports nothing.
+    LAZY_HELP = {"extract": "Find the follow-up time and summary in TEXT."}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.LAZY})
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.LAZY and name not in self.commands:
+                rows.append((name, self.LAZY_HELP[name]))
+                continue
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(formatter.width - 6 - len(name))))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.LAZY and cmd_name not in self.commands:
@@ -155,6 +168,9 @@ def serve(host: str | None, port: int | None, no_workers: bool) -> None:
 @click.option("--once", is_flag=True, help="Run one pass and exit (for tests and cron).")
 def worker(once: bool) -> None:
     """Run the workers (release due messages, expire leases, send push channels)."""
+    import asyncio
+    import signal
+
     from pigeon import log
     from pigeon.api.server import run
     from pigeon.workers import supervisor
