@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from pigeon import __version__
-from pigeon.api import errors
+from pigeon.api import errors, openapi
 from pigeon.api.compat import seed000, seed002
 from pigeon.api.limits import BodyLimit
 from pigeon.api.turns import WriteTurns
@@ -71,6 +71,7 @@ def create_app(services: Services, *, run_workers: bool = True) -> FastAPI:
     )
     app.state.closing = closing
     errors.install(app)
+    openapi.install(app)
     for router in (
         accounts.router,
         messages.router,
@@ -80,7 +81,7 @@ def create_app(services: Services, *, run_workers: bool = True) -> FastAPI:
     ):
         app.include_router(router)
 
-    @app.get("/v1/health", tags=["health"])
+    @app.get("/v1/health", tags=["health"], responses=openapi.HEALTH_RESPONSES)
     async def v1_health() -> JSONResponse:
         report: dict[str, Any] = await to_thread.run_sync(
             health.check, services, limiter=health_threads

@@ -13,7 +13,9 @@ import pydantic
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from pigeon.errors import (
     AuthError,
@@ -62,6 +64,7 @@ TITLES = {
     403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
+    408: "Request timeout",
     409: "Conflict",
     413: "Content too large",
     422: "Invalid request",
@@ -143,6 +146,42 @@ def _readable(error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
+def _methods_at(request: Request) -> dict[int, set[str]]:
+    """The methods of the app's routes whose path matches this request's, by how many path
+    parameters the route has."""
+    found: dict[int, set[str]] = {}
+    for route in iter_route_contexts(request.app.routes):
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            parameters = str(route.path_format or "").count("{")
+            found.setdefault(parameters, set()).update(route.methods or ())
+    return found
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method the app answers at this request's path, for `Allow`.
+
+    Starlette's router names only the methods of the first route whose path matched: `PUT
+    /v1/messages` would say `Allow: POST` though `GET /v1/messages` exists too. The routes
+    with the fewest parameters name the resource: `/v1/messages/batch` is the batch (POST),
+    not a message whose id would be `batch`.
+    """
+    found = _methods_at(request)
+    return ", ".join(sorted(found[min(found)])) if found else ""
+
+
+def _shadowed(request: Request) -> bool:
+    """Did a method that the resource at this path does not allow reach a route with path
+    parameters, which refused them? `GET /v1/messages/batch` reaches `GET
+    /v1/messages/{message_id}` with the id `batch`: the answer is 405 (Allow: POST), not an
+    invalid id."""
+    found = _methods_at(request)
+    if not found:
+        return False
+    fewest = min(found)
+    return len(request.path_params) > fewest and request.method not in found[fewest]
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(PigeonError)
     async def _pigeon_error(request: Request, error: PigeonError) -> JSONResponse:
@@ -154,6 +193,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        if _shadowed(request):
+            headers = {"Allow": allowed_methods(request)}
+            return render_error(request.url.path, 405, "Method Not Allowed", None, headers)
         items = error.errors()
         unparsable = [item for item in items if item.get("type") == "json_invalid"]
         if unparsable and request.url.path.startswith(SEED_002_PREFIX):
@@ -178,8 +220,11 @@ def install(app: FastAPI) -> None:
                     [{"type": "json_invalid", "loc": ("body",), "ctx": unreadable}]
                 ),
             )
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
         return render_error(
-            request.url.path, error.status_code, str(error.detail), extra_headers=error.headers
+            request.url.path, error.status_code, str(error.detail), extra_headers=headers
         )
 
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from pigeon.api.deps import DeviceAuth, PigeonRoute, Sender, Svc
+from pigeon.api.openapi import answers
 from pigeon.api.v1.schemas import Uuid, iso
 from pigeon.domain.ids import is_uuid
 from pigeon.domain.messages import Message
@@ -64,7 +65,10 @@ def pending(svc: Svc, device: DeviceAuth) -> dict[str, Any]:
     return _ok({"items": [_item(m) for m in claimed.messages]})
 
 
-@router.post("/client/imessage/send-queue/{id}/result")
+@router.post(
+    "/client/imessage/send-queue/{id}/result",
+    responses=answers(404, 409, c409="This device does not hold the item's current claim"),
+)
 def result(
     item_id: Annotated[Uuid, Path(alias="id")], body: ResultIn, svc: Svc, device: DeviceAuth
 ) -> dict[str, Any]:
@@ -76,7 +80,10 @@ def result(
     return _ok({"id": item_id, "status": body.status})
 
 
-@router.post("/admin/send-queue/enqueue")
+@router.post(
+    "/admin/send-queue/enqueue",
+    responses=answers(409, c409="The batchItemId was used with another message"),
+)
 def enqueue(body: EnqueueIn, svc: Svc, who: Sender) -> dict[str, Any]:
     """Queue a rendered message for a device now. A repeat with the same batchItemId and
     content returns the first sendQueueId instead of queueing twice."""

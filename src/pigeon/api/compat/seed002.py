@@ -27,6 +27,12 @@ from pigeon.api.deps import (
     closing,
     services,
 )
+from pigeon.api.openapi import (
+    EVENT_STREAM_RESPONSES,
+    HEALTH_RESPONSES,
+    EventStream,
+    answers,
+)
 from pigeon.api.sse import message_stream
 from pigeon.api.v1.schemas import Instant, Uuid, iso
 from pigeon.domain.messages import Message
@@ -138,7 +144,7 @@ def list_messages(
     return [seed_message(m, gateways) for m in found]
 
 
-@router.get("/messages/{message_id}/")
+@router.get("/messages/{message_id}/", responses=answers(404))
 def get_message(message_id: Uuid, svc: Svc, who: Reader) -> dict[str, Any]:
     found = messages.get(svc, who, message_id)
     events: list[dict[str, Any]] = []
@@ -157,13 +163,16 @@ def get_message(message_id: Uuid, svc: Svc, who: Reader) -> dict[str, Any]:
     return {**seed_message(found.message, gateways), "events": events}
 
 
-@router.post("/messages/{message_id}/cancel/")
+@router.post(
+    "/messages/{message_id}/cancel/",
+    responses=answers(404, 409, c409="The message can no longer be canceled"),
+)
 def cancel_message(message_id: Uuid, svc: Svc, who: Sender) -> dict[str, Any]:
     canceled = messages.cancel(svc, who, message_id)
     return seed_message(canceled, messages.claimant_names(svc, who, [canceled]))
 
 
-@router.post("/gateway/claim/")
+@router.post("/gateway/claim/", responses=answers(204))
 def claim(svc: Svc, device: DeviceAuth, body: ClaimIn | None = None) -> Response:
     # The seed's gateway claims the next message each time and keeps no record of what it
     # sent: handing back an unreported claim would make it send that message again.
@@ -181,7 +190,10 @@ def claim(svc: Svc, device: DeviceAuth, body: ClaimIn | None = None) -> Response
     )
 
 
-@router.post("/gateway/report/")
+@router.post(
+    "/gateway/report/",
+    responses=answers(404, 409, c409="This device does not hold the message's current claim"),
+)
 def report(body: ReportIn, svc: Svc, device: DeviceAuth) -> dict[str, Any]:
     outcome = REPORTED.get(body.status.upper())
     if outcome is None:
@@ -209,7 +221,7 @@ def messages_by_status(svc: Svc, who: Reader) -> list[dict[str, Any]]:
     return [{"status": name, "count": count} for name, count in sorted(totals.items())]
 
 
-@router.get("/stream/messages/")
+@router.get("/stream/messages/", response_class=EventStream, responses=EVENT_STREAM_RESPONSES)
 async def stream(request: Request, who: StreamReader) -> StreamingResponse:
     """Live status changes of this workspace's messages; it ends when its key is revoked."""
 
@@ -223,7 +235,7 @@ async def stream(request: Request, who: StreamReader) -> StreamingResponse:
     )
 
 
-@router.get("/health/")
+@router.get("/health/", responses=HEALTH_RESPONSES)
 async def health_check(request: Request) -> JSONResponse:
     report_ = await to_thread.run_sync(
         health.check, services(request), limiter=request.app.state.health_threads

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from pigeon.api.deps import Admin, Operator, PigeonRoute, Reader, Svc
+from pigeon.api.openapi import answers
 from pigeon.api.v1.schemas import (
     ChannelIn,
     ChannelPatch,
@@ -47,7 +48,7 @@ def list_keys(svc: Svc, who: Admin) -> dict[str, Any]:
     return {"items": [key_out(k) for k in admin.list_keys(svc, who)]}
 
 
-@router.post("/keys/{key_id}/revoke", tags=["keys"])
+@router.post("/keys/{key_id}/revoke", tags=["keys"], responses=answers(404))
 def revoke_key(key_id: Uuid, svc: Svc, who: Admin) -> dict[str, Any]:
     admin.revoke_key(svc, who, key_id)
     return {"id": key_id, "revoked": True}
@@ -64,7 +65,7 @@ def list_devices(svc: Svc, who: Admin) -> dict[str, Any]:
     return {"items": [device_out(d) for d in admin.list_devices(svc, who)]}
 
 
-@router.post("/devices/{device_id}/revoke", tags=["devices"])
+@router.post("/devices/{device_id}/revoke", tags=["devices"], responses=answers(404))
 def revoke_device(device_id: Uuid, svc: Svc, who: Admin) -> dict[str, Any]:
     """Revoke a device: its token stops working at once, the messages it claimed and never
     reported end as a lost lease would (its channel's `on_lease_expiry`), and messages
@@ -100,12 +101,12 @@ def list_channels(svc: Svc, who: Admin) -> dict[str, Any]:
     return {"items": [channel_out(c) for c in admin.list_channels(svc, who)]}
 
 
-@router.get("/channels/{channel_id}", tags=["channels"])
+@router.get("/channels/{channel_id}", tags=["channels"], responses=answers(404))
 def get_channel(channel_id: Uuid, svc: Svc, who: Admin) -> dict[str, Any]:
     return channel_out(admin.get_channel(svc, who, channel_id))
 
 
-@router.patch("/channels/{channel_id}", tags=["channels"])
+@router.patch("/channels/{channel_id}", tags=["channels"], responses=answers(404))
 def update_channel(channel_id: Uuid, body: ChannelPatch, svc: Svc, who: Admin) -> dict[str, Any]:
     channel = admin.update_channel(
         svc,
@@ -120,7 +121,7 @@ def update_channel(channel_id: Uuid, body: ChannelPatch, svc: Svc, who: Admin) -
     return channel_out(channel)
 
 
-@router.post("/channels/{channel_id}/disable", tags=["channels"])
+@router.post("/channels/{channel_id}/disable", tags=["channels"], responses=answers(404))
 def disable_channel(channel_id: Uuid, svc: Svc, who: Admin) -> dict[str, Any]:
     return channel_out(admin.update_channel(svc, who, channel_id, disabled=True))
 

@@ -21,6 +21,7 @@ from pigeon.api.deps import (
     write_turns,
 )
 from pigeon.api.errors import parse_body, problem_body, status_of
+from pigeon.api.openapi import answers, one_of
 from pigeon.api.turns import unlimited
 from pigeon.api.v1.schemas import MAX_REPORTS, ClaimIn, ReportIn, ReportsIn, iso
 from pigeon.services import gateway
@@ -56,7 +57,11 @@ async def _wait_while_wanted(request: Request, waiting: asyncio.Future[Any]) -> 
     return not waiting.cancelled()
 
 
-@router.post("/claim", response_model=None)
+@router.post(
+    "/claim",
+    response_model=None,
+    responses=answers(204, c204="The client went away while waiting: nobody reads this"),
+)
 async def claim(request: Request, device: DeviceAuth, body: ClaimIn | None = None) -> Response:
     """Claim released messages; with `wait`, hold the request until some arrive or it ends.
 
@@ -132,7 +137,13 @@ def _result(result: gateway.ReportResult) -> dict[str, Any]:
     return {"message_id": result.message_id, "status": result.message.status}
 
 
-@router.post("/report")
+@router.post(
+    "/report",
+    openapi_extra=one_of(ReportIn, ReportsIn),
+    responses=answers(
+        404, 409, c409="A single report whose claim is no longer current (a list answers per item)"
+    ),
+)
 def report(
     svc: Svc,
     device: DeviceAuth,

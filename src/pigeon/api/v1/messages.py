@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 
 from pigeon.api.deps import BATCH_LIMITS, PigeonRoute, Reader, Sender, Svc
+from pigeon.api.openapi import IDEMPOTENT_CREATED, answers
 from pigeon.api.v1.schemas import BatchIn, Instant, MessageIn, Uuid, event_out, message_out
 from pigeon.domain.handles import normalize_handle
 from pigeon.domain.transitions import MessageStatus
@@ -34,7 +35,14 @@ def _new(body: MessageIn, key: str | None) -> messages.NewMessage:
     )
 
 
-@router.post("/messages", status_code=201)
+@router.post(
+    "/messages",
+    status_code=201,
+    responses={
+        **IDEMPOTENT_CREATED,
+        **answers(409, c409="The Idempotency-Key was used with another request"),
+    },
+)
 def create_message(
     body: MessageIn,
     svc: Svc,
@@ -46,12 +54,17 @@ def create_message(
     return JSONResponse(message_out(created.message), status_code=201, headers=headers)
 
 
-@router.post("/messages/batch", status_code=201)
+@router.post(
+    "/messages/batch",
+    status_code=201,
+    responses=answers(409, c409="An item's idempotency_key was used with another request"),
+)
 def create_batch(
     body: BatchIn,
     svc: Svc,
     who: Sender,
-    idempotency_key: Annotated[str | None, Header()] = None,
+    # Refused (items carry their own keys): parsed to say so, not offered in the schema.
+    idempotency_key: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> JSONResponse:
     """All items or none. Each item may carry its own `idempotency_key`."""
     if idempotency_key is not None:
@@ -112,18 +125,24 @@ def list_messages(
     }
 
 
-@router.get("/messages/{message_id}")
+@router.get("/messages/{message_id}", responses=answers(404))
 def get_message(message_id: Uuid, svc: Svc, who: Reader) -> dict[str, Any]:
     found = messages.get(svc, who, message_id)
     return {**message_out(found.message), "events": [event_out(e) for e in found.events]}
 
 
-@router.post("/messages/{message_id}/cancel")
+@router.post(
+    "/messages/{message_id}/cancel",
+    responses=answers(404, 409, c409="The message can no longer be canceled"),
+)
 def cancel_message(message_id: Uuid, svc: Svc, who: Sender) -> dict[str, Any]:
     return message_out(messages.cancel(svc, who, message_id))
 
 
-@router.post("/messages/{message_id}/retry")
+@router.post(
+    "/messages/{message_id}/retry",
+    responses=answers(404, 409, c409="The message cannot be retried (or its device is revoked)"),
+)
 def retry_message(message_id: Uuid, svc: Svc, who: Sender) -> dict[str, Any]:
     return message_out(messages.retry(svc, who, message_id))
 

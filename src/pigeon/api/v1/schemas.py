@@ -18,6 +18,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from pydantic.json_schema import WithJsonSchema
 
 from pigeon.api.v1.render import (
     channel_out,
@@ -28,8 +29,10 @@ from pigeon.api.v1.render import (
     message_out,
     workspace_out,
 )
+from pigeon.domain.accounts import Scope
 from pigeon.domain.ids import is_uuid
 from pigeon.domain.storable import text_problem
+from pigeon.services.messages import MAX_BATCH
 
 
 def _uuid(value: str) -> str:
@@ -40,8 +43,13 @@ def _uuid(value: str) -> str:
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
+UUID_SCHEMA = {"type": "string", "format": "uuid"}
 # An id in a path, query or body: malformed ones are refused naming the field, not looked up.
-Uuid = Annotated[str, AfterValidator(_uuid)]
+Uuid = Annotated[str, AfterValidator(_uuid), WithJsonSchema(UUID_SCHEMA)]
+# An id the service looks up itself (a malformed one is "no such ..."): a UUID all the same.
+IdText = Annotated[str, WithJsonSchema(UUID_SCHEMA)]
+# Text the service strips and refuses when nothing is left: at least one character.
+NOT_EMPTY: dict[str, Any] = {"minLength": 1}
 
 
 def _iso_text(value: Any) -> Any:
@@ -62,7 +70,12 @@ def _in_utc(value: datetime) -> datetime:
 
 
 # A point in time in a body or query: ISO 8601 text only, given back in UTC.
-Instant = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_in_utc)]
+Instant = Annotated[
+    datetime,
+    BeforeValidator(_iso_text),
+    AfterValidator(_in_utc),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
 # Numbers and flags as JSON types only: `true` is not a limit, nor "yes" a flag.
 Int = Annotated[int, Strict()]
 Number = Annotated[float, Strict()]
@@ -89,42 +102,52 @@ class Body(BaseModel):
 
 
 class WorkspaceIn(Body):
-    name: str = Field(max_length=200)
+    name: str = Field(max_length=200, json_schema_extra=NOT_EMPTY)
     timezone: str = "UTC"
 
 
 class KeyIn(Body):
-    name: str = Field(max_length=200)
-    scopes: list[str]
+    name: str = Field(max_length=200, json_schema_extra=NOT_EMPTY)
+    # Checked by the service, which names `scopes` (not the item) in its error.
+    scopes: list[str] = Field(
+        json_schema_extra={
+            "minItems": 1,
+            "items": {"type": "string", "enum": [s.value for s in Scope]},
+        }
+    )
 
 
 class DeviceIn(Body):
-    name: str = Field(max_length=200)
+    name: str = Field(max_length=200, json_schema_extra=NOT_EMPTY)
     channel_id: Uuid | None = None
 
 
 class ChannelIn(Body):
     kind: str
-    name: str = Field(max_length=100)
+    name: str = Field(max_length=100, json_schema_extra=NOT_EMPTY)
     config: dict[str, Any] = Field(default_factory=dict)
     on_lease_expiry: Literal["unknown", "retry"] | None = None
     is_default: Flag = False
 
 
 class ChannelPatch(Body):
-    name: str | None = Field(default=None, max_length=100)
+    name: str | None = Field(default=None, max_length=100, json_schema_extra=NOT_EMPTY)
     config: dict[str, Any] | None = None
     on_lease_expiry: Literal["unknown", "retry"] | None = None
     is_default: Flag | None = None
     disabled: Flag | None = None
 
 
+RECIPIENT_EXAMPLES = ["+14155552671", "ann@example.org"]
+
+
 class MessageIn(Body):
-    recipient: str = Field(max_length=254)
-    body: str
-    scheduled_for: Instant | None = None
-    channel_id: str | None = None
-    device_id: str | None = None
+    recipient: str = Field(max_length=254, json_schema_extra=NOT_EMPTY, examples=RECIPIENT_EXAMPLES)
+    # Its longest length is a setting (PIGEON_MAX_BODY_CHARS): api/openapi.py declares it.
+    body: str = Field(json_schema_extra=NOT_EMPTY, examples=["Hello!"])
+    scheduled_for: Instant | None = Field(default=None, examples=["2030-01-01T09:00:00+01:00"])
+    channel_id: IdText | None = None
+    device_id: IdText | None = None
     meta: dict[str, Any] | None = None
 
 
@@ -133,7 +156,8 @@ class BatchItemIn(MessageIn):
 
 
 class BatchIn(Body):
-    items: list[BatchItemIn]
+    # Counted while the body streams in (api/intake.py) and by the service.
+    items: list[BatchItemIn] = Field(json_schema_extra={"minItems": 1, "maxItems": MAX_BATCH})
 
 
 class ClaimIn(Body):
