@@ -61,11 +61,11 @@ def claim(
     if limit < 1 or limit > MAX_CLAIM_LIMIT:
         raise ValidationError.field("limit", f"must be between 1 and {MAX_CLAIM_LIMIT}")
     with svc.db.transaction() as uow:
-        channel_enabled = accounts.touch_device_on_channel(uow, device.id, uow.now)
-        if channel_enabled is None:
+        context = store.seen_for_claim(uow, device.id)
+        if context is None:
             svc.credentials.forget(device.id)
             raise AuthError("invalid or revoked device token")
-        if not channel_enabled:
+        if not context.channel_enabled:
             return Claimed([], None)
         lease = Lease.new(device.id, uow.now + timedelta(seconds=svc.settings.lease_seconds))
         held, new = store.claim_for_device(
@@ -76,6 +76,7 @@ def claim(
             limit=limit,
             lease=lease,
             hand_back=hand_back,
+            context=context,
         )
     claimed = held + new
     if claimed:

@@ -52,12 +52,18 @@ _TOUCH_DEVICE = (
     .where(devices.c.id == bindparam("device_id"), devices.c.revoked_at.is_(None))
     .values(last_seen_at=bindparam("at"))
 )
-_CHANNEL_ENABLED = (
+# The statement of a device's claim that records it as seen (store/messages.seen_for_claim).
+TOUCH_DEVICE = _TOUCH_DEVICE
+# Not correlated to the updated row: SQLite renders RETURNING's columns unqualified, where
+# `id` would name the subquery's own table.
+_DEVICE_CHANNEL = (
+    select(devices.c.channel_id).where(devices.c.id == bindparam("device_id")).scalar_subquery()
+)
+CHANNEL_ENABLED = (
     select(channels.c.disabled_at.is_(None))
-    .where(channels.c.id == devices.c.channel_id)
+    .where(channels.c.id == _DEVICE_CHANNEL)
     .scalar_subquery()
 )
-_TOUCH_DEVICE_ON_CHANNEL = _TOUCH_DEVICE.returning(_CHANNEL_ENABLED.label("channel_enabled"))
 
 
 def _in_workspace(uow: UnitOfWork, table: Table, workspace_id: str) -> list[RowMapping]:
@@ -329,13 +335,6 @@ def device_names(uow: UnitOfWork, workspace_id: str, device_ids: Iterable[str]) 
 
 def revoke_device(uow: UnitOfWork, workspace_id: str, device_id: str, at: datetime) -> bool:
     return _revoke(uow, devices, workspace_id, device_id, at)
-
-
-def touch_device_on_channel(uow: UnitOfWork, device_id: str, at: datetime) -> bool | None:
-    """`touch_active_device`, also telling whether the device's channel is enabled: None if
-    the device has been revoked (nothing written), else whether its channel takes claims."""
-    row = uow.conn.execute(_TOUCH_DEVICE_ON_CHANNEL, {"device_id": device_id, "at": at}).first()
-    return None if row is None else bool(row.channel_enabled)
 
 
 def touch_active_device(uow: UnitOfWork, device_id: str, at: datetime) -> bool:
