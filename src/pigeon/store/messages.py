@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from pigeon.domain import transitions
 from pigeon.domain.messages import Message, MessageEvent
@@ -13,7 +25,7 @@ from pigeon.domain.transitions import MessageStatus
 from pigeon.errors import Conflict
 from pigeon.store import accounts, claims
 from pigeon.store.bulk import Rows, insert_rows, insert_together
-from pigeon.store.sql import one_of, status_is
+from pigeon.store.sql import one_of, one_of_param, status_is
 from pigeon.store.tables import channels, message_events, messages
 
 if TYPE_CHECKING:
@@ -130,6 +142,14 @@ def get(uow: UnitOfWork, workspace_id: str, message_id: str) -> Message | None:
     return Message.from_row(row._mapping) if row else None
 
 
+@functools.cache
+def _by_ids(dialect: str, lock: bool) -> Select[Any]:
+    query = select(messages).where(one_of_param(dialect, messages.c.id, "ids"))
+    if lock and dialect == "postgresql":
+        query = query.order_by(messages.c.id).with_for_update()
+    return query
+
+
 def get_many(
     uow: UnitOfWork, workspace_id: str | None, ids: Iterable[str], *, lock: bool = False
 ) -> list[Message]:
@@ -140,10 +160,7 @@ def get_many(
     PostgreSQL locks the rows (in id order, so two lockers cannot deadlock) until the
     transaction ends: what is read is what a following guarded UPDATE finds.
     """
-    query = select(messages).where(one_of(uow.dialect, messages.c.id, ids))
-    if lock and uow.dialect == "postgresql":
-        query = query.order_by(messages.c.id).with_for_update()
-    rows = uow.conn.execute(query).all()
+    rows = uow.conn.execute(_by_ids(uow.dialect, lock), {"ids": list(ids)}).all()
     found = [Message.from_row(row._mapping) for row in rows]
     return [m for m in found if workspace_id is None or m.workspace_id == workspace_id]
 
@@ -373,6 +390,20 @@ def seen_for_claim(uow: UnitOfWork, device_id: str) -> ClaimContext | None:
     return ClaimContext(bool(row.channel_enabled), bool(row.holds), bool(row.due))
 
 
+_DEVICE_CLAIM = claims.Claim(
+    messages,
+    eligible=and_(
+        messages.c.channel_id == bindparam("for_channel"),
+        status_is(messages, M.RELEASED),
+        messages.c.workspace_id == bindparam("for_workspace"),
+        or_(messages.c.device_id.is_(None), messages.c.device_id == bindparam("for_device")),
+    ),
+    order_by=[messages.c.scheduled_for, messages.c.id],
+    claimed_status=M.CLAIMED,
+    extra_values={"attempts": messages.c.attempts + 1, "updated_at": bindparam("claimed_at")},
+)
+
+
 def claim_for_device(
     uow: UnitOfWork,
     *,
@@ -414,21 +445,14 @@ def claim_for_device(
     released = (
         release_due(uow, now=uow.now, limit=RELEASE_CHUNK, announce=False) if context.due else []
     )
-    eligible = and_(
-        c.channel_id == channel_id,
-        status_is(messages, MessageStatus.RELEASED),
-        c.workspace_id == workspace_id,
-        or_(c.device_id.is_(None), c.device_id == device_id),
-    )
-    rows = claims.claim(
+    rows = _DEVICE_CLAIM.run(
         uow.conn,
-        messages,
-        eligible=eligible,
-        order_by=order,
         limit=limit - len(found),
         lease=lease,
-        claimed_status=MessageStatus.CLAIMED,
-        extra_values={"attempts": c.attempts + 1, "updated_at": uow.now},
+        for_channel=channel_id,
+        for_workspace=workspace_id,
+        for_device=device_id,
+        claimed_at=uow.now,
     )
     claimed = [Message.from_row(row._mapping) for row in rows]
     _record_bulk(
@@ -539,6 +563,23 @@ def _record_bulk(
         _announce(uow, moved, to_status)
 
 
+_PUSH_CLAIM = claims.Claim(
+    messages,
+    eligible=and_(
+        status_is(messages, M.RELEASED),
+        messages.c.channel_id.in_(
+            select(channels.c.id).where(
+                channels.c.kind.in_(bindparam("kinds", expanding=True)),
+                channels.c.disabled_at.is_(None),
+            )
+        ),
+    ),
+    order_by=[messages.c.scheduled_for, messages.c.id],
+    claimed_status=M.CLAIMED,
+    extra_values={"attempts": messages.c.attempts + 1, "updated_at": bindparam("claimed_at")},
+)
+
+
 def claim_for_push(
     uow: UnitOfWork,
     *,
@@ -547,20 +588,9 @@ def claim_for_push(
     lease: Lease,
 ) -> list[Message]:
     """Claim released messages of enabled push channels of the given kinds, for a worker."""
-    c = messages.c
     released = release_due(uow, now=uow.now, limit=RELEASE_CHUNK, announce=False)
-    push_channels = select(channels.c.id).where(
-        channels.c.kind.in_(sorted(kinds)), channels.c.disabled_at.is_(None)
-    )
-    rows = claims.claim(
-        uow.conn,
-        messages,
-        eligible=and_(status_is(messages, MessageStatus.RELEASED), c.channel_id.in_(push_channels)),
-        order_by=[c.scheduled_for, c.id],
-        limit=limit,
-        lease=lease,
-        claimed_status=MessageStatus.CLAIMED,
-        extra_values={"attempts": c.attempts + 1, "updated_at": uow.now},
+    rows = _PUSH_CLAIM.run(
+        uow.conn, limit=limit, lease=lease, kinds=sorted(kinds), claimed_at=uow.now
     )
     claimed = [Message.from_row(row._mapping) for row in rows]
     _record_bulk(

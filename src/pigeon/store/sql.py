@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, any_, literal
+from sqlalchemy import String, any_, bindparam, literal
 from sqlalchemy.dialects.postgresql import ARRAY
 
 if TYPE_CHECKING:
@@ -39,3 +39,11 @@ def one_of(dialect: str, column: Column[Any], values: Iterable[str]) -> ColumnEl
     if dialect == "postgresql":
         return column == any_(literal(values, ARRAY(String())))
     return column.in_(values)
+
+
+def one_of_param(dialect: str, column: Column[Any], name: str) -> ColumnElement[bool]:
+    """`one_of` with the values left to a bound parameter `name`, for statements built once:
+    an array on PostgreSQL, an expanding IN list on SQLite."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(String())))
+    return column.in_(bindparam(name, expanding=True))
