@@ -26,8 +26,11 @@ if TYPE_CHECKING:
     from pigeon.store.database import UnitOfWork
 
 
-# Up to this many rows go as one INSERT statement on PostgreSQL; more go by COPY.
-FEW_ROWS = 16
+# Up to this many rows (of all the tables together) go as one INSERT statement on
+# PostgreSQL; more go by COPY. Measured here (docs/benchmarks.md): psycopg's per-parameter
+# cost makes a multi-row INSERT dearer than COPY from about 8 rows of one table, while one
+# statement for a create's 3 rows of 3 tables saves two round trips of 3 COPYs.
+FEW_ROWS = 6
 
 Rows = Sequence[Mapping[str, Any]]
 
