@@ -68,6 +68,7 @@ TITLES = {
     409: "Conflict",
     413: "Content too large",
     422: "Invalid request",
+    500: "Internal server error",
     503: "Service unavailable",
 }
 
@@ -183,6 +184,14 @@ def _shadowed(request: Request) -> bool:
 
 
 def install(app: FastAPI) -> None:
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, error: Exception) -> JSONResponse:
+        # A defect of pigeon's, not of the request: logged with its traceback, answered in
+        # the surface's envelope like every other error (never a bare text/plain 500).
+        log.error("unhandled error", exc_info=error, extra={"action": "unhandled_error"})
+        detail = "pigeon failed to handle this request; the error is in its log"
+        return render_error(request.url.path, 500, detail)
+
     @app.exception_handler(PigeonError)
     async def _pigeon_error(request: Request, error: PigeonError) -> JSONResponse:
         fields = error.errors if isinstance(error, ValidationError) else None

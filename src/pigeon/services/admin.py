@@ -10,7 +10,7 @@ from pigeon.domain.accounts import ApiKey, Channel, Device, Scope, Workspace
 from pigeon.domain.channels import PULL_KINDS, ChannelKind, LeaseExpiryPolicy
 from pigeon.domain.ids import display_prefix, hash_secret, is_uuid, new_id, new_secret
 from pigeon.domain.storable import json_problem, text_problem
-from pigeon.errors import NotFound, ValidationError
+from pigeon.errors import Conflict, NotFound, PigeonError, ValidationError
 from pigeon.services import auth, scheduling
 from pigeon.store import accounts
 from pigeon.store import messages as message_store
@@ -34,6 +34,7 @@ T = TypeVar("T")
 CREDENTIALS = "credentials"
 DEVICES = "devices"
 CHANNEL_NAME_UNIQUE = "uq_channels_workspace_id_name"
+ONE_DEFAULT_UNIQUE = "uq_channels_one_default"
 MAX_CONFIG_BYTES = 16_384
 
 
@@ -228,9 +229,15 @@ def create_channel(
                 on_lease_expiry=_lease_policy(on_lease_expiry),
             )
         except UniqueViolation as error:
-            if error.constraint != CHANNEL_NAME_UNIQUE:
-                raise
-            raise ValidationError.field("name", f"a channel named {name!r} exists") from None
+            raise _channel_clash(error, name) from None
+
+
+def _channel_clash(error: UniqueViolation, name: str | None) -> PigeonError:
+    if error.constraint == CHANNEL_NAME_UNIQUE:
+        return ValidationError.field("name", f"a channel named {name!r} exists")
+    if error.constraint == ONE_DEFAULT_UNIQUE:
+        return Conflict("another channel became this workspace's default meanwhile; try again")
+    return error
 
 
 def list_channels(svc: Services, who: Principal) -> list[Channel]:
@@ -281,9 +288,7 @@ def update_channel(
         try:
             channel = accounts.update_channel(uow, who.workspace_id, channel_id, values)
         except UniqueViolation as error:
-            if error.constraint != CHANNEL_NAME_UNIQUE:
-                raise
-            raise ValidationError.field("name", f"a channel named {name!r} exists") from None
+            raise _channel_clash(error, name) from None
         assert channel is not None
         changed = sorted(k for k in values if k != "updated_at")
         _audit(

@@ -18,7 +18,7 @@ import psycopg
 from psycopg.types.json import Json
 from sqlalchemy import JSON, insert
 
-from pigeon.errors import StorageUnavailable
+from pigeon.store.database import translate
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
@@ -60,10 +60,7 @@ def insert_together(uow: UnitOfWork, batches: Sequence[tuple[Table, Rows]]) -> N
         for row in rows
         for name in rows[0]
     ]
-    try:
-        uow.conn.exec_driver_sql(_statement(shape), tuple(values))
-    except psycopg.OperationalError as error:  # pragma: no cover - the engine translates
-        raise StorageUnavailable(f"database unavailable: {error}") from error
+    uow.conn.exec_driver_sql(_statement(shape), tuple(values))  # the engine translates
 
 
 @functools.lru_cache(maxsize=256)
@@ -108,5 +105,7 @@ def _copy(uow: UnitOfWork, table: Table, rows: Rows) -> None:
                     if values[i] is not None:
                         values[i] = Json(values[i])
                 copy.write_row(values)
-    except psycopg.OperationalError as error:
-        raise StorageUnavailable(f"database unavailable: {error}") from error
+    except psycopg.Error as error:
+        # COPY bypasses SQLAlchemy and so its error translation (a duplicate idempotency
+        # key in a batch must be a UniqueViolation the service replays, not a 500).
+        raise translate(error) or error from error

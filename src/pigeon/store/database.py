@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+import psycopg
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.pool import NullPool
 
@@ -237,7 +239,7 @@ class Database:
         self.engine.dispose()
 
 
-def _busy(bound: float | None) -> str:
+def _busy(bound: float | None = None) -> str:
     held = f" for {bound:g} s" if bound else ""
     return f"the database is busy: another writer held it{held} (nothing was written; try again)"
 
@@ -277,37 +279,57 @@ def _translate_errors(engine: Engine) -> None:
     def _on_error(context: ExceptionContext) -> None:
         error = context.sqlalchemy_exception
         original = getattr(error, "orig", None)
-        sqlstate = getattr(original, "sqlstate", None)
-        text = str(original)
-        if isinstance(error, exc.IntegrityError):
-            if sqlstate == UNIQUE_VIOLATION or "UNIQUE constraint failed" in text:
-                diag = getattr(original, "diag", None)
-                name = getattr(diag, "constraint_name", None) or _sqlite_constraint(text)
-                raise UniqueViolation(text, name) from error
-            if sqlstate == FOREIGN_KEY_VIOLATION or "FOREIGN KEY constraint failed" in text:
-                raise Conflict("a resource this request refers to no longer exists") from error
-            raise InvalidValue(_first_line(text)) from error
-        if isinstance(error, exc.DataError):
-            raise InvalidValue(_first_line(text)) from error
-        if isinstance(error, exc.OperationalError | exc.InterfaceError):
-            if "readonly database" in text:
-                # SQLite opened the file read-only and would stay so on this connection; drop
-                # the pool so the next attempt opens it anew (writable again, perhaps).
-                context.is_disconnect = True
-                context.invalidate_pool_on_disconnect = True
-                raise StorageUnavailable(f"the database cannot be written: {text}") from error
-            if "database is locked" in text:
-                raise StorageUnavailable(_busy(_busy_bound(context))) from error
-            raise StorageUnavailable(f"database unavailable: {_first_line(text)}") from error
-        if isinstance(error, exc.DBAPIError) and sqlstate == UNDEFINED_TABLE:
-            # An unmigrated database is an operating problem, not a bug in a query.
-            raise StorageUnavailable(f"schema missing ({original}): run pigeon migrate") from error
+        if original is None:
+            return
+        if "readonly database" in str(original):
+            # SQLite opened the file read-only and would stay so on this connection; drop the
+            # pool so the next attempt opens it anew (writable again, perhaps).
+            context.is_disconnect = True
+            context.invalidate_pool_on_disconnect = True
+        translated = translate(original)
+        if translated is not None:
+            raise translated from error
 
 
-def _busy_bound(context: ExceptionContext) -> float | None:
-    conn = context.connection
-    busy_ms = conn.get_execution_options().get("pigeon_busy_ms") if conn is not None else None
-    return busy_ms / 1000 if busy_ms else None
+# The drivers' error classes (psycopg's subclasses included: QueryCanceled, AdminShutdown...).
+_REFUSED_VALUES = (
+    sqlite3.IntegrityError,
+    sqlite3.DataError,
+    psycopg.IntegrityError,
+    psycopg.DataError,
+)
+_UNAVAILABLE = (
+    sqlite3.OperationalError,
+    sqlite3.InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    OSError,
+)
+
+
+def translate(error: BaseException) -> PigeonError | None:
+    """pigeon's error for a driver's (psycopg, sqlite3), or None for a bug in a query. Also
+    for errors that reach pigeon without SQLAlchemy, such as those of a COPY."""
+    sqlstate = getattr(error, "sqlstate", None)
+    text = str(error)
+    if sqlstate == UNIQUE_VIOLATION or "UNIQUE constraint failed" in text:
+        diag = getattr(error, "diag", None)
+        constraint = getattr(diag, "constraint_name", None) or _sqlite_constraint(text)
+        return UniqueViolation(text, constraint)
+    if sqlstate == FOREIGN_KEY_VIOLATION or "FOREIGN KEY constraint failed" in text:
+        return Conflict("a resource this request refers to no longer exists")
+    if isinstance(error, _REFUSED_VALUES):
+        return InvalidValue(_first_line(text))
+    if "readonly database" in text:
+        return StorageUnavailable(f"the database cannot be written: {text}")
+    if "database is locked" in text:
+        return StorageUnavailable(_busy())
+    if sqlstate == UNDEFINED_TABLE or "no such table" in text:
+        # An unmigrated database is an operating problem, not a bug in a query.
+        return StorageUnavailable(f"schema missing ({_first_line(text)}): run pigeon migrate")
+    if isinstance(error, _UNAVAILABLE):
+        return StorageUnavailable(f"database unavailable: {_first_line(text)}")
+    return None
 
 
 def _first_line(text: str) -> str:

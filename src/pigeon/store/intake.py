@@ -65,7 +65,9 @@ def known(
         "scope": scope,
         "idempotency_key": keys[0] if keys else None,
     }
-    row = uow.conn.execute(_ALL_AT_ONCE, params).one()._mapping
+    found = uow.conn.execute(_ALL_AT_ONCE, params).first()
+    assert found is not None  # the outer joins hang from one constant row
+    row = found._mapping
     recorded = {}
     if row["recorded_key"] is not None:
         recorded[row["recorded_key"]] = idempotency.Recorded(

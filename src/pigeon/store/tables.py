@@ -256,6 +256,17 @@ audit_events = Table(
     Index("ix_audit_events_workspace_id_id", "workspace_id", "id"),
 )
 
+# At most one default channel per workspace: two requests making a channel the default at
+# once would otherwise both succeed, and a create could not tell which to use.
+ONE_DEFAULT = text("is_default")
+Index(
+    "uq_channels_one_default",
+    channels.c.workspace_id,
+    unique=True,
+    postgresql_where=ONE_DEFAULT,
+    sqlite_where=ONE_DEFAULT,
+)
+
 # Named upkeep times: when a periodic job last ran, and who ran it. Health writes its own
 # row to prove that writes work (services/health.py).
 timers = Table(

@@ -1,9 +1,10 @@
-"""claims walk an index in their own order; the timers table
+"""claims walk an index in their own order; the timers table; one default channel
 
 The index of released messages gains `id`, the claim's tie-breaker, so a claim reads its
 first rows in order instead of sorting every released message of the channel (103 ms with
 100,000 waiting, before the table was analysed; 0.2 ms after). `timers` holds named upkeep
-times; health writes one to prove that writes work.
+times; health writes one to prove that writes work. A workspace has at most one default
+channel (two concurrent requests could each make one): where two are, the oldest stays.
 
 Revision ID: 0004
 Revises: 0003
@@ -23,6 +24,7 @@ branch_labels = None
 depends_on = None
 
 RELEASED = sa.text("status = 'released'")
+DEFAULT = sa.text("is_default")
 
 
 def upgrade() -> None:
@@ -42,9 +44,22 @@ def upgrade() -> None:
         sa.Column("holder", sa.String(100), nullable=True),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_timers")),
     )
+    op.execute(
+        "UPDATE channels SET is_default = false WHERE is_default AND id NOT IN "
+        "(SELECT min(id) FROM channels WHERE is_default GROUP BY workspace_id)"
+    )
+    op.create_index(
+        "uq_channels_one_default",
+        "channels",
+        ["workspace_id"],
+        unique=True,
+        postgresql_where=DEFAULT,
+        sqlite_where=DEFAULT,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("uq_channels_one_default", table_name="channels")
     op.drop_table("timers")
     op.drop_index("ix_messages_released_channel_id_scheduled_for_id", table_name="messages")
     op.create_index(
