@@ -8,6 +8,7 @@ even looked at.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from typing import TYPE_CHECKING
 
@@ -29,13 +30,13 @@ class ItemCounter:
     builds a value; malformed JSON is left for the parser to name."""
 
     def __init__(self, key: str, limit: int) -> None:
-        self._key = b'"' + key.encode() + b'"'
+        self._key = key
         self._limit = limit
         self._depth = 0
         self._in_string = False
         self._escaped = False
         self._string = bytearray()  # the current string at depth 1: a key, maybe ours
-        self._last_key = b""
+        self._last_key: str | None = None
         self._in_items = False
         self._items = 0
         self._empty = True
@@ -60,8 +61,10 @@ class ItemCounter:
 
     def _scan_string(self, chunk: bytes, position: int) -> int:
         while position < len(chunk):
-            if self._escaped:
+            if self._escaped:  # the byte after a backslash, kept for _decoded
                 self._escaped = False
+                if self._depth == 1:
+                    self._string += chunk[position : position + 1]
                 position += 1
                 continue
             match = _IN_STRING.search(chunk, position)
@@ -72,11 +75,13 @@ class ItemCounter:
                 return len(chunk)
             if match.group() == b"\\":
                 self._escaped = True
+                if self._depth == 1:
+                    self._string += b"\\"
                 position = match.end()
                 continue
             self._in_string = False
             if self._depth == 1:
-                self._last_key = b'"' + bytes(self._string) + b'"'
+                self._last_key = _decoded(bytes(self._string))
             return match.end()
         return position
 
@@ -108,9 +113,18 @@ class ItemCounter:
             self._items += 1
             if self._items >= self._limit:  # this comma opens item number limit + 1
                 raise ValidationError.field(
-                    self._key.decode().strip('"'),
+                    self._key,
                     f"at most {self._limit} items in one request",
                 )
+
+
+def _decoded(raw: bytes) -> str | None:
+    """A JSON string's text, escapes resolved: `"it\\u0065ms"` names `items` too."""
+    try:
+        text = json.loads(b'"' + raw + b'"')
+    except ValueError:
+        return None
+    return text if isinstance(text, str) else None
 
 
 async def read_body(

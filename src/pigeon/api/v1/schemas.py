@@ -156,8 +156,10 @@ class BatchItemIn(MessageIn):
 
 
 class BatchIn(Body):
-    # Counted while the body streams in (api/intake.py) and by the service.
-    items: list[BatchItemIn] = Field(json_schema_extra={"minItems": 1, "maxItems": MAX_BATCH})
+    # Counted while the body streams in (api/intake.py); bounded here too, so that a body
+    # the counter cannot follow still validates at most MAX_BATCH items (pydantic checks
+    # the length first).
+    items: list[BatchItemIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class ClaimIn(Body):
