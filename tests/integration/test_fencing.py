@@ -144,3 +144,39 @@ def test_a_report_in_time_still_retries_with_backoff(
     assert failed.message is not None and failed.message.status is M.QUEUED
     again = _report(svc, holder, claimed, gateway.Outcome.FAILED, "busy")  # a repeat
     assert again.error is None and len(_history(svc, who, claimed)) == 4
+
+
+def test_a_repeated_failure_does_not_steer_a_message_released_again(
+    container: Services, who: Principal, clock: FrozenClock
+) -> None:
+    """The holder's failure requeued the message in time; when it comes again after the
+    message was released anew, it is the same report: nothing changes."""
+    svc = container
+    holder = add_device(container, who)
+    schedule(container, who)
+    [claimed] = gateway.claim(svc, holder).messages
+    first = _report(svc, holder, claimed, gateway.Outcome.FAILED, "busy")
+    assert first.message is not None and first.message.status is M.QUEUED
+    clock.advance(timedelta(hours=2))
+    assert scheduling.release_due(svc) == 1
+    before = _history(svc, who, claimed)
+    again = _report(svc, holder, claimed, gateway.Outcome.FAILED, "busy")
+    assert again.error is None
+    assert messages.get(svc, who, claimed.id).message.status is M.RELEASED
+    assert _history(svc, who, claimed) == before
+
+
+def test_an_old_final_failure_does_not_undo_a_persons_retry(
+    container: Services, who: Principal, clock: FrozenClock
+) -> None:
+    svc = container
+    holder = add_device(container, who)
+    schedule(container, who)
+    [claimed] = gateway.claim(svc, holder).messages
+    rejected = _report(svc, holder, claimed, gateway.Outcome.REJECTED, "no such buddy")
+    assert rejected.message is not None and rejected.message.status is M.FAILED
+    messages.retry(svc, who, claimed.id)  # a person decides to try again
+    assert scheduling.release_due(svc) == 1
+    again = _report(svc, holder, claimed, gateway.Outcome.REJECTED, "no such buddy")
+    assert again.error is None
+    assert messages.get(svc, who, claimed.id).message.status is M.RELEASED

@@ -31,6 +31,8 @@ class Outcome(StrEnum):
     READ = "read"
 
 
+# Where a failure report still moves a message: its live claim, or a send it bounces.
+FAILURE_MOVES = frozenset({M.CLAIMED, M.SENT, M.DELIVERED, M.READ})
 # What a holder whose lease ran out may still report: the message went out.
 REPORTS_AFTER_LEASE = frozenset({Outcome.SENT, Outcome.DELIVERED})
 
@@ -100,8 +102,11 @@ def decide(
         return Decision(M.DELIVERED, values)
     if outcome is Outcome.READ:
         return Decision(M.READ)
-    if message.status in (M.FAILED, M.QUEUED):
-        return Decision(message.status)  # this failure was recorded already
+    if message.status not in FAILURE_MOVES:
+        # Neither a live claim nor a send to bounce: this claim's failure was recorded
+        # already (check_report refused it if the lease ran out instead), and the message
+        # has moved on since (retried, released again, given up): a repeat changes nothing.
+        return Decision(message.status)
     text = (error or "failed without an error message")[:MAX_ERROR_CHARS]
     # A failure after the send (a bounce) is final: what went out is not sent again. The
     # state machine decides whether it may still be recorded (sent: yes; delivered: no).
