@@ -198,3 +198,27 @@ def test_revoked_services_share_nothing_across_workspaces(container: Services) -
         admin.revoke_device(
             container, Principal(two.workspace.id, "t", frozenset({"admin"})), device.id
         )
+
+
+def test_a_key_revoked_elsewhere_cannot_open_a_stream_here(
+    api: InProcessClient, tenant: Tenant, settings: Settings
+) -> None:
+    """This server verified the key a moment ago and cached it; another process revoked it."""
+    reader = new_key(api, tenant, "read")
+    assert api.get("/v1/messages", headers={"Authorization": f"Bearer {reader}"}).status_code == 200
+    elsewhere = bootstrap.build(settings, bus=MemoryBus(), pool_size=1)
+    try:
+        cli = Principal(tenant.id, "cli", frozenset({"admin"}))
+        [key] = [k for k in admin.list_keys(elsewhere, cli) if k.scopes == frozenset({"read"})]
+        admin.revoke_key(elsewhere, cli, key.id)
+    finally:
+        elsewhere.close()
+
+    async def nothing() -> None:
+        return None
+
+    async def scenario() -> Stream:
+        path = f"/api/stream/messages/?access_token={reader}"
+        return await read_stream(api.app, path, nothing, until=lambda e: True)
+
+    assert api.run(scenario).status == 401

@@ -19,6 +19,7 @@ from pigeon.api.turns import WriteTurns
 from pigeon.api.v1 import accounts, gateway, messages
 from pigeon.services import health
 from pigeon.services.context import Services
+from pigeon.services.recent import forget_revoked
 from pigeon.services.waiters import Waiters
 from pigeon.workers import supervisor
 
@@ -41,6 +42,9 @@ def create_app(services: Services, *, run_workers: bool = True) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await services.bus.start()
         await waiters.start()
+        forgetting = asyncio.create_task(
+            forget_revoked(services.bus, services.credentials), name="forget-revoked"
+        )
         stop = asyncio.Event()
         workers = (
             asyncio.create_task(supervisor.run_workers(services, stop)) if run_workers else None
@@ -52,6 +56,9 @@ def create_app(services: Services, *, run_workers: bool = True) -> FastAPI:
             stop.set()
             if workers is not None:
                 await workers
+            forgetting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await forgetting
             await waiters.stop()
             await services.bus.stop()
 

@@ -67,12 +67,8 @@ async def message_stream(
 
 
 async def _still_valid(svc: Services, who: Principal) -> bool:
-    def check() -> None:
-        with auth.acting(svc, who, readonly=True):
-            pass
-
     try:
-        await to_thread.run_sync(check)
+        await to_thread.run_sync(auth.check_still_valid, svc, who)
     except AuthError:
         return False
     except PigeonError:

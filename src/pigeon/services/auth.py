@@ -96,6 +96,12 @@ def refuse_revoked(svc: Services, who: Principal) -> NoReturn:
     raise AuthError("invalid or revoked API key")
 
 
+def check_still_valid(svc: Services, who: Principal) -> None:
+    """Refuse a principal whose key has been revoked (a read of its own)."""
+    with acting(svc, who, readonly=True):
+        pass
+
+
 @contextmanager
 def acting(svc: Services, who: Principal, *, readonly: bool = False) -> Iterator[UnitOfWork]:
     """A unit of work on behalf of `who`, whose key is checked again inside it."""

@@ -9,9 +9,12 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from pigeon.domain.accounts import ApiKey, Device
+
+if TYPE_CHECKING:
+    from pigeon.bus.protocols import EventBus
 
 T = TypeVar("T", ApiKey, Device)
 KEEP_SECONDS = 30.0
@@ -54,3 +57,21 @@ class Credentials:
     def forget(self, revoked_id: str) -> None:
         self.keys.forget(revoked_id)
         self.devices.forget(revoked_id)
+
+
+async def forget_revoked(bus: EventBus, credentials: Credentials) -> None:
+    """Drop revoked keys and devices from this process's cache as other processes revoke
+    them (each request re-checks in its transaction anyway; this spares the wrong answer at
+    the door, such as an event stream opened with a key revoked elsewhere)."""
+    subscription = bus.subscribe("credentials", "devices")
+    try:
+        while True:
+            note = await subscription.get()
+            if note is None:
+                continue
+            payload = note[1]
+            for name in ("revoked_key", "revoked"):
+                if isinstance(payload.get(name), str):
+                    credentials.forget(payload[name])
+    finally:
+        bus.unsubscribe(subscription)

@@ -38,7 +38,7 @@ from pigeon.api.v1.schemas import Instant, Uuid, iso
 from pigeon.domain.messages import Message
 from pigeon.domain.transitions import MessageStatus
 from pigeon.errors import ValidationError
-from pigeon.services import gateway, health, messages
+from pigeon.services import auth, gateway, health, messages
 from pigeon.services.messages import MessageFilter
 
 router = APIRouter(prefix="/api", tags=["seed 002"], route_class=PigeonRoute)
@@ -227,6 +227,9 @@ async def stream(request: Request, who: StreamReader) -> StreamingResponse:
 
     def shape(payload: dict[str, Any]) -> dict[str, Any]:
         return {"ids": payload["ids"], "status": SEED_STATUS[MessageStatus(payload["status"])]}
+
+    # The door checked a cache; a stream lasts, so its key is checked in the database too.
+    await to_thread.run_sync(auth.check_still_valid, services(request), who)
 
     return StreamingResponse(
         message_stream(services(request), who, shape=shape, closing=closing(request)),
