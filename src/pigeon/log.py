@@ -27,3 +27,5 @@ def setup(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Alembic says which dialect it found each time health reads the schema's revision.
+    logging.getLogger("alembic.runtime.migration").setLevel(max(logging.WARNING, root.level))

@@ -238,3 +238,25 @@ def test_servers_started_together_migrate_and_set_up_once(empty_url: str) -> Non
             assert conn.execute(sa.select(sa.func.count()).select_from(workspaces)).scalar() == 1
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_health_answers_in_time_when_postgresql_writes_stall(postgres_url: str) -> None:
+    """Another session locks the table health writes: health says so within its bound."""
+    settings = Settings(database_url=postgres_url, operator_token=OPERATOR_TOKEN)
+    services = bootstrap.build(settings, clock=SystemClock(), bus=MemoryBus(), pool_size=2)
+    other = sa.create_engine(postgres_url)
+    try:
+        with serve_in_process(services) as api, other.connect() as conn:
+            assert api.get("/v1/health").status_code == 200
+            conn.exec_driver_sql("BEGIN")
+            conn.exec_driver_sql("LOCK TABLE timers IN EXCLUSIVE MODE")
+            started = time.monotonic()
+            health = api.get("/v1/health")
+            elapsed = time.monotonic() - started
+            conn.exec_driver_sql("ROLLBACK")
+    finally:
+        other.dispose()
+        services.close()
+    assert health.status_code == 503 and "busy" in health.json()["writes"]
+    assert elapsed < 2.0

@@ -23,7 +23,7 @@ PROBE_BUSY_SECONDS = 0.5
 def check(svc: Services) -> dict[str, Any]:
     report: dict[str, Any] = {"status": "ok", "version": __version__}
     try:
-        with svc.db.transaction(readonly=True) as uow:
+        with svc.db.transaction(readonly=True, busy_seconds=PROBE_BUSY_SECONDS) as uow:
             revision = migrate.revision_of(uow.conn)
     except PigeonError as error:
         return {**report, "status": "unavailable", "database": error.message}

@@ -38,10 +38,13 @@ Notify = Callable[[str, dict[str, Any]], None]
 UNDEFINED_TABLE = "42P01"  # PostgreSQL
 FOREIGN_KEY_VIOLATION = "23503"
 UNIQUE_VIOLATION = "23505"
+QUERY_CANCELED = "57014"  # statement_timeout
+LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout
 # A pooled connection idle longer than this is pinged before use; a busy one is not, since a
 # ping per checkout cost a round trip per transaction.
 IDLE_PING_SECONDS = 10.0
 POOL_TIMEOUT_SECONDS = 10.0
+CONNECT_TIMEOUT_SECONDS = 5  # an unreachable server answers 503, not a request that hangs
 
 
 # When the write of the current request must give up (time.monotonic()): set by the API for
@@ -122,7 +125,11 @@ def make_engine(url: str, *, pool_size: int = 10, busy_seconds: float = 5.0) -> 
         # No overflow: connections opened past the pool were closed again on return, so a
         # burst cost a new PostgreSQL session per request.
         engine = create_engine(
-            url, pool_size=pool_size, max_overflow=0, pool_timeout=POOL_TIMEOUT_SECONDS
+            url,
+            pool_size=pool_size,
+            max_overflow=0,
+            pool_timeout=POOL_TIMEOUT_SECONDS,
+            connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
         )
         _configure_postgresql(engine)
         _ping_when_idle(engine)
@@ -185,7 +192,8 @@ class Database:
         self, *, readonly: bool = False, busy_seconds: float | None = None
     ) -> Iterator[UnitOfWork]:
         """A unit of work; a writer waits at most `busy_seconds` (default: the setting) for
-        SQLite's write lock, then fails with StorageUnavailable (a 503: nothing written)."""
+        SQLite's write lock, then fails with StorageUnavailable (a 503: nothing written).
+        On PostgreSQL an explicit `busy_seconds` bounds each statement and lock wait."""
         gate = None if readonly else self._writers
         bound = self.busy_seconds if busy_seconds is None else busy_seconds
         started = time.monotonic()
@@ -202,6 +210,10 @@ class Database:
                     left = max(bound - (time.monotonic() - started), 0.01)
                     conn.execution_options(pigeon_busy_ms=max(int(left * 1000), 10))
                 with conn.begin():
+                    if busy_seconds is not None and self.dialect == "postgresql":
+                        ms = max(int(busy_seconds * 1000), 1)
+                        conn.exec_driver_sql(f"SET LOCAL statement_timeout = {ms}")
+                        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {ms}")
                     uow = UnitOfWork(conn, self.clock.now())
                     yield uow
         finally:
@@ -322,7 +334,7 @@ def translate(error: BaseException) -> PigeonError | None:
         return InvalidValue(_first_line(text))
     if "readonly database" in text:
         return StorageUnavailable(f"the database cannot be written: {text}")
-    if "database is locked" in text:
+    if "database is locked" in text or sqlstate in (QUERY_CANCELED, LOCK_NOT_AVAILABLE):
         return StorageUnavailable(_busy())
     if sqlstate == UNDEFINED_TABLE or "no such table" in text:
         # An unmigrated database is an operating problem, not a bug in a query.
