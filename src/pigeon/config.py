@@ -83,6 +83,15 @@ def _database_url(env: Mapping[str, str]) -> str:
     return url
 
 
+def _redis_url(env: Mapping[str, str]) -> str | None:
+    url = env.get("PIGEON_REDIS_URL") or None
+    if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(
+            "PIGEON_REDIS_URL", "expected redis://HOST:PORT/DB (or rediss://, unix://)"
+        )
+    return url
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Parse `env` (default: the process environment) into `Settings`."""
     env = os.environ if env is None else env
@@ -103,7 +112,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         database_url=_database_url(env),
         operator_token=operator_token,
-        redis_url=env.get("PIGEON_REDIS_URL") or None,
+        redis_url=_redis_url(env),
         lease_seconds=_number(env, "PIGEON_LEASE_SECONDS", 120.0, float, 1.0),
         claim_limit=_number(env, "PIGEON_CLAIM_LIMIT", 50, int, 1),
         max_claim_wait_seconds=_number(env, "PIGEON_MAX_CLAIM_WAIT_SECONDS", 30.0, float, 0.0),

@@ -116,13 +116,19 @@ class Waiters:
                 self._wake(self._by_channel.get(device.channel_id, {}), 1)
 
     async def _listen(self, subscription: Subscription) -> None:
+        loop = asyncio.get_running_loop()
+        next_fallback = loop.time() + self._fallback_seconds
         while True:
-            note = await subscription.get(self._fallback_seconds)
+            note = await subscription.get(max(next_fallback - loop.time(), 0.0))
             try:
                 if note is not None:
                     self._on_notification(*note)
-                elif not getattr(self._bus, "healthy", True):
-                    self._wake_all()
+                if loop.time() >= next_fallback:
+                    # On its own clock: local notifications keep coming in a busy process
+                    # while those of other processes are lost.
+                    next_fallback = loop.time() + self._fallback_seconds
+                    if not self._bus.healthy:
+                        self._wake_all()
             except Exception:  # one odd payload must not end every long-poll's wake-ups
                 log.exception("waiter wake-up failed", extra={"action": "waiters_error"})
 
