@@ -114,9 +114,13 @@ def main() -> None:
 @JSON
 def migrate_cmd(as_json: bool) -> None:
     """Apply database migrations."""
+    from pigeon.errors import PigeonError
     from pigeon.services import schema
 
-    revision = schema.migrate(_settings().database_url)
+    try:
+        revision = schema.migrate(_settings().database_url)
+    except PigeonError as error:
+        raise click.ClickException(error.message) from None
     _emit(as_json, {"revision": revision}, lambda: click.echo(f"database at revision {revision}"))
 
 
@@ -357,15 +361,18 @@ def devices_list(workspace_id: str | None, as_json: bool) -> None:
 
 
 @devices.command("revoke")
-@click.argument("device_id")
+@click.argument("device_id", metavar="DEVICE")
 @WORKSPACE
 @JSON
 def devices_revoke(device_id: str, workspace_id: str | None, as_json: bool) -> None:
-    """Revoke a device's token; its unreported claims and pinned messages are settled."""
+    """Revoke a device (its id or its name): its token stops working, its unreported claims
+    and the messages pinned to it are settled."""
     from pigeon.services import admin
 
     with _services() as services:
-        revoked = admin.revoke_device(services, _principal(services, workspace_id), device_id)
+        who = _principal(services, workspace_id)
+        device_id = admin.find_device(services, who, device_id).id
+        revoked = admin.revoke_device(services, who, device_id)
         ended = revoked.claims_ended
         data = {
             "id": device_id,

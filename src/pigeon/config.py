@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 DEFAULT_DATABASE_URL = "sqlite:///./pigeon.db"
+# The bounds of a claim's `limit` and `wait` in the API; the settings' defaults stay inside.
+MAX_CLAIM_LIMIT = 500
+MAX_CLAIM_WAIT = 60.0
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,12 @@ class Settings:
 
 
 def _number(
-    env: Mapping[str, str], name: str, default: T, kind: Callable[[str], T], minimum: float
+    env: Mapping[str, str],
+    name: str,
+    default: T,
+    kind: Callable[[str], T],
+    minimum: float,
+    maximum: float | None = None,
 ) -> T:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -65,8 +73,13 @@ def _number(
         value = kind(raw)
     except ValueError:
         raise ConfigError(name, f"expected a {kind.__name__}, got {raw!r}") from None
+    if value != value:  # NaN
+        raise ConfigError(name, f"expected a number, got {raw!r}")
     if value < minimum:  # type: ignore[operator]
         raise ConfigError(name, f"must be at least {minimum}, got {raw!r}")
+    if maximum is not None and value > maximum:  # type: ignore[operator]
+        # An API bound: accepted here, it would make requests fail that use the default.
+        raise ConfigError(name, f"must be at most {maximum}, got {raw!r}")
     return value
 
 
@@ -114,8 +127,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         operator_token=operator_token,
         redis_url=_redis_url(env),
         lease_seconds=_number(env, "PIGEON_LEASE_SECONDS", 120.0, float, 1.0),
-        claim_limit=_number(env, "PIGEON_CLAIM_LIMIT", 50, int, 1),
-        max_claim_wait_seconds=_number(env, "PIGEON_MAX_CLAIM_WAIT_SECONDS", 30.0, float, 0.0),
+        claim_limit=_number(env, "PIGEON_CLAIM_LIMIT", 50, int, 1, MAX_CLAIM_LIMIT),
+        max_claim_wait_seconds=_number(
+            env, "PIGEON_MAX_CLAIM_WAIT_SECONDS", 30.0, float, 0.0, MAX_CLAIM_WAIT
+        ),
         scheduler_interval_seconds=_number(
             env, "PIGEON_SCHEDULER_INTERVAL_SECONDS", 0.25, float, 0.01
         ),

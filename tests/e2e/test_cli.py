@@ -110,3 +110,23 @@ def test_the_cli_and_the_server_share_one_database(pigeon: Pigeon) -> None:
     # The revoked device never reported its claim: it may have sent it, so a person decides.
     summary = pigeon.cli("status")
     assert summary.stdout.splitlines()[0] == "messages: queued: 1, unknown: 1"
+
+
+def test_cli_errors_are_one_line_that_says_what_to_do(pigeon: Pigeon) -> None:
+    unmigrated = pigeon.cli("devices", "list", check=False)
+    assert unmigrated.returncode == 1
+    assert "run pigeon migrate" in unmigrated.stderr and "Traceback" not in unmigrated.stderr
+    pigeon.env["PIGEON_DATABASE_URL"] = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+    unreachable = pigeon.cli("migrate", check=False)
+    assert unreachable.returncode == 1
+    assert "database unavailable" in unreachable.stderr
+    assert "Traceback" not in unreachable.stderr
+
+
+def test_a_device_is_revoked_by_its_name(pigeon: Pigeon) -> None:
+    pigeon.serve()
+    device = pigeon.cli_json("devices", "add", "kitchen mac")
+    revoked = pigeon.cli_json("devices", "revoke", "kitchen mac")
+    assert revoked["id"] == device["id"] and revoked["revoked"] is True
+    again = pigeon.cli("devices", "revoke", "kitchen mac", check=False)
+    assert again.returncode == 1 and "no such active device" in again.stderr

@@ -222,3 +222,48 @@ def test_a_key_revoked_elsewhere_cannot_open_a_stream_here(
         return await read_stream(api.app, path, nothing, until=lambda e: True)
 
     assert api.run(scenario).status == 401
+
+
+@pytest.mark.postgres
+def test_a_message_pinned_while_its_device_is_revoked_is_failed_not_stranded(
+    postgres_url: str,
+) -> None:
+    """The create holds the device it checked until it commits; the revocation waits for it
+    and then fails the new message with the others."""
+    from pigeon.domain.ids import new_id
+    from pigeon.store import accounts
+    from pigeon.store import messages as message_store
+
+    services = bootstrap.build(Settings(database_url=postgres_url), bus=MemoryBus(), pool_size=3)
+    try:
+        ws = admin.create_workspace(services, name="w", timezone="UTC", actor="t")
+        who = Principal(ws.workspace.id, "t", frozenset({"admin"}))
+        device = admin.create_device(services, who, name="old mac").item
+        revoked: list[admin.Revoked] = []
+        with services.db.transaction() as uow:
+            assert accounts.get_device(uow, who.workspace_id, device.id, share_lock=True)
+            revoking = threading.Thread(
+                target=lambda: revoked.append(admin.revoke_device(services, who, device.id))
+            )
+            revoking.start()
+            time.sleep(0.5)
+            assert revoking.is_alive()  # it waits for this create
+            row = {
+                "id": new_id(),
+                "workspace_id": who.workspace_id,
+                "channel_id": device.channel_id,
+                "device_id": device.id,
+                "recipient": PHONE,
+                "body": "pinned",
+                "status": "queued",
+                "scheduled_for": uow.now,
+                "attempts": 0,
+                "meta": None,
+                "created_at": uow.now,
+                "updated_at": uow.now,
+            }
+            message_store.insert_many(uow, [row], actor="t")
+        revoking.join(timeout=10)
+        assert revoked[0].pinned_failed == 1
+    finally:
+        services.close()

@@ -42,3 +42,12 @@ def test_errors_name_the_variable(variable: str, value: str) -> None:
 def test_numbers_are_parsed() -> None:
     settings = load_settings({"PIGEON_LEASE_SECONDS": "30", "PIGEON_RETRY_BASE_SECONDS": "2"})
     assert settings.lease_seconds == 30.0 and settings.retry.base_seconds == 2.0
+
+
+def test_settings_past_an_api_bound_are_refused_at_start() -> None:
+    """Accepted, they made every claim that used the default fail with a 422."""
+    for name, value in (("PIGEON_CLAIM_LIMIT", "1000"), ("PIGEON_MAX_CLAIM_WAIT_SECONDS", "90")):
+        with pytest.raises(ConfigError, match=name):
+            load_settings({name: value})
+    with pytest.raises(ConfigError, match="PIGEON_LEASE_SECONDS"):
+        load_settings({"PIGEON_LEASE_SECONDS": "nan"})

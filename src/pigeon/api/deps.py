@@ -101,6 +101,8 @@ BATCH_LIMITS: dict[str, tuple[str, int]] = {}
 # Routes that wait for work before they write (long-polls): they take a write turn for each
 # write themselves (api/turns.py), not for the whole wait.
 WAITING_ROUTES: set[str] = set()
+# GET routes that write (seed 000's pending claims): they take a write turn like a POST.
+WRITING_GETS: set[str] = set()
 
 
 def write_turns(request: Request) -> WriteTurns | None:
@@ -118,20 +120,23 @@ class PigeonRoute(APIRoute):
         ]
         batch = BATCH_LIMITS.get(self.path_format)
         waits = self.path_format in WAITING_ROUTES
+        writes_on_get = self.path_format in WRITING_GETS
 
         async def bounded(request: Request) -> Response:
             for credential in credentials:
                 await credential.check(request)
-            if request.method in ("GET", "HEAD"):
+            reads = request.method in ("GET", "HEAD")
+            if reads and not writes_on_get:
                 return await handler(request)
-            settings = services(request).settings
-            counter = ItemCounter(*batch) if batch else None
-            request._body = await read_body(
-                request.receive,
-                max_bytes=settings.max_request_bytes,
-                timeout=settings.body_timeout_seconds,
-                counter=counter,
-            )
+            if not reads:
+                settings = services(request).settings
+                counter = ItemCounter(*batch) if batch else None
+                request._body = await read_body(
+                    request.receive,
+                    max_bytes=settings.max_request_bytes,
+                    timeout=settings.body_timeout_seconds,
+                    counter=counter,
+                )
             turns = write_turns(request)
             if turns is None or waits:
                 return await handler(request)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from anyio import to_thread
 
+from pigeon import config
 from pigeon.domain.delivery import Outcome as Outcome
 from pigeon.domain.leases import Lease
 from pigeon.errors import AuthError, ValidationError
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_CLAIM_LIMIT = 500
+MAX_CLAIM_LIMIT = config.MAX_CLAIM_LIMIT
 
 Report = delivery.Report
 ReportResult = delivery.Settled

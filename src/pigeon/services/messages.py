@@ -339,7 +339,7 @@ def _validated_row(
         channel = channels.get(request.channel_id)
     if request.device_id is not None:
         device = (
-            accounts.get_device(uow, who.workspace_id, request.device_id)
+            accounts.get_device(uow, who.workspace_id, request.device_id, share_lock=True)
             if is_uuid(request.device_id)
             else None
         )
@@ -404,7 +404,7 @@ def retry(svc: Services, who: Principal, message_id: str) -> Message:
         if message.status not in RETRYABLE:
             raise IllegalTransition(f"a {message.status} message cannot be retried")
         if message.device_id is not None:
-            device = accounts.get_device(uow, who.workspace_id, message.device_id)
+            device = accounts.get_device(uow, who.workspace_id, message.device_id, share_lock=True)
             if device is None or device.revoked_at is not None:
                 raise Conflict(
                     "this message is pinned to a device that has been revoked: "

@@ -311,9 +311,16 @@ def device_by_hash(uow: UnitOfWork, token_hash: str) -> Device | None:
     return Device.from_row(row) if row else None
 
 
-def get_device(uow: UnitOfWork, workspace_id: str, device_id: str) -> Device | None:
-    row = _first(uow, devices, devices.c.workspace_id == workspace_id, devices.c.id == device_id)
-    return Device.from_row(row) if row else None
+def get_device(
+    uow: UnitOfWork, workspace_id: str, device_id: str, *, share_lock: bool = False
+) -> Device | None:
+    """The device; with `share_lock` (PostgreSQL), held against its revocation until the
+    caller commits, so a message pinned to it meanwhile is one the revocation then sees."""
+    query = select(devices).where(devices.c.workspace_id == workspace_id, devices.c.id == device_id)
+    if share_lock and uow.dialect == "postgresql":
+        query = query.with_for_update(read=True)
+    row = uow.conn.execute(query).first()
+    return Device.from_row(row._mapping) if row else None
 
 
 def list_devices(uow: UnitOfWork, workspace_id: str) -> list[Device]:

@@ -70,23 +70,34 @@ class SenderWorker:
                         continue  # more may be waiting
                 except Exception:
                     log.exception("sender pass failed", extra={"action": "sender_error"})
-                await first_of(stop, self._push_work(subscription), self.interval)
+                await self._until_push_work(stop, subscription)
         finally:
             self.svc.bus.unsubscribe(subscription)
 
-    async def _push_work(self, subscription: Subscription) -> None:
-        """Return at the next notification that messages of a push channel are due."""
-        while True:
-            note = await subscription.get()
-            if note is None or not self._brings_work(note[1]):
-                continue
-            # Pinned messages name devices, not channels: devices serve gateway channels.
-            channels = list(note[1].get("channels") or {})
+    async def _until_push_work(self, stop: asyncio.Event, subscription: Subscription) -> None:
+        """Wait for due messages of a push channel (or the interval, or the stop). Channels
+        not seen before are looked up here, never inside the wait that a stop cancels: a
+        query cancelled mid-way would leave its thread holding a connection."""
+        while not stop.is_set():
+            woken: list[list[str]] = []
+            await first_of(stop, self._due_channels(subscription, woken), self.interval)
+            if not woken:
+                return  # the interval or the stop
+            [channels] = woken
             unknown = [c for c in channels if c not in self._push_channels]
             if unknown:
                 found = await to_thread.run_sync(push.served_channels, self.svc, unknown)
                 self._push_channels.update(found)
             if any(self._push_channels.get(c) for c in channels):
+                return
+
+    async def _due_channels(self, subscription: Subscription, out: list[list[str]]) -> None:
+        """Return with the channels of the next notification that brings due messages (the
+        pinned ones name devices, which serve gateway channels only)."""
+        while True:
+            note = await subscription.get()
+            if note is not None and self._brings_work(note[1]):
+                out.append(list(note[1].get("channels") or {}))
                 return
 
     def _brings_work(self, payload: dict[str, Any]) -> bool:

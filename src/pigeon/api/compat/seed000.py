@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
-from pigeon.api.deps import DeviceAuth, PigeonRoute, Sender, Svc
+from pigeon.api.deps import WRITING_GETS, DeviceAuth, PigeonRoute, Sender, Svc
 from pigeon.api.openapi import answers
 from pigeon.api.v1.schemas import Uuid, iso
 from pigeon.domain.ids import is_uuid
@@ -21,6 +21,7 @@ from pigeon.errors import IdempotencyConflict, ValidationError
 from pigeon.services import gateway, messages
 
 router = APIRouter(tags=["seed 000"], route_class=PigeonRoute)
+WRITING_GETS.add("/client/imessage/send-queue/pending")  # it claims
 
 PENDING_LIMIT = 50
 # Its own key space: a batchItemId replays only a seed 000 answer, never a /v1 one.

@@ -29,6 +29,7 @@ from pigeon.api.v1.render import (
     message_out,
     workspace_out,
 )
+from pigeon.config import MAX_CLAIM_LIMIT, MAX_CLAIM_WAIT
 from pigeon.domain.accounts import Scope
 from pigeon.domain.ids import is_uuid
 from pigeon.domain.storable import text_problem
@@ -163,8 +164,8 @@ class BatchIn(Body):
 
 
 class ClaimIn(Body):
-    limit: Int | None = Field(default=None, ge=1, le=500)
-    wait: Number = Field(default=0, ge=0, le=60)
+    limit: Int | None = Field(default=None, ge=1, le=MAX_CLAIM_LIMIT)
+    wait: Number = Field(default=0, ge=0, le=MAX_CLAIM_WAIT, allow_inf_nan=False)
 
 
 class ReportIn(Body):
