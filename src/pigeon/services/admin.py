@@ -402,9 +402,7 @@ def create_device(
 def find_device(svc: Services, who: Principal, id_or_name: str) -> Device:
     """The active device with this id, or else the one with this name."""
     active = [d for d in list_devices(svc, who) if d.revoked_at is None]
-    found = [d for d in active if d.id == id_or_name] or [
-        d for d in active if d.name == id_or_name
-    ]
+    found = [d for d in active if d.id == id_or_name] or [d for d in active if d.name == id_or_name]
     if len(found) != 1:
         problem = "no such active device" if not found else "several active devices have it"
         raise NotFound(f"{problem}: {id_or_name!r}")
