@@ -367,6 +367,7 @@ def devices_list(workspace_id: str | None, as_json: bool) -> None:
 def devices_revoke(device_id: str, workspace_id: str | None, as_json: bool) -> None:
     """Revoke a device (its id or its name): its token stops working, its unreported claims
     and the messages pinned to it are settled."""
+    from pigeon.api.v1.render import revoked_device_out
     from pigeon.services import admin
 
     with _services() as services:
@@ -374,14 +375,7 @@ def devices_revoke(device_id: str, workspace_id: str | None, as_json: bool) -> N
         device_id = admin.find_device(services, who, device_id).id
         revoked = admin.revoke_device(services, who, device_id)
         ended = revoked.claims_ended
-        data = {
-            "id": device_id,
-            "revoked": True,
-            "claims_unknown": ended.unknown,
-            "claims_requeued": ended.requeued,
-            "claims_failed": ended.failed,
-            "pinned_failed": revoked.pinned_failed,
-        }
+        data = revoked_device_out(device_id, revoked)
         _emit(
             as_json,
             data,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,27 +16,14 @@ from tests.integration.test_api_support import (
     PHONE,
     InProcessClient,
     Tenant,
-    new_tenant,
     problem_fields,
     row_counts,
-    serve_in_process,
 )
 
 
 @pytest.fixture
 def settings(db_url: str) -> Settings:
     return Settings(database_url=db_url, operator_token=OPERATOR_TOKEN)
-
-
-@pytest.fixture
-def api(container: Services) -> Iterator[InProcessClient]:
-    with serve_in_process(container) as client:
-        yield client
-
-
-@pytest.fixture
-def tenant(api: InProcessClient) -> Tenant:
-    return new_tenant(api)
 
 
 def _nested(depth: int) -> Any:

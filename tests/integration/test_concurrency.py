@@ -4,38 +4,23 @@ stays consistent."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from pigeon.config import Settings
-from pigeon.services.context import Services
 from tests.integration.test_api_support import (
     OPERATOR_TOKEN,
     PHONE,
     InProcessClient,
     Tenant,
-    new_tenant,
-    serve_in_process,
 )
 
 
 @pytest.fixture
 def settings(db_url: str) -> Settings:
     return Settings(database_url=db_url, operator_token=OPERATOR_TOKEN)
-
-
-@pytest.fixture
-def api(container: Services) -> Iterator[InProcessClient]:
-    with serve_in_process(container) as client:
-        yield client
-
-
-@pytest.fixture
-def tenant(api: InProcessClient) -> Tenant:
-    return new_tenant(api)
 
 
 def _at_once(count: int, call: Any) -> list[httpx.Response]:

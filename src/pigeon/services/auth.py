@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hmac
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 from pigeon.domain.accounts import ApiKey, Device, Scope, grants
 from pigeon.domain.ids import hash_secret
@@ -21,9 +21,12 @@ from pigeon.services.context import Principal, Services
 from pigeon.store import accounts
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
+    from pigeon.services.recent import Recent
     from pigeon.store.database import UnitOfWork
+
+T = TypeVar("T", ApiKey, Device)
 
 
 def operator(svc: Services, token: str | None) -> str:
@@ -56,30 +59,36 @@ def _principal(key: ApiKey, needed: Scope) -> Principal:
 
 
 def api_key(svc: Services, token: str | None, needed: Scope) -> Principal:
-    if not token:
-        raise AuthError("an API key is required (Authorization: Bearer <key>)")
-    digest = hash_secret(token)
-    key = svc.credentials.keys.get(digest)
-    if key is None:
-        with svc.db.transaction(readonly=True) as uow:
-            key = accounts.api_key_by_hash(uow, digest)
-        if key is None or key.revoked_at is not None:
-            raise AuthError("invalid or revoked API key")
-        svc.credentials.keys.put(digest, key)
+    keys = svc.credentials.keys
+    key = _verified(svc, keys, token, accounts.api_key_by_hash, "API key", "<key>")
     return _principal(key, needed)
 
 
 def device(svc: Services, token: str | None) -> Device:
+    devices = svc.credentials.devices
+    return _verified(svc, devices, token, accounts.device_by_hash, "device token", "<token>")
+
+
+def _verified(
+    svc: Services,
+    recent: Recent[T],
+    token: str | None,
+    by_hash: Callable[[UnitOfWork, str], T | None],
+    what: str,
+    placeholder: str,
+) -> T:
+    """The key or device `token` names: from `recent`, or read and then kept there."""
     if not token:
-        raise AuthError("a device token is required (Authorization: Bearer <token>)")
+        article = "an" if what[0] in "AEIOU" else "a"
+        raise AuthError(f"{article} {what} is required (Authorization: Bearer {placeholder})")
     digest = hash_secret(token)
-    found = svc.credentials.devices.get(digest)
+    found = recent.get(digest)
     if found is None:
         with svc.db.transaction(readonly=True) as uow:
-            found = accounts.device_by_hash(uow, digest)
+            found = by_hash(uow, digest)
         if found is None or found.revoked_at is not None:
-            raise AuthError("invalid or revoked device token")
-        svc.credentials.devices.put(digest, found)
+            raise AuthError(f"invalid or revoked {what}")
+        recent.put(digest, found)
     return found
 
 

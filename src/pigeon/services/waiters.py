@@ -81,10 +81,6 @@ class Waiters:
         self._task: asyncio.Task[None] | None = None
         self._subscription: Subscription | None = None
 
-    @property
-    def count(self) -> int:
-        return sum(len(group) for group in self._by_channel.values())
-
     async def start(self) -> None:
         self._subscription = self._bus.subscribe(MESSAGES, DEVICES)
         self._task = asyncio.create_task(self._listen(self._subscription), name="claim-waiters")

@@ -47,13 +47,12 @@ _DEFAULT_CHANNEL = (
     .where(channels.c.workspace_id == bindparam("workspace_id"), channels.c.is_default.is_(True))
     .limit(1)
 )
-_TOUCH_DEVICE = (
+# Records a device as seen, if active; also the head of store/messages.seen_for_claim.
+TOUCH_DEVICE = (
     update(devices)
     .where(devices.c.id == bindparam("device_id"), devices.c.revoked_at.is_(None))
     .values(last_seen_at=bindparam("at"))
 )
-# The statement of a device's claim that records it as seen (store/messages.seen_for_claim).
-TOUCH_DEVICE = _TOUCH_DEVICE
 # Not correlated to the updated row: SQLite renders RETURNING's columns unqualified, where
 # `id` would name the subquery's own table.
 _DEVICE_CHANNEL = (
@@ -349,5 +348,5 @@ def touch_active_device(uow: UnitOfWork, device_id: str, at: datetime) -> bool:
 
     The row lock this takes orders the caller's transaction against a concurrent revocation.
     """
-    result = uow.conn.execute(_TOUCH_DEVICE, {"device_id": device_id, "at": at})
+    result = uow.conn.execute(TOUCH_DEVICE, {"device_id": device_id, "at": at})
     return result.rowcount > 0

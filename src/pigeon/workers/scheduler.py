@@ -36,6 +36,9 @@ class Scheduler:
         self.interval = interval or svc.settings.scheduler_interval_seconds
         self._last_sweep: datetime | None = None
         self._wake_at: datetime | None = None
+        # The earliest due time the last pass saw, while nothing since can have changed it.
+        self._next_due: datetime | None = None
+        self._next_due_known = False
 
     def tick(self) -> int:
         """One pass, synchronously: release everything due, sweep leases when it is time."""
@@ -52,19 +55,29 @@ class Scheduler:
                 released += count
                 if count < scheduling.RELEASE_CHUNK:
                     break
+        requeued = 0
         if sweep_due:
             if look.leases_expired:
-                scheduling.expire_leases(self.svc)
+                requeued = scheduling.expire_leases(self.svc).requeued
             self._last_sweep = now
+        # What the look saw stays true unless this pass released or requeued messages.
+        self._next_due, self._next_due_known = look.next_due, not released and not requeued
         return released
 
     def _seconds_until_due(self) -> float:
-        due = scheduling.look_ahead(self.svc, leases=False).next_due
+        due = self._next_due
+        if not self._next_due_known:
+            due = scheduling.look_ahead(self.svc, leases=False).next_due
         now = self.svc.clock.now()
         wait = self.interval if due is None else min(self.interval, (due - now).total_seconds())
         wait = max(0.0, wait)
         self._wake_at = now + timedelta(seconds=wait)
         return wait
+
+    def _pass(self) -> float:
+        """A pass, then how long to sleep before the next; one thread hop for both."""
+        self.tick()
+        return self._seconds_until_due()
 
     async def run(self, stop: asyncio.Event) -> None:
         subscription = self.svc.bus.subscribe("messages")
@@ -72,8 +85,7 @@ class Scheduler:
         try:
             while not stop.is_set():
                 try:
-                    await to_thread.run_sync(self.tick)
-                    wait = await to_thread.run_sync(self._seconds_until_due)
+                    wait = await to_thread.run_sync(self._pass)
                 except Exception:
                     log.exception("scheduler pass failed", extra={"action": "scheduler_error"})
                     wait = self.interval

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from pigeon.api.deps import Admin, Operator, PigeonRoute, Reader, Svc
 from pigeon.api.openapi import answers
+from pigeon.api.v1.render import revoked_device_out
 from pigeon.api.v1.schemas import (
     ChannelIn,
     ChannelPatch,
@@ -70,16 +71,7 @@ def revoke_device(device_id: Uuid, svc: Svc, who: Admin) -> dict[str, Any]:
     """Revoke a device: its token stops working at once, the messages it claimed and never
     reported end as a lost lease would (its channel's `on_lease_expiry`), and messages
     pinned to it that wait to be sent fail with the reason."""
-    revoked = admin.revoke_device(svc, who, device_id)
-    ended = revoked.claims_ended
-    return {
-        "id": device_id,
-        "revoked": True,
-        "claims_unknown": ended.unknown,
-        "claims_requeued": ended.requeued,
-        "claims_failed": ended.failed,
-        "pinned_failed": revoked.pinned_failed,
-    }
+    return revoked_device_out(device_id, admin.revoke_device(svc, who, device_id))
 
 
 @router.post("/channels", status_code=201, tags=["channels"])

@@ -6,10 +6,13 @@ Free of pydantic and FastAPI so that the CLI can import it cheaply.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pigeon.domain.accounts import ApiKey, Channel, Device, Workspace
 from pigeon.domain.messages import Message, MessageEvent
+
+if TYPE_CHECKING:
+    from pigeon.services.admin import Revoked
 
 
 def iso(value: datetime | None) -> str | None:
@@ -50,6 +53,19 @@ def device_out(device: Device) -> dict[str, Any]:
         "created_at": iso(device.created_at),
         "last_seen_at": iso(device.last_seen_at),
         "revoked_at": iso(device.revoked_at),
+    }
+
+
+def revoked_device_out(device_id: str, revoked: Revoked) -> dict[str, Any]:
+    """A revocation and what it did to the device's work."""
+    ended = revoked.claims_ended
+    return {
+        "id": device_id,
+        "revoked": True,
+        "claims_unknown": ended.unknown,
+        "claims_requeued": ended.requeued,
+        "claims_failed": ended.failed,
+        "pinned_failed": revoked.pinned_failed,
     }
 
 
