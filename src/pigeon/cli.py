@@ -63,7 +63,9 @@ def _principal(services: Services, workspace_id: str | None) -> Principal:
                 "no workspace yet: run `pigeon serve` once; its first start creates one"
             )
         workspace_id = first.id
-    return Principal(workspace_id, "cli", frozenset({Scope.ADMIN}))
+    who = Principal(workspace_id, "cli", frozenset({Scope.ADMIN}))
+    admin.get_workspace(services, who)  # an unknown --workspace is an error, not an empty one
+    return who
 
 
 def _emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:
@@ -454,14 +456,16 @@ def keys_list(workspace_id: str | None, as_json: bool) -> None:
 
 
 @keys.command("revoke")
-@click.argument("key_id")
+@click.argument("key_id", metavar="KEY")
 @WORKSPACE
 @JSON
 def keys_revoke(key_id: str, workspace_id: str | None, as_json: bool) -> None:
-    """Revoke an API key."""
+    """Revoke an API key (its id or its name)."""
     from pigeon.services import admin
 
     with _services() as services:
-        admin.revoke_key(services, _principal(services, workspace_id), key_id)
+        who = _principal(services, workspace_id)
+        key_id = admin.find_key(services, who, key_id).id
+        admin.revoke_key(services, who, key_id)
         data = {"id": key_id, "revoked": True}
         _emit(as_json, data, lambda: click.echo(f"revoked key {key_id}"))

@@ -20,6 +20,9 @@ DEFAULT_DATABASE_URL = "sqlite:///./pigeon.db"
 # The bounds of a claim's `limit` and `wait` in the API; the settings' defaults stay inside.
 MAX_CLAIM_LIMIT = 500
 MAX_CLAIM_WAIT = 60.0
+# Upper bounds of durations: past them a time computed from one leaves the calendar.
+HOUR = 3600.0
+DAYS_30 = 30 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -112,11 +115,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if operator_token is not None and len(operator_token) < 16:
         raise ConfigError("PIGEON_OPERATOR_TOKEN", "must be at least 16 characters")
     retry = RetryPolicy(
-        base_seconds=_number(env, "PIGEON_RETRY_BASE_SECONDS", 30.0, float, 0.0),
-        cap_seconds=_number(env, "PIGEON_RETRY_CAP_SECONDS", 3600.0, float, 0.0),
-        max_attempts=_number(env, "PIGEON_RETRY_MAX_ATTEMPTS", 5, int, 1),
+        base_seconds=_number(env, "PIGEON_RETRY_BASE_SECONDS", 30.0, float, 0.0, DAYS_30),
+        cap_seconds=_number(env, "PIGEON_RETRY_CAP_SECONDS", 3600.0, float, 0.0, DAYS_30),
+        max_attempts=_number(env, "PIGEON_RETRY_MAX_ATTEMPTS", 5, int, 1, 1000),
         jitter=_number(env, "PIGEON_RETRY_JITTER", 0.2, float, 0.0),
     )
+    if retry.cap_seconds < retry.base_seconds:
+        raise ConfigError("PIGEON_RETRY_CAP_SECONDS", "must be at least PIGEON_RETRY_BASE_SECONDS")
     if retry.jitter >= 1:
         raise ConfigError("PIGEON_RETRY_JITTER", "must be below 1 (a fraction of the delay)")
     log_level = (env.get("PIGEON_LOG_LEVEL") or "INFO").upper()
@@ -126,23 +131,27 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         database_url=_database_url(env),
         operator_token=operator_token,
         redis_url=_redis_url(env),
-        lease_seconds=_number(env, "PIGEON_LEASE_SECONDS", 120.0, float, 1.0),
+        lease_seconds=_number(env, "PIGEON_LEASE_SECONDS", 120.0, float, 1.0, DAYS_30),
         claim_limit=_number(env, "PIGEON_CLAIM_LIMIT", 50, int, 1, MAX_CLAIM_LIMIT),
         max_claim_wait_seconds=_number(
             env, "PIGEON_MAX_CLAIM_WAIT_SECONDS", 30.0, float, 0.0, MAX_CLAIM_WAIT
         ),
         scheduler_interval_seconds=_number(
-            env, "PIGEON_SCHEDULER_INTERVAL_SECONDS", 0.25, float, 0.01
+            env, "PIGEON_SCHEDULER_INTERVAL_SECONDS", 0.25, float, 0.01, HOUR
         ),
-        max_body_chars=_number(env, "PIGEON_MAX_BODY_CHARS", 10_000, int, 1),
-        max_request_bytes=_number(env, "PIGEON_MAX_REQUEST_BYTES", 16 * 1024 * 1024, int, 1024),
-        sse_ping_seconds=_number(env, "PIGEON_SSE_PING_SECONDS", 15.0, float, 0.05),
-        db_pool_size=_number(env, "PIGEON_DB_POOL_SIZE", 20, int, 1),
-        sqlite_busy_seconds=_number(env, "PIGEON_SQLITE_BUSY_SECONDS", 5.0, float, 0.05),
-        header_timeout_seconds=_number(env, "PIGEON_HEADER_TIMEOUT_SECONDS", 10.0, float, 0.1),
-        body_timeout_seconds=_number(env, "PIGEON_BODY_TIMEOUT_SECONDS", 30.0, float, 0.1),
+        max_body_chars=_number(env, "PIGEON_MAX_BODY_CHARS", 10_000, int, 1, 1_000_000),
+        max_request_bytes=_number(
+            env, "PIGEON_MAX_REQUEST_BYTES", 16 * 1024 * 1024, int, 1024, 1024**3
+        ),
+        sse_ping_seconds=_number(env, "PIGEON_SSE_PING_SECONDS", 15.0, float, 0.05, HOUR),
+        db_pool_size=_number(env, "PIGEON_DB_POOL_SIZE", 20, int, 1, 1000),
+        sqlite_busy_seconds=_number(env, "PIGEON_SQLITE_BUSY_SECONDS", 5.0, float, 0.05, HOUR),
+        header_timeout_seconds=_number(
+            env, "PIGEON_HEADER_TIMEOUT_SECONDS", 10.0, float, 0.1, HOUR
+        ),
+        body_timeout_seconds=_number(env, "PIGEON_BODY_TIMEOUT_SECONDS", 30.0, float, 0.1, HOUR),
         retry=retry,
         host=env.get("PIGEON_HOST") or "127.0.0.1",
-        port=_number(env, "PIGEON_PORT", 8000, int, 0),
+        port=_number(env, "PIGEON_PORT", 8000, int, 0, 65535),
         log_level=log_level,
     )

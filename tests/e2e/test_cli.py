@@ -96,7 +96,10 @@ def test_the_cli_and_the_server_share_one_database(pigeon: Pigeon) -> None:
         lambda: pigeon.cli_json("migrate"),  # again, on a live database: nothing to do
     )
     assert (missing.returncode, missing.stderr) == (1, "Error: no such message\n")
-    assert (unknown_key.returncode, unknown_key.stderr) == (1, "Error: no such active API key\n")
+    assert (unknown_key.returncode, unknown_key.stderr) == (
+        1,
+        "Error: no such active API key: 'nope'\n",
+    )
     assert revoked_key == {"id": key["id"], "revoked": True}
     assert migrated_again == {"revision": migrated.stdout.split()[-1]}
     assert revoked_device.stdout.strip() == (
@@ -130,3 +133,14 @@ def test_a_device_is_revoked_by_its_name(pigeon: Pigeon) -> None:
     assert revoked["id"] == device["id"] and revoked["revoked"] is True
     again = pigeon.cli("devices", "revoke", "kitchen mac", check=False)
     assert again.returncode == 1 and "no such active device" in again.stderr
+
+
+def test_an_unknown_workspace_is_an_error_and_a_key_is_revoked_by_its_name(
+    pigeon: Pigeon,
+) -> None:
+    pigeon.serve()
+    for command in (("status",), ("devices", "list"), ("keys", "list")):
+        unknown = pigeon.cli(*command, "--workspace", "nope", check=False)
+        assert (unknown.returncode, unknown.stderr) == (1, "Error: no such workspace\n"), command
+    key = pigeon.cli_json("keys", "create", "deploy bot")
+    assert pigeon.cli_json("keys", "revoke", "deploy bot")["id"] == key["id"]

@@ -70,7 +70,7 @@ def test_writes_answer_503_with_retry_after(unreachable: InProcessClient) -> Non
         ),
         "gateway": unreachable.post("/v1/gateway/claim", json={}, headers=SOME_TOKEN),
         "operator": unreachable.post(
-            "/v1/workspaces", json={"name": "x"}, headers=bearer("not-the-operator-token")
+            "/v1/workspaces", json={"name": "x"}, headers=bearer(OPERATOR_TOKEN)
         ),
     }
     for surface, response in attempts.items():

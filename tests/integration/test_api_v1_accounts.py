@@ -276,3 +276,53 @@ def test_the_audit_trail_records_account_changes(api: InProcessClient, tenant: T
     actions = [item["action"] for item in trail]
     assert actions[:2] == ["device_revoked", "device_created"]
     assert "workspace_created" in actions
+
+
+def test_a_disabled_channel_cannot_become_the_default(api: InProcessClient, tenant: Tenant) -> None:
+    """Made the default, it refused every create that names no channel."""
+    made = api.post("/v1/channels", json={"kind": "gateway", "name": "spare"}, headers=tenant.auth)
+    spare = made.json()["id"]
+    assert api.post(f"/v1/channels/{spare}/disable", headers=tenant.auth).status_code == 200
+    refused = api.patch(f"/v1/channels/{spare}", json={"is_default": True}, headers=tenant.auth)
+    assert refused.status_code == 422 and problem_fields(refused) == ["is_default"]
+    both = api.patch(
+        f"/v1/channels/{spare}", json={"is_default": True, "disabled": False}, headers=tenant.auth
+    )
+    assert both.status_code == 200 and both.json()["is_default"] is True
+    created = api.post("/v1/messages", json={"recipient": PHONE, "body": "x"}, headers=tenant.auth)
+    assert created.status_code == 201 and created.json()["channel_id"] == spare
+
+
+def test_the_audit_limit_is_checked(api: InProcessClient, tenant: Tenant) -> None:
+    for limit in ("0", "-1", "1001", "99999999999999999999999"):
+        answer = api.get("/v1/audit", params={"limit": limit}, headers=tenant.auth)
+        assert answer.status_code == 422 and problem_fields(answer) == ["limit"], limit
+    assert len(api.get("/v1/audit", params={"limit": 2}, headers=tenant.auth).json()["items"]) == 2
+
+
+def test_an_id_in_another_spelling_names_the_same_message(
+    api: InProcessClient, tenant: Tenant
+) -> None:
+    created = api.post("/v1/messages", json={"recipient": PHONE, "body": "x"}, headers=tenant.auth)
+    message_id = created.json()["id"]
+    for spelling in (message_id.upper(), message_id.replace("-", ""), f"urn:uuid:{message_id}"):
+        found = api.get(f"/v1/messages/{spelling}", headers=tenant.auth)
+        assert found.status_code == 200 and found.json()["id"] == message_id, spelling
+
+
+def test_a_configured_operator_token_retires_the_generated_one(
+    container: Services, db_url: str
+) -> None:
+    """First start generated a token; the operator then configures one of their own."""
+    from dataclasses import replace
+
+    from pigeon.services import admin
+
+    generated = admin.first_run(replace(container, settings=Settings(database_url=db_url)))
+    assert generated.operator_token is not None
+    with serve_in_process(container) as configured:  # settings name OPERATOR_TOKEN
+        body = {"name": "x"}
+        old = configured.post("/v1/workspaces", json=body, headers=bearer(generated.operator_token))
+        assert old.status_code == 401
+        new = configured.post("/v1/workspaces", json=body, headers=bearer(OPERATOR_TOKEN))
+        assert new.status_code == 201

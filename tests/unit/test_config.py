@@ -51,3 +51,17 @@ def test_settings_past_an_api_bound_are_refused_at_start() -> None:
             load_settings({name: value})
     with pytest.raises(ConfigError, match="PIGEON_LEASE_SECONDS"):
         load_settings({"PIGEON_LEASE_SECONDS": "nan"})
+
+
+def test_durations_that_would_leave_the_calendar_are_refused() -> None:
+    """Accepted, a lease of 1e308 s made every claim a 500 (OverflowError)."""
+    for name, value in (
+        ("PIGEON_LEASE_SECONDS", "1e308"),
+        ("PIGEON_RETRY_BASE_SECONDS", "1e12"),
+        ("PIGEON_PORT", "99999"),
+        ("PIGEON_SCHEDULER_INTERVAL_SECONDS", "1e9"),
+    ):
+        with pytest.raises(ConfigError, match=name):
+            load_settings({name: value})
+    with pytest.raises(ConfigError, match="PIGEON_RETRY_CAP_SECONDS"):
+        load_settings({"PIGEON_RETRY_BASE_SECONDS": "100", "PIGEON_RETRY_CAP_SECONDS": "10"})

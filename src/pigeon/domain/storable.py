@@ -64,7 +64,7 @@ def _deeper_than(value: Any, limit: int) -> bool:
 def cleaned(value: str, *, limit: int) -> str:
     """`value` cut to `limit` characters and made storable; for text that is recorded
     rather than refused, such as the error a device reports with a failed send."""
-    value = value[:limit].replace("\x00", "")
+    value = value.replace("\x00", "")[:limit]
     if _encodes(value):
         return value
     return value.encode("utf-8", "replace").decode("utf-8")

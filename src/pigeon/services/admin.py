@@ -285,6 +285,11 @@ def update_channel(
             raise ValidationError.field("is_default", "make another channel the default instead")
         if disabled and (values.get("is_default") or current.is_default):
             raise ValidationError.field("disabled", "the default channel cannot be disabled")
+        stays_disabled = disabled or (disabled is None and current.disabled_at is not None)
+        if values.get("is_default") and stays_disabled:
+            raise ValidationError.field(
+                "is_default", "a disabled channel cannot be the default: enable it too"
+            )
         try:
             channel = accounts.update_channel(uow, who.workspace_id, channel_id, values)
         except UniqueViolation as error:
@@ -399,12 +404,24 @@ def create_device(
     return NewSecret(device, secret)
 
 
+def find_key(svc: Services, who: Principal, id_or_name: str) -> ApiKey:
+    """The active API key with this id, or else the one with this name."""
+    return _one_active(list_keys(svc, who), id_or_name, "API key")
+
+
 def find_device(svc: Services, who: Principal, id_or_name: str) -> Device:
     """The active device with this id, or else the one with this name."""
-    active = [d for d in list_devices(svc, who) if d.revoked_at is None]
-    found = [d for d in active if d.id == id_or_name] or [d for d in active if d.name == id_or_name]
+    return _one_active(list_devices(svc, who), id_or_name, "device")
+
+
+Revocable = TypeVar("Revocable", ApiKey, Device)
+
+
+def _one_active(items: list[Revocable], id_or_name: str, what: str) -> Revocable:
+    active = [i for i in items if i.revoked_at is None]
+    found = [i for i in active if i.id == id_or_name] or [i for i in active if i.name == id_or_name]
     if len(found) != 1:
-        problem = "no such active device" if not found else "several active devices have it"
+        problem = f"no such active {what}" if not found else f"several active {what}s have it"
         raise NotFound(f"{problem}: {id_or_name!r}")
     return found[0]
 

@@ -30,12 +30,15 @@ T = TypeVar("T", ApiKey, Device)
 
 
 def operator(svc: Services, token: str | None) -> str:
-    """Accept the configured operator token or one stored at first start; returns the actor."""
+    """Accept the configured operator token or, when none is configured, the one generated
+    at first start; returns the actor. Configuring one retires the generated one."""
     if not token:
         raise AuthError("an operator token is required")
     configured = svc.settings.operator_token
-    if configured is not None and hmac.compare_digest(hash_secret(token), hash_secret(configured)):
-        return "operator"
+    if configured is not None:
+        if hmac.compare_digest(hash_secret(token), hash_secret(configured)):
+            return "operator"
+        raise AuthError("invalid operator token")
     with svc.db.transaction(readonly=True) as uow:
         if accounts.operator_token_exists(uow, hash_secret(token)):
             return "operator"

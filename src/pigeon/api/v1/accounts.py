@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from pigeon.api.deps import Admin, Operator, PigeonRoute, Reader, Svc
 from pigeon.api.openapi import answers
@@ -119,6 +119,9 @@ def disable_channel(channel_id: Uuid, svc: Svc, who: Admin) -> dict[str, Any]:
 
 
 @router.get("/audit", tags=["audit"])
-def audit_trail(svc: Svc, who: Admin, limit: int = 100) -> dict[str, Any]:
-    rows = admin.audit_trail(svc, who, limit=max(1, min(limit, 1000)))
+def audit_trail(
+    svc: Svc, who: Admin, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> dict[str, Any]:
+    """The newest audit events first, up to `limit`."""
+    rows = admin.audit_trail(svc, who, limit=limit)
     return {"items": [{**row, "at": iso(row["at"])} for row in rows]}

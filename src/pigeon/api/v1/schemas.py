@@ -5,6 +5,7 @@ here."""
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -37,9 +38,11 @@ from pigeon.services.messages import MAX_BATCH
 
 
 def _uuid(value: str) -> str:
+    """The id in pigeon's spelling: any form Python reads as a UUID (upper case, braces,
+    `urn:uuid:`, no hyphens) names the same resource."""
     if not is_uuid(value):
         raise ValueError("must be an id (a UUID)")
-    return value
+    return str(uuid.UUID(value))
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
