@@ -31,7 +31,6 @@ from tests.integration.test_api_support import (
     new_message,
     new_tenant,
     row_counts,
-    serve_in_process,
 )
 
 MAX_BODY = 100
@@ -435,12 +434,6 @@ def test_every_route_has_bad_input_cases(tmp_path: Path) -> None:
 @pytest.fixture
 def settings(db_url: str) -> Settings:
     return Settings(database_url=db_url, operator_token=OPERATOR_TOKEN, max_body_chars=MAX_BODY)
-
-
-@pytest.fixture
-def api(container: Services) -> Iterator[InProcessClient]:
-    with serve_in_process(container) as client:
-        yield client
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@ this workspace's messages, on any surface. In process, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,19 +21,12 @@ from tests.integration.test_api_support import (
     new_message,
     new_tenant,
     read_stream,
-    serve_in_process,
 )
 
 
 @pytest.fixture
 def settings(db_url: str) -> Settings:
     return Settings(database_url=db_url, lease_seconds=60, operator_token=OPERATOR_TOKEN)
-
-
-@pytest.fixture
-def api(container: Services) -> Iterator[InProcessClient]:
-    with serve_in_process(container) as client:
-        yield client
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ surface call them: `{"success": ..., "data": ...}` envelopes, camelCase keys, 40
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -22,9 +21,7 @@ from tests.integration.test_api_support import (
     bearer,
     new_device,
     new_key,
-    new_tenant,
     row_counts,
-    serve_in_process,
 )
 
 PENDING = "/client/imessage/send-queue/pending"
@@ -33,17 +30,6 @@ PENDING = "/client/imessage/send-queue/pending"
 @pytest.fixture
 def settings(db_url: str) -> Settings:
     return Settings(database_url=db_url, lease_seconds=60, operator_token=OPERATOR_TOKEN)
-
-
-@pytest.fixture
-def api(container: Services) -> Iterator[InProcessClient]:
-    with serve_in_process(container) as client:
-        yield client
-
-
-@pytest.fixture
-def tenant(api: InProcessClient) -> Tenant:
-    return new_tenant(api)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ In process, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -23,10 +22,8 @@ from tests.integration.test_api_support import (
     Stream,
     Tenant,
     new_device,
-    new_tenant,
     read_stream,
     row_counts,
-    serve_in_process,
 )
 
 
@@ -39,17 +36,6 @@ def settings(db_url: str) -> Settings:
         sse_ping_seconds=0.2,
         retry=RetryPolicy(base_seconds=30, cap_seconds=3600, max_attempts=2, jitter=0),
     )
-
-
-@pytest.fixture
-def api(container: Services) -> Iterator[InProcessClient]:
-    with serve_in_process(container) as client:
-        yield client
-
-
-@pytest.fixture
-def tenant(api: InProcessClient) -> Tenant:
-    return new_tenant(api)
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from pigeon.clock import FrozenClock
@@ -17,7 +15,6 @@ from tests.integration.test_api_support import (
     bearer,
     new_device,
     new_key,
-    new_tenant,
     problem_fields,
     serve_in_process,
 )
@@ -26,17 +23,6 @@ from tests.integration.test_api_support import (
 @pytest.fixture
 def settings(db_url: str) -> Settings:
     return Settings(database_url=db_url, lease_seconds=60, operator_token=OPERATOR_TOKEN)
-
-
-@pytest.fixture
-def api(container: Services) -> Iterator[InProcessClient]:
-    with serve_in_process(container) as client:
-        yield client
-
-
-@pytest.fixture
-def tenant(api: InProcessClient) -> Tenant:
-    return new_tenant(api)
 
 
 # Workspaces -------------------------------------------------------------------------------

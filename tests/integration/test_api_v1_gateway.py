@@ -45,17 +45,6 @@ def settings(db_url: str) -> Settings:
 
 
 @pytest.fixture
-def api(container: Services) -> Iterator[InProcessClient]:
-    with serve_in_process(container) as client:
-        yield client
-
-
-@pytest.fixture
-def tenant(api: InProcessClient) -> Tenant:
-    return new_tenant(api)
-
-
-@pytest.fixture
 def device(api: InProcessClient, tenant: Tenant) -> NewDevice:
     return new_device(api, tenant)
 

@@ -3,7 +3,7 @@ batches. In process, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -33,17 +33,6 @@ def settings(db_url: str) -> Settings:
     return Settings(
         database_url=db_url, lease_seconds=60, operator_token=OPERATOR_TOKEN, max_body_chars=500
     )
-
-
-@pytest.fixture
-def api(container: Services) -> Iterator[InProcessClient]:
-    with serve_in_process(container) as client:
-        yield client
-
-
-@pytest.fixture
-def tenant(api: InProcessClient) -> Tenant:
-    return new_tenant(api)
 
 
 def _create(api: InProcessClient, tenant: Tenant, payload: dict[str, Any], **kw: Any) -> Any:

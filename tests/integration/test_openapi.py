@@ -20,13 +20,11 @@ from openapi_spec_validator import validate
 
 from pigeon.api.v1.schemas import MAX_REPORTS
 from pigeon.config import Settings
-from pigeon.services.context import Services
 from pigeon.services.messages import MAX_BATCH
 from tests.integration.test_api_support import (
     OPERATOR_TOKEN,
     InProcessClient,
     bearer,
-    serve_in_process,
 )
 
 MAX_BODY = 500
@@ -44,12 +42,6 @@ def db_url(sqlite_url: str) -> str:
 @pytest.fixture
 def settings(db_url: str) -> Settings:
     return Settings(database_url=db_url, operator_token=OPERATOR_TOKEN, max_body_chars=MAX_BODY)
-
-
-@pytest.fixture
-def api(container: Services) -> Iterator[InProcessClient]:
-    with serve_in_process(container) as client:
-        yield client
 
 
 @pytest.fixture

@@ -26,7 +26,6 @@ from tests.integration.test_api_support import (
     new_device,
     new_key,
     new_message,
-    new_tenant,
     read_stream,
     serve_in_process,
 )
@@ -47,11 +46,6 @@ def api(settings: Settings) -> Iterator[InProcessClient]:
             yield client
     finally:
         container.close()
-
-
-@pytest.fixture
-def tenant(api: InProcessClient) -> Tenant:
-    return new_tenant(api)
 
 
 def _status(api: InProcessClient, tenant: Tenant, message_id: str) -> dict[str, Any]:

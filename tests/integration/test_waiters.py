@@ -23,7 +23,6 @@ from tests.integration.test_api_support import (
     Tenant,
     new_device,
     new_message,
-    new_tenant,
     serve_in_process,
 )
 
@@ -57,11 +56,6 @@ def services(db_url: str) -> Iterator[Services]:
 def api(services: Services) -> Iterator[InProcessClient]:
     with serve_in_process(services) as client:  # no workers: only the waiters act
         yield client
-
-
-@pytest.fixture
-def tenant(api: InProcessClient) -> Tenant:
-    return new_tenant(api)
 
 
 class Waiting:
