@@ -25,125 +25,123 @@ from tests.factories import add_device, schedule
 M = MessageStatus
 
 
-def _policy(svc: Services, who: Principal, policy: LeaseExpiryPolicy) -> None:
-    [channel] = [c for c in admin.list_channels(svc, who) if c.is_default]
-    admin.update_channel(svc, who, channel.id, on_lease_expiry=policy)
+def _policy(container: Services, who: Principal, policy: LeaseExpiryPolicy) -> None:
+    [channel] = [c for c in admin.list_channels(container, who) if c.is_default]
+    admin.update_channel(container, who, channel.id, on_lease_expiry=policy)
 
 
-def _lose_the_lease(svc: Services, clock: FrozenClock) -> scheduling.Sweep:
-    clock.advance(timedelta(seconds=svc.settings.lease_seconds + 1))
-    return scheduling.expire_leases(svc)
+def _lose_the_lease(container: Services, clock: FrozenClock) -> scheduling.Sweep:
+    clock.advance(timedelta(seconds=container.settings.lease_seconds + 1))
+    return scheduling.expire_leases(container)
 
 
 def _report(
-    svc: Services, device: Device, message: Message, outcome: gateway.Outcome, error: str = ""
+    container: Services, device: Device, message: Message, outcome: gateway.Outcome, error: str = ""
 ) -> gateway.ReportResult:
     [result] = gateway.report(
-        svc, device, [gateway.Report(message.id, outcome, message.claim_token, error or None)]
+        container, device, [gateway.Report(message.id, outcome, message.claim_token, error or None)]
     )
     return result
 
 
-def _history(svc: Services, who: Principal, message: Message) -> list[MessageStatus]:
-    return [e.to_status for e in messages.get(svc, who, message.id).events]
+def _one_claimed(container: Services, who: Principal) -> tuple[Device, Message]:
+    """A device of the workspace holding the lease on one due message."""
+    holder = add_device(container, who)
+    schedule(container, who)
+    [claimed] = gateway.claim(container, holder).messages
+    return holder, claimed
+
+
+def _history(container: Services, who: Principal, message: Message) -> list[MessageStatus]:
+    return [e.to_status for e in messages.get(container, who, message.id).events]
 
 
 def test_a_stale_holder_cannot_requeue_a_message_released_again(
     container: Services, who: Principal, clock: FrozenClock
 ) -> None:
-    svc = container
-    _policy(svc, who, LeaseExpiryPolicy.RETRY)
+    _policy(container, who, LeaseExpiryPolicy.RETRY)
     holder = add_device(container, who, "slow mac")
     schedule(container, who)
-    [claimed] = gateway.claim(svc, holder).messages
-    assert _lose_the_lease(svc, clock) == scheduling.Sweep(requeued=1)
+    [claimed] = gateway.claim(container, holder).messages
+    assert _lose_the_lease(container, clock) == scheduling.Sweep(requeued=1)
     clock.advance(timedelta(hours=2))  # past the backoff
-    assert scheduling.release_due(svc) == 1
-    before = _history(svc, who, claimed)
+    assert scheduling.release_due(container) == 1
+    before = _history(container, who, claimed)
     for _ in range(3):  # and again: it could once do so on every release
-        late = _report(svc, holder, claimed, gateway.Outcome.FAILED, "timeout")
+        late = _report(container, holder, claimed, gateway.Outcome.FAILED, "timeout")
         assert isinstance(late.error, LeaseExpired), late
-    now = messages.get(svc, who, claimed.id).message
+    now = messages.get(container, who, claimed.id).message
     assert now.status is M.RELEASED and now.scheduled_for <= clock.now()
-    assert _history(svc, who, claimed) == before  # nothing written
+    assert _history(container, who, claimed) == before  # nothing written
 
 
 @pytest.mark.parametrize("policy", list(LeaseExpiryPolicy))
 def test_a_late_send_report_is_recorded_and_nobody_sends_again(
     container: Services, who: Principal, clock: FrozenClock, policy: LeaseExpiryPolicy
 ) -> None:
-    svc = container
-    _policy(svc, who, policy)
+    _policy(container, who, policy)
     holder, other = add_device(container, who, "slow mac"), add_device(container, who, "spare")
     schedule(container, who)
-    [claimed] = gateway.claim(svc, holder).messages
-    _lose_the_lease(svc, clock)
+    [claimed] = gateway.claim(container, holder).messages
+    _lose_the_lease(container, clock)
     clock.advance(timedelta(hours=2))
-    late = _report(svc, holder, claimed, gateway.Outcome.SENT)
+    late = _report(container, holder, claimed, gateway.Outcome.SENT)
     assert late.error is None and late.message is not None
     assert late.message.status is M.SENT
-    assert gateway.claim(svc, other).messages == []  # no second send
-    assert messages.get(svc, who, claimed.id).message.sent_at == clock.now()
+    assert gateway.claim(container, other).messages == []  # no second send
+    assert messages.get(container, who, claimed.id).message.sent_at == clock.now()
 
 
 @pytest.mark.parametrize("policy", list(LeaseExpiryPolicy))
 def test_a_late_failure_cannot_steer_on_either_policy(
     container: Services, who: Principal, clock: FrozenClock, policy: LeaseExpiryPolicy
 ) -> None:
-    svc = container
-    _policy(svc, who, policy)
-    holder = add_device(container, who)
-    schedule(container, who)
-    [claimed] = gateway.claim(svc, holder).messages
-    _lose_the_lease(svc, clock)
-    ended = messages.get(svc, who, claimed.id).message
-    late = _report(svc, holder, claimed, gateway.Outcome.FAILED, "buddy not found")
+    _policy(container, who, policy)
+    holder, claimed = _one_claimed(container, who)
+    _lose_the_lease(container, clock)
+    ended = messages.get(container, who, claimed.id).message
+    late = _report(container, holder, claimed, gateway.Outcome.FAILED, "buddy not found")
     assert isinstance(late.error, LeaseExpired)
-    assert messages.get(svc, who, claimed.id).message == ended
+    assert messages.get(container, who, claimed.id).message == ended
 
 
 def test_a_failure_after_the_lease_ran_out_is_refused_before_the_sweep(
     container: Services, who: Principal, clock: FrozenClock
 ) -> None:
-    svc = container
-    holder = add_device(container, who)
-    schedule(container, who)
-    [claimed] = gateway.claim(svc, holder).messages
-    clock.advance(timedelta(seconds=svc.settings.lease_seconds + 1))  # no sweep yet
-    assert isinstance(_report(svc, holder, claimed, gateway.Outcome.FAILED).error, LeaseExpired)
-    sent = _report(svc, holder, claimed, gateway.Outcome.SENT)  # it did go out: recorded
+    holder, claimed = _one_claimed(container, who)
+    clock.advance(timedelta(seconds=container.settings.lease_seconds + 1))  # no sweep yet
+    assert isinstance(
+        _report(container, holder, claimed, gateway.Outcome.FAILED).error, LeaseExpired
+    )
+    sent = _report(container, holder, claimed, gateway.Outcome.SENT)  # it did go out: recorded
     assert sent.message is not None and sent.message.status is M.SENT
 
 
 def test_every_report_under_an_old_token_is_refused_once_another_claim_exists(
     container: Services, who: Principal, clock: FrozenClock
 ) -> None:
-    svc = container
-    _policy(svc, who, LeaseExpiryPolicy.RETRY)
+    _policy(container, who, LeaseExpiryPolicy.RETRY)
     holder, other = add_device(container, who, "slow mac"), add_device(container, who, "spare")
     schedule(container, who)
-    [first] = gateway.claim(svc, holder).messages
-    _lose_the_lease(svc, clock)
+    [first] = gateway.claim(container, holder).messages
+    _lose_the_lease(container, clock)
     clock.advance(timedelta(hours=2))
-    [second] = gateway.claim(svc, other).messages
+    [second] = gateway.claim(container, other).messages
     assert second.id == first.id and second.claim_token != first.claim_token
     for outcome in gateway.Outcome:
-        refused = _report(svc, holder, first, outcome)
+        refused = _report(container, holder, first, outcome)
         assert isinstance(refused.error, StaleClaim)
-    assert messages.get(svc, who, first.id).message.status is M.CLAIMED
+    assert messages.get(container, who, first.id).message.status is M.CLAIMED
 
 
 def test_a_report_in_time_still_retries_with_backoff(
     container: Services, who: Principal, clock: FrozenClock
 ) -> None:
-    svc = container
-    holder = add_device(container, who)
-    schedule(container, who)
-    [claimed] = gateway.claim(svc, holder).messages
-    failed = _report(svc, holder, claimed, gateway.Outcome.FAILED, "busy")
+    holder, claimed = _one_claimed(container, who)
+    failed = _report(container, holder, claimed, gateway.Outcome.FAILED, "busy")
     assert failed.message is not None and failed.message.status is M.QUEUED
-    again = _report(svc, holder, claimed, gateway.Outcome.FAILED, "busy")  # a repeat
-    assert again.error is None and len(_history(svc, who, claimed)) == 4
+    again = _report(container, holder, claimed, gateway.Outcome.FAILED, "busy")  # a repeat
+    assert again.error is None and len(_history(container, who, claimed)) == 4
 
 
 def test_a_repeated_failure_does_not_steer_a_message_released_again(
@@ -151,32 +149,26 @@ def test_a_repeated_failure_does_not_steer_a_message_released_again(
 ) -> None:
     """The holder's failure requeued the message in time; when it comes again after the
     message was released anew, it is the same report: nothing changes."""
-    svc = container
-    holder = add_device(container, who)
-    schedule(container, who)
-    [claimed] = gateway.claim(svc, holder).messages
-    first = _report(svc, holder, claimed, gateway.Outcome.FAILED, "busy")
+    holder, claimed = _one_claimed(container, who)
+    first = _report(container, holder, claimed, gateway.Outcome.FAILED, "busy")
     assert first.message is not None and first.message.status is M.QUEUED
     clock.advance(timedelta(hours=2))
-    assert scheduling.release_due(svc) == 1
-    before = _history(svc, who, claimed)
-    again = _report(svc, holder, claimed, gateway.Outcome.FAILED, "busy")
+    assert scheduling.release_due(container) == 1
+    before = _history(container, who, claimed)
+    again = _report(container, holder, claimed, gateway.Outcome.FAILED, "busy")
     assert again.error is None
-    assert messages.get(svc, who, claimed.id).message.status is M.RELEASED
-    assert _history(svc, who, claimed) == before
+    assert messages.get(container, who, claimed.id).message.status is M.RELEASED
+    assert _history(container, who, claimed) == before
 
 
 def test_an_old_final_failure_does_not_undo_a_persons_retry(
     container: Services, who: Principal, clock: FrozenClock
 ) -> None:
-    svc = container
-    holder = add_device(container, who)
-    schedule(container, who)
-    [claimed] = gateway.claim(svc, holder).messages
-    rejected = _report(svc, holder, claimed, gateway.Outcome.REJECTED, "no such buddy")
+    holder, claimed = _one_claimed(container, who)
+    rejected = _report(container, holder, claimed, gateway.Outcome.REJECTED, "no such buddy")
     assert rejected.message is not None and rejected.message.status is M.FAILED
-    messages.retry(svc, who, claimed.id)  # a person decides to try again
-    assert scheduling.release_due(svc) == 1
-    again = _report(svc, holder, claimed, gateway.Outcome.REJECTED, "no such buddy")
+    messages.retry(container, who, claimed.id)  # a person decides to try again
+    assert scheduling.release_due(container) == 1
+    again = _report(container, holder, claimed, gateway.Outcome.REJECTED, "no such buddy")
     assert again.error is None
-    assert messages.get(svc, who, claimed.id).message.status is M.RELEASED
+    assert messages.get(container, who, claimed.id).message.status is M.RELEASED
