@@ -23,7 +23,11 @@ import httpx
 import sqlalchemy as sa
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
+from pigeon import bootstrap
 from pigeon.api.app import create_app
+from pigeon.bus.memory import MemoryBus
+from pigeon.clock import SystemClock
+from pigeon.config import Settings
 from pigeon.services.context import Services
 from pigeon.store.tables import metadata
 
@@ -80,6 +84,17 @@ def serve_in_process(
             portal.wrap_async_context_manager(client),
         ):
             yield InProcessClient(app, portal, client)
+
+
+@contextlib.contextmanager
+def serve_live(settings: Settings) -> Iterator[InProcessClient]:
+    """The app as `pigeon serve` runs it: the system clock, and its workers running."""
+    container = bootstrap.build(settings, clock=SystemClock(), bus=MemoryBus(), pool_size=4)
+    try:
+        with serve_in_process(container, run_workers=True) as client:
+            yield client
+    finally:
+        container.close()
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -12,9 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pigeon import bootstrap
-from pigeon.bus.memory import MemoryBus
-from pigeon.clock import FrozenClock, SystemClock
+from pigeon.clock import FrozenClock
 from pigeon.config import RetryPolicy, Settings
 from pigeon.services import scheduling
 from pigeon.services.context import Services
@@ -28,7 +26,7 @@ from tests.integration.test_api_support import (
     new_message,
     new_tenant,
     problem_fields,
-    serve_in_process,
+    serve_live,
 )
 
 STALE_TOKEN = "00000000-0000-4000-8000-000000000000"
@@ -498,12 +496,8 @@ def test_a_malformed_report_names_the_field(
 
 @pytest.fixture
 def live_api(settings: Settings) -> Iterator[InProcessClient]:
-    container = bootstrap.build(settings, clock=SystemClock(), bus=MemoryBus(), pool_size=4)
-    try:
-        with serve_in_process(container, run_workers=True) as client:
-            yield client
-    finally:
-        container.close()
+    with serve_live(settings) as client:
+        yield client
 
 
 def _claim_in_thread(

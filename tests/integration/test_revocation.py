@@ -12,7 +12,6 @@ import pytest
 
 from pigeon import bootstrap
 from pigeon.bus.memory import MemoryBus
-from pigeon.clock import SystemClock
 from pigeon.config import Settings
 from pigeon.services import admin
 from pigeon.services.context import Principal, Services
@@ -27,7 +26,7 @@ from tests.integration.test_api_support import (
     new_key,
     new_message,
     read_stream,
-    serve_in_process,
+    serve_live,
 )
 
 
@@ -40,12 +39,8 @@ def settings(db_url: str) -> Settings:
 
 @pytest.fixture
 def api(settings: Settings) -> Iterator[InProcessClient]:
-    container = bootstrap.build(settings, clock=SystemClock(), bus=MemoryBus(), pool_size=4)
-    try:
-        with serve_in_process(container, run_workers=True) as client:
-            yield client
-    finally:
-        container.close()
+    with serve_live(settings) as client:
+        yield client
 
 
 def _status(api: InProcessClient, tenant: Tenant, message_id: str) -> dict[str, Any]:
