@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import pytest
@@ -151,7 +151,7 @@ class Pigeon:
             popen = subprocess.Popen(
                 [sys.executable, "-m", "pigeon", *args],
                 stdout=subprocess.PIPE,
-                stderr=log,
+                stderr=self._stderr(log),
                 stdin=subprocess.DEVNULL,
                 text=True,
                 env={**self.env, **(env or {})},
@@ -159,7 +159,15 @@ class Pigeon:
             )
         process = Process(name, popen, log_path)
         self._processes.append(process)
+        self._started(process)
         return process
+
+    def _stderr(self, log: IO[str]) -> IO[str] | int:
+        """Where a process's stderr goes: straight into its log file."""
+        return log
+
+    def _started(self, process: Process) -> None:
+        """Called once a process has started; a subclass may watch it."""
 
     def serve(self, *args: str, env: dict[str, str] | None = None) -> Server:
         """`pigeon serve` on a port the OS picks; returns once it is listening."""

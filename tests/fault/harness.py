@@ -16,13 +16,12 @@ import random
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -93,26 +92,15 @@ class FaultPigeon(Pigeon):
         self.watchers: list[Callable[[Process, str], None]] = []
         self._log_threads: list[threading.Thread] = []
 
-    def _spawn(self, name: str, *args: str, env: dict[str, str] | None = None) -> Process:
-        log_path = self.workdir / f"{name}-{len(self._processes)}.log"
-        log_path.touch()
-        popen = subprocess.Popen(
-            [sys.executable, "-m", "pigeon", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            env={**self.env, **(env or {})},
-            cwd=self.workdir,
-        )
-        process = Process(name, popen, log_path)
-        self._processes.append(process)
+    def _stderr(self, log: IO[str]) -> IO[str] | int:
+        return subprocess.PIPE  # read by _pump_log, which shows each line to the watchers
+
+    def _started(self, process: Process) -> None:
         thread = threading.Thread(
-            target=self._pump_log, args=(process,), name=f"{name}-stderr", daemon=True
+            target=self._pump_log, args=(process,), name=f"{process.name}-stderr", daemon=True
         )
         thread.start()
         self._log_threads.append(thread)
-        return process
 
     def _pump_log(self, process: Process) -> None:
         assert process.popen.stderr is not None
