@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from pigeon.bus.protocols import EventBus
     from pigeon.channels.protocols import Sender
+    from pigeon.queue.protocols import JobQueue
 
 
 def build(
@@ -29,6 +30,7 @@ def build(
     bus: EventBus | None = None,
     pool_size: int | None = None,
     senders: Mapping[str, Sender] | None = None,
+    queue: JobQueue | None = None,
 ) -> Services:
     settings = settings or load_settings()
     clock = clock or SystemClock()
@@ -45,4 +47,20 @@ def build(
     db = Database(engine, clock, bus.publish, busy_seconds=settings.sqlite_busy_seconds)
     if senders is None:
         senders = {ChannelKind.CONSOLE: ConsoleSender()}
-    return Services(db, clock, settings, bus, senders)
+    return Services(db, clock, settings, bus, queue or _queue(settings, db, clock), senders)
+
+
+def _queue(settings: Settings, db: Database, clock: Clock) -> JobQueue:
+    options = settings.queue
+    if options.backend == "redis" and settings.redis_url:
+        from pigeon.queue.redis_streams import RedisQueue
+
+        return RedisQueue(
+            settings.redis_url,
+            clock,
+            lease_seconds=options.lease_seconds,
+            max_attempts=options.max_attempts,
+        )
+    from pigeon.queue.sql import SqlQueue
+
+    return SqlQueue(db, lease_seconds=options.lease_seconds, max_attempts=options.max_attempts)

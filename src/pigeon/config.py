@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from pigeon.errors import ConfigError
+from pigeon.extract.settings import ExtractConfigError, ExtractSettings
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -20,6 +21,8 @@ DEFAULT_DATABASE_URL = "sqlite:///./pigeon.db"
 # The bounds of a claim's `limit` and `wait` in the API; the settings' defaults stay inside.
 MAX_CLAIM_LIMIT = 500
 MAX_CLAIM_WAIT = 60.0
+# Google's keys for the OIDC tokens of Pub/Sub pushes (PEM certificates by key id).
+GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
 # Upper bounds of durations: past them a time computed from one leaves the calendar.
 HOUR = 3600.0
 DAYS_30 = 30 * 86400.0
@@ -33,6 +36,19 @@ class RetryPolicy:
     cap_seconds: float = 3600.0
     max_attempts: int = 5
     jitter: float = 0.2
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    """The job engine: which backend holds jobs, and how consumers claim and retry them."""
+
+    backend: str = "sql"  # "sql" (the database) or "redis" (Streams; needs PIGEON_REDIS_URL)
+    max_attempts: int = 5
+    lease_seconds: float = 30.0  # PIGEON_QUEUE_CLAIM_TTL_MS
+    block_seconds: float = 2.0  # how long an idle consumer's claim waits for work
+    retry_base_seconds: float = 5.0
+    retry_cap_seconds: float = 900.0
+    concurrency: int = 4  # jobs a consumer runs at once
 
 
 @dataclass(frozen=True)
@@ -52,6 +68,14 @@ class Settings:
     header_timeout_seconds: float = 10.0
     body_timeout_seconds: float = 30.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    queue: QueueSettings = field(default_factory=QueueSettings)
+    public_url: str | None = None  # the address providers call, behind any proxy
+    secret_key: str | None = None  # seals provider secrets at rest (pigeon.crypto)
+    google_certs_url: str = GOOGLE_CERTS_URL
+    # Whether this process watches IMAP mailboxes: on in `pigeon serve` alone; a team runs
+    # it in one process (every watcher of a mailbox would report each message).
+    imap_listener: bool = True
+    extract: ExtractSettings = field(default_factory=ExtractSettings)
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
@@ -108,6 +132,38 @@ def _redis_url(env: Mapping[str, str]) -> str | None:
     return url
 
 
+def _queue(env: Mapping[str, str], redis_url: str | None) -> QueueSettings:
+    backend = (env.get("PIGEON_QUEUE_BACKEND") or "sql").strip().lower()
+    if backend not in {"sql", "redis"}:
+        raise ConfigError("PIGEON_QUEUE_BACKEND", f"expected sql or redis, got {backend!r}")
+    if backend == "redis" and redis_url is None:
+        raise ConfigError("PIGEON_QUEUE_BACKEND", "redis needs PIGEON_REDIS_URL")
+    queue = QueueSettings(
+        backend=backend,
+        max_attempts=_number(env, "PIGEON_QUEUE_MAX_ATTEMPTS", 5, int, 1, 1000),
+        lease_seconds=_number(env, "PIGEON_QUEUE_CLAIM_TTL_MS", 30_000, int, 1000, 86_400_000)
+        / 1000,
+        block_seconds=_number(env, "PIGEON_QUEUE_BLOCK_SECONDS", 2.0, float, 0.0, 60.0),
+        retry_base_seconds=_number(env, "PIGEON_QUEUE_RETRY_BASE_SECONDS", 5.0, float, 0.0, HOUR),
+        retry_cap_seconds=_number(
+            env, "PIGEON_QUEUE_RETRY_CAP_SECONDS", 900.0, float, 0.0, DAYS_30
+        ),
+        concurrency=_number(env, "PIGEON_QUEUE_CONCURRENCY", 4, int, 1, 256),
+    )
+    if queue.retry_cap_seconds < queue.retry_base_seconds:
+        raise ConfigError(
+            "PIGEON_QUEUE_RETRY_CAP_SECONDS", "must be at least PIGEON_QUEUE_RETRY_BASE_SECONDS"
+        )
+    return queue
+
+
+def _public_url(env: Mapping[str, str]) -> str | None:
+    url = (env.get("PIGEON_PUBLIC_URL") or "").strip().rstrip("/") or None
+    if url is not None and not url.startswith(("https://", "http://")):
+        raise ConfigError("PIGEON_PUBLIC_URL", "expected https://HOST[/PATH]")
+    return url
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Parse `env` (default: the process environment) into `Settings`."""
     env = os.environ if env is None else env
@@ -127,10 +183,30 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     log_level = (env.get("PIGEON_LOG_LEVEL") or "INFO").upper()
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError("PIGEON_LOG_LEVEL", "expected DEBUG, INFO, WARNING or ERROR")
+    redis_url = _redis_url(env)
+    try:
+        extract = ExtractSettings.from_env(env)
+    except ExtractConfigError as error:
+        raise ConfigError(error.variable, str(error).removeprefix(f"{error.variable}: ")) from None
+    secret_key = env.get("PIGEON_SECRET_KEY") or None
+    if secret_key is not None and len(secret_key) < 32:
+        raise ConfigError("PIGEON_SECRET_KEY", "must be at least 32 characters")
+    google_certs_url = env.get("PIGEON_GOOGLE_CERTS_URL") or GOOGLE_CERTS_URL
+    imap_listener = (env.get("PIGEON_IMAP_LISTENER") or "on").strip().lower()
+    if imap_listener not in {"on", "off"}:
+        raise ConfigError("PIGEON_IMAP_LISTENER", f"expected on or off, got {imap_listener!r}")
+    if not google_certs_url.startswith(("https://", "http://")):
+        raise ConfigError("PIGEON_GOOGLE_CERTS_URL", "expected an http(s) URL")
     return Settings(
+        extract=extract,
+        secret_key=secret_key,
+        google_certs_url=google_certs_url,
+        imap_listener=imap_listener == "on",
         database_url=_database_url(env),
         operator_token=operator_token,
-        redis_url=_redis_url(env),
+        redis_url=redis_url,
+        queue=_queue(env, redis_url),
+        public_url=_public_url(env),
         lease_seconds=_number(env, "PIGEON_LEASE_SECONDS", 120.0, float, 1.0, DAYS_30),
         claim_limit=_number(env, "PIGEON_CLAIM_LIMIT", 50, int, 1, MAX_CLAIM_LIMIT),
         max_claim_wait_seconds=_number(

@@ -33,7 +33,7 @@ def _captured(container: Services) -> Iterator[list[tuple[str, Any]]]:
     statements: list[tuple[str, Any]] = []
 
     def capture(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith(("SELECT", "UPDATE")):
+        if statement.lstrip().upper().startswith(("SELECT", "UPDATE", "WITH")):
             statements.append((statement, params))
 
     event.listen(container.db.engine, "before_cursor_execute", capture)

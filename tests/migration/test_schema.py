@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from pigeon.domain.channels import ChannelKind, LeaseExpiryPolicy
-from pigeon.domain.transitions import MessageStatus
+from pigeon.domain.transitions import JobStatus, MessageStatus
 from pigeon.store import migrate
 from pigeon.store.database import make_throwaway_engine
 from pigeon.store.tables import metadata
@@ -39,6 +39,7 @@ def test_downgrade_and_upgrade_round_trip(db_url: str) -> None:
     ("table", "constraint", "enum"),
     [
         ("messages", "ck_messages_status", MessageStatus),
+        ("jobs", "ck_jobs_status", JobStatus),
         ("channels", "ck_channels_kind", ChannelKind),
         ("channels", "ck_channels_on_lease_expiry", LeaseExpiryPolicy),
     ],

@@ -65,3 +65,49 @@ def test_durations_that_would_leave_the_calendar_are_refused() -> None:
             load_settings({name: value})
     with pytest.raises(ConfigError, match="PIGEON_RETRY_CAP_SECONDS"):
         load_settings({"PIGEON_RETRY_BASE_SECONDS": "100", "PIGEON_RETRY_CAP_SECONDS": "10"})
+
+
+def test_queue_settings_parse_with_units() -> None:
+    settings = load_settings(
+        {
+            "PIGEON_QUEUE_CLAIM_TTL_MS": "4500",
+            "PIGEON_QUEUE_MAX_ATTEMPTS": "7",
+            "PIGEON_QUEUE_BLOCK_SECONDS": "0.5",
+            "PIGEON_QUEUE_BACKEND": "Redis",
+            "PIGEON_REDIS_URL": "redis://127.0.0.1:6379/0",
+        }
+    )
+    assert settings.queue.lease_seconds == 4.5
+    assert settings.queue.max_attempts == 7
+    assert settings.queue.block_seconds == 0.5
+    assert settings.queue.backend == "redis"
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"PIGEON_QUEUE_BACKEND": "kafka"}, "PIGEON_QUEUE_BACKEND"),
+        ({"PIGEON_QUEUE_BACKEND": "redis"}, "PIGEON_QUEUE_BACKEND"),  # without a Redis URL
+        ({"PIGEON_QUEUE_CLAIM_TTL_MS": "10"}, "PIGEON_QUEUE_CLAIM_TTL_MS"),
+        ({"PIGEON_QUEUE_MAX_ATTEMPTS": "0"}, "PIGEON_QUEUE_MAX_ATTEMPTS"),
+        ({"PIGEON_QUEUE_BLOCK_SECONDS": "600"}, "PIGEON_QUEUE_BLOCK_SECONDS"),
+        (
+            {"PIGEON_QUEUE_RETRY_BASE_SECONDS": "60", "PIGEON_QUEUE_RETRY_CAP_SECONDS": "5"},
+            "PIGEON_QUEUE_RETRY_CAP_SECONDS",
+        ),
+        ({"PIGEON_PUBLIC_URL": "pigeon.example.org"}, "PIGEON_PUBLIC_URL"),
+        ({"PIGEON_SECRET_KEY": "too-short"}, "PIGEON_SECRET_KEY"),
+        ({"PIGEON_GOOGLE_CERTS_URL": "file:///etc/passwd"}, "PIGEON_GOOGLE_CERTS_URL"),
+        ({"PIGEON_EXTRACT_BACKEND": "magic"}, "PIGEON_EXTRACT_BACKEND"),
+    ],
+)
+def test_engine_and_ingress_settings_name_the_variable(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env)
+    assert caught.value.variable == variable
+
+
+def test_the_public_url_loses_its_trailing_slash() -> None:
+    assert load_settings({"PIGEON_PUBLIC_URL": "https://p.example.org/"}).public_url == (
+        "https://p.example.org"
+    )

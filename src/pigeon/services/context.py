@@ -1,11 +1,14 @@
 """The one context every service function, worker and surface receives, built once by
-`pigeon.bootstrap.build`."""
+`pigeon.bootstrap.build`: the database, the clock, the settings, the event bus, the senders,
+the job queue and the extractor."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from pigeon.crypto import SecretBox
 from pigeon.domain.backoff import Backoff
 from pigeon.domain.channels import PULL_KINDS, ChannelKind
 from pigeon.services.recent import Credentials
@@ -17,6 +20,8 @@ if TYPE_CHECKING:
     from pigeon.channels.protocols import Sender
     from pigeon.clock import Clock
     from pigeon.config import Settings
+    from pigeon.extract.protocols import Extractor
+    from pigeon.queue.protocols import JobQueue
     from pigeon.store.database import Database
 
 
@@ -26,8 +31,22 @@ class Services:
     clock: Clock
     settings: Settings
     bus: EventBus
+    queue: JobQueue
     senders: Mapping[str, Sender] = field(default_factory=dict)
     credentials: Credentials = field(default_factory=Credentials)
+
+    @functools.cached_property
+    def secrets(self) -> SecretBox:
+        """Seals provider secrets at rest (pigeon.crypto)."""
+        return SecretBox.for_database(self.settings.database_url, self.settings.secret_key)
+
+    @functools.cached_property
+    def extractor(self) -> Extractor:
+        """Built on first use: the rules extractor compiles its grammar, which the API's
+        start and the CLI's quick commands do not need."""
+        from pigeon.extract.settings import build_extractor
+
+        return build_extractor(self.settings.extract)
 
     @property
     def backoff(self) -> Backoff:
@@ -39,7 +58,15 @@ class Services:
         gateway channels; a push channel needs a sender."""
         return kind in PULL_KINDS or kind in self.senders
 
+    @property
+    def job_backoff(self) -> Backoff:
+        queue = self.settings.queue
+        return Backoff(
+            queue.retry_base_seconds, queue.retry_cap_seconds, queue.max_attempts, jitter=0.5
+        )
+
     def close(self) -> None:
+        self.queue.close()
         self.db.dispose()
 
 

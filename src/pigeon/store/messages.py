@@ -328,14 +328,13 @@ def release_due(
     announces only what it left for others (`_announce_left`).
     """
     c = messages.c
-    pick = (
-        select(c.id)
-        .where(status_is(messages, MessageStatus.QUEUED), c.scheduled_for <= now)
-        .order_by(c.scheduled_for)
-        .limit(limit)
+    pick = claims.pick(
+        messages,
+        eligible=and_(status_is(messages, MessageStatus.QUEUED), c.scheduled_for <= now),
+        order_by=[c.scheduled_for],
+        dialect=uow.dialect,
+        limit=limit,
     )
-    if uow.dialect == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
     rows = uow.conn.execute(
         update(messages)
         .where(c.id.in_(pick.scalar_subquery()))

@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeDecorator
 
 from pigeon.domain.channels import ChannelKind, LeaseExpiryPolicy
-from pigeon.domain.transitions import MessageStatus
+from pigeon.domain.transitions import JobStatus, MessageStatus
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -135,6 +135,10 @@ channels = Table(
     _created_at(),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("disabled_at", UTCDateTime()),
+    # Provider secrets, sealed (pigeon.crypto); never returned by the API.
+    Column("sealed_secrets", Text()),
+    # Provider state: subscriptions and their expiry, cursors, the last upkeep's outcome.
+    Column("state", JSON()),
     UniqueConstraint("workspace_id", "name"),
     CheckConstraint(_one_of("kind", ChannelKind), name="kind"),
     CheckConstraint(_one_of("on_lease_expiry", LeaseExpiryPolicy), name="on_lease_expiry"),
@@ -186,9 +190,13 @@ messages = Table(
 # The indexes that workers search are partial, one per status they look for: a message is in
 # at most one, so a status change (an UPDATE that no index can skip) writes one entry for the
 # step instead of one in each. Queries reach them through `store.sql.status_is`.
-def _only(status: MessageStatus) -> dict[str, Any]:
-    predicate = text(f"status = '{status.value}'")
-    return {"postgresql_where": predicate, "sqlite_where": predicate}
+def _only(status: MessageStatus | JobStatus) -> dict[str, Any]:
+    return _where(f"status = '{status.value}'")
+
+
+def _where(predicate: str) -> dict[str, Any]:
+    clause = text(predicate)
+    return {"postgresql_where": clause, "sqlite_where": clause}
 
 
 # The release step walks this index: its cost follows what is due, not the backlog.
@@ -275,4 +283,85 @@ timers = Table(
     Column("name", String(60), primary_key=True),
     Column("ran_at", UTCDateTime(), nullable=False),
     Column("holder", String(100)),
+)
+
+
+# Inbound mail: one row per message, stored once under its consume-time identity.
+inbound_messages = Table(
+    "inbound_messages",
+    metadata,
+    _id(),
+    _workspace_fk(),
+    Column("channel_id", String(36), ForeignKey("channels.id"), nullable=False),
+    Column("provider", String(20), nullable=False),
+    Column("external_id", String(1100), nullable=False),  # `<provider>:<message id>`
+    Column("sender", String(320), nullable=False),
+    Column("recipients", JSON(), nullable=False),
+    Column("subject", Text(), nullable=False),
+    Column("text", Text(), nullable=False),
+    Column("html", Text()),
+    Column("internet_message_id", Text()),
+    Column("in_reply_to", Text()),
+    Column("mailbox", String(500)),
+    Column("job_id", String(36)),
+    Column("received_at", UTCDateTime(), nullable=False),
+    _created_at(),
+    UniqueConstraint("workspace_id", "external_id"),
+    Index(None, "workspace_id", "id"),
+    Index(None, "workspace_id", "channel_id", "id"),
+)
+
+# Jobs of the engine (queue/sql.py): pointers to work, claimed with a lease and a fence like
+# messages (store/claims.py). A job leaves `claimed` with its claim columns cleared.
+jobs = Table(
+    "jobs",
+    metadata,
+    _id(),
+    _workspace_fk(),
+    Column("queue", String(100), nullable=False),
+    Column("kind", String(100), nullable=False),
+    Column("payload", JSON(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("priority", Integer(), nullable=False, server_default="0"),
+    Column("run_at", UTCDateTime(), nullable=False),
+    Column("attempts", Integer(), nullable=False, server_default="0"),
+    Column("max_attempts", Integer(), nullable=False),
+    Column("dedupe_key", String(255)),
+    # As messages refer to theirs: channels are disabled, never deleted on their own.
+    Column("channel_id", String(36), ForeignKey("channels.id")),
+    Column("last_error", Text()),
+    Column("claim_token", String(36)),
+    Column("claimed_by", String(200)),
+    Column("lease_expires_at", UTCDateTime()),
+    _created_at(),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    CheckConstraint(_one_of("status", JobStatus), name="status"),
+    Index("ix_jobs_workspace_id_id", "workspace_id", "id"),
+)
+
+# The claim walks this index in its own order: a queue's ready jobs, highest priority first,
+# then earliest run-at (jobs not yet due are passed over in the walk), then id.
+Index(
+    "ix_jobs_ready_queue_priority_run_at_id",
+    jobs.c.queue,
+    jobs.c.priority.desc(),
+    jobs.c.run_at,
+    jobs.c.id,
+    **_only(JobStatus.READY),
+)
+# The lease sweep: claims whose lease ran out.
+Index("ix_jobs_claimed_lease_expires_at", jobs.c.lease_expires_at, **_only(JobStatus.CLAIMED))
+# Dead letters are few: listing, re-driving, purging and counting them reads only them.
+Index("ix_jobs_dead_workspace_id_id", jobs.c.workspace_id, jobs.c.id, **_only(JobStatus.DEAD))
+# At most one live job per dedupe key: an enqueue that meets one gets it back instead
+# (INSERT ... ON CONFLICT DO NOTHING, then a read), race-free on both dialects. Written as
+# ORs, the form PostgreSQL gives back when the index is reflected (tests/migration).
+LIVE_DEDUPE = "dedupe_key IS NOT NULL AND (status = 'ready' OR status = 'claimed')"
+Index(
+    "uq_jobs_live_workspace_id_queue_dedupe_key",
+    jobs.c.workspace_id,
+    jobs.c.queue,
+    jobs.c.dedupe_key,
+    unique=True,
+    **_where(LIVE_DEDUPE),
 )

@@ -31,6 +31,8 @@ LEASE_SWEEP_SECONDS = 1.0
 
 
 class Scheduler:
+    name = "scheduler"
+
     def __init__(self, svc: Services, *, interval: float | None = None) -> None:
         self.svc = svc
         self.interval = interval or svc.settings.scheduler_interval_seconds
@@ -63,6 +65,9 @@ class Scheduler:
         # What the look saw stays true unless this pass released or requeued messages.
         self._next_due, self._next_due_known = look.next_due, not released and not requeued
         return released
+
+    async def drain(self) -> int:
+        return await to_thread.run_sync(self.tick)
 
     def _seconds_until_due(self) -> float:
         due = self._next_due

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 
 class SenderWorker:
+    name = "sender"
+
     def __init__(
         self,
         svc: Services,
@@ -57,6 +59,9 @@ class SenderWorker:
                 to_thread.run_sync(lambda: push.settle(self.svc, self.holder, list(attempts)))
             )
         return len(claimed)
+
+    async def drain(self) -> int:
+        return await self.run_once() if self.svc.senders else 0
 
     async def run(self, stop: asyncio.Event) -> None:
         if not self.svc.senders:

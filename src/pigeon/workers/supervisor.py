@@ -1,49 +1,53 @@
-"""Runs every background worker of a process until told to stop, then lets each finish
-its pass within a grace period before cancelling it."""
+"""What a process runs in the background, assembled on the one worker runtime: the
+scheduler, the sender, a consumer per job queue, and the upkeep timers."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from typing import TYPE_CHECKING
 
-from anyio import to_thread
-
+from pigeon.services import jobs, mailboxes
+from pigeon.services.push import worker_identity
+from pigeon.workers.consumer import Consumer, reclaim_expired
+from pigeon.workers.runtime import Runtime, Timer, Worker
 from pigeon.workers.scheduler import Scheduler
 from pigeon.workers.sender import SenderWorker
 
 if TYPE_CHECKING:
+    import asyncio
+
     from pigeon.services.context import Services
 
-log = logging.getLogger(__name__)
-
 GRACE_SECONDS = 10.0
+HARD_SECONDS = 5.0
+
+
+def runtime_of(svc: Services, *, grace_seconds: float = GRACE_SECONDS) -> Runtime:
+    holder = worker_identity()
+    consumers = [
+        Consumer(svc, queue.name, queue.handlers, holder=holder, log_prefix=queue.log_prefix)
+        for queue in jobs.queues()
+    ]
+    # Sweeping at half the lease recovers a dead consumer's jobs within 1.5 leases.
+    every = max(svc.queue.lease_seconds / 2, 0.2)
+    sweep = Timer("reclaim_jobs", every, lambda: reclaim_expired(svc))
+    upkeep = Timer("mailbox_upkeep", mailboxes.UPKEEP_SECONDS, lambda: mailboxes.run_upkeep(svc))
+    workers: list[Worker] = [Scheduler(svc), SenderWorker(svc), *consumers]
+    if svc.settings.imap_listener:
+        from pigeon.providers.imap_listener import ListenerWorker
+
+        workers.append(ListenerWorker(svc))
+    return Runtime(
+        workers,
+        [sweep, upkeep],
+        grace_seconds=grace_seconds,
+        hard_seconds=HARD_SECONDS,
+    )
 
 
 async def run_workers(services: Services, stop: asyncio.Event) -> None:
-    tasks = [
-        asyncio.create_task(Scheduler(services).run(stop), name="scheduler"),
-        asyncio.create_task(SenderWorker(services).run(stop), name="sender"),
-    ]
-    try:
-        await stop.wait()
-    finally:
-        stop.set()
-        _done, pending = await asyncio.wait(tasks, timeout=GRACE_SECONDS)
-        for task in pending:
-            log.warning(
-                "worker did not stop in time",
-                extra={"action": "worker_cancelled", "worker": task.get_name()},
-            )
-            task.cancel()
-        for task in pending:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    await runtime_of(services).run(stop)
 
 
-async def run_once(services: Services) -> tuple[int, int]:
-    """One pass of each worker: (messages released, messages claimed for push channels)."""
-    released = await to_thread.run_sync(Scheduler(services).tick)
-    sent = await SenderWorker(services).run_once()
-    return released, sent
+async def drain(services: Services) -> dict[str, int]:
+    """Everything that can be done now: messages released and sent, jobs run."""
+    return await runtime_of(services).drain()

@@ -1,0 +1,24 @@
+"""No log call passes a field the standard library reserves: `extra={"created": ...}` raises
+KeyError inside logging, at the level that is on in production and off in most tests."""
+
+from __future__ import annotations
+
+import ast
+import logging
+from pathlib import Path
+
+import pigeon
+
+RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+def test_no_log_extra_uses_a_reserved_name() -> None:
+    offenders = []
+    for path in Path(pigeon.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.keyword) and node.arg == "extra":
+                if isinstance(node.value, ast.Dict):
+                    for key in node.value.keys:
+                        if isinstance(key, ast.Constant) and key.value in RESERVED:
+                            offenders.append(f"{path.name}:{key.lineno} {key.value!r}")
+    assert not offenders
