@@ -16,12 +16,14 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 if TYPE_CHECKING:
     from pigeon.config import Settings
+    from pigeon.domain.jobs import DeadFilter
     from pigeon.services.context import Principal, Services
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
@@ -171,9 +173,11 @@ def serve(host: str | None, port: int | None, no_workers: bool) -> None:
 
 
 @main.command()
-@click.option("--once", is_flag=True, help="Run one pass and exit (for tests and cron).")
+@click.option(
+    "--once", is_flag=True, help="Do everything that can be done now, then exit (tests, cron)."
+)
 def worker(once: bool) -> None:
-    """Run the workers (release due messages, expire leases, send push channels)."""
+    """Run the workers: release due messages, expire leases, send push channels, run jobs."""
     import asyncio
     import signal
 
@@ -186,8 +190,12 @@ def worker(once: bool) -> None:
     with _services() as services:
         services.bus.check()
         if once:
-            released, sent = asyncio.run(supervisor.run_once(services))
-            click.echo(f"released {released} messages, sent {sent} through push channels")
+            done = asyncio.run(supervisor.drain(services))
+            click.echo(
+                f"released {done.pop('scheduler')} messages, "
+                f"sent {done.pop('sender')} through push channels, "
+                f"ran {sum(done.values())} jobs"
+            )
             return
 
         async def _run() -> None:
@@ -469,3 +477,226 @@ def keys_revoke(key_id: str, workspace_id: str | None, as_json: bool) -> None:
         admin.revoke_key(services, who, key_id)
         data = {"id": key_id, "revoked": True}
         _emit(as_json, data, lambda: click.echo(f"revoked key {key_id}"))
+
+
+@main.group()
+def dlq() -> None:
+    """List, re-drive and purge dead letters: jobs whose attempts ran out."""
+
+
+def _dead_filter(job_ids: tuple[str, ...], kind: str | None, everything: bool) -> DeadFilter:
+    from pigeon.domain.jobs import DeadFilter
+
+    if not job_ids and kind is None and not everything:
+        raise click.UsageError("name JOB ids, or --kind, or --all")
+    return DeadFilter(job_ids=job_ids or None, kind=kind)
+
+
+@dlq.command("list")
+@click.option("--kind", default=None, help="Only jobs of this kind.")
+@click.option("--limit", type=click.IntRange(1, 200), default=50, show_default=True)
+@WORKSPACE
+@JSON
+def dlq_list(kind: str | None, limit: int, workspace_id: str | None, as_json: bool) -> None:
+    """List dead letters, newest first."""
+    from pigeon.api.v1.render import job_out
+    from pigeon.services import jobs
+
+    with _services() as services:
+        who = _principal(services, workspace_id)
+        found = jobs.list_jobs(services, who, status="dead", kind=kind, limit=limit)
+        data = [job_out(j) for j in found]
+
+        def human() -> None:
+            if not data:
+                click.echo("no dead letters")
+            for j in data:
+                click.echo(
+                    f"{j['id']}  {j['kind']:<24} attempts {j['attempts']}/{j['max_attempts']}  "
+                    f"{(j['last_error'] or '')[:80]}"
+                )
+
+        _emit(as_json, data, human)
+
+
+@dlq.command("redrive")
+@click.argument("job_ids", nargs=-1, metavar="[JOB]...")
+@click.option("--kind", default=None, help="Every dead letter of this kind.")
+@click.option("--all", "everything", is_flag=True, help="Every dead letter of the workspace.")
+@WORKSPACE
+@JSON
+def dlq_redrive(
+    job_ids: tuple[str, ...],
+    kind: str | None,
+    everything: bool,
+    workspace_id: str | None,
+    as_json: bool,
+) -> None:
+    """Put dead letters back on their queue, now, with fresh attempts."""
+    from pigeon.services import jobs
+
+    with _services() as services:
+        who = _principal(services, workspace_id)
+        ids = jobs.redrive(services, who, _dead_filter(job_ids, kind, everything))
+        data = {"redriven": len(ids), "job_ids": ids}
+        _emit(as_json, data, lambda: click.echo(f"re-drove {len(ids)} jobs"))
+
+
+@dlq.command("purge")
+@click.argument("job_ids", nargs=-1, metavar="[JOB]...")
+@click.option("--kind", default=None, help="Every dead letter of this kind.")
+@click.option("--all", "everything", is_flag=True, help="Every dead letter of the workspace.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@WORKSPACE
+@JSON
+def dlq_purge(
+    job_ids: tuple[str, ...],
+    kind: str | None,
+    everything: bool,
+    yes: bool,
+    workspace_id: str | None,
+    as_json: bool,
+) -> None:
+    """Delete dead letters for good."""
+    from pigeon.services import jobs
+
+    where = _dead_filter(job_ids, kind, everything)
+    if not yes and not click.confirm("Delete these dead letters for good?", default=False):
+        raise click.Abort()
+    with _services() as services:
+        who = _principal(services, workspace_id)
+        ids = jobs.purge(services, who, where)
+        data = {"purged": len(ids), "job_ids": ids}
+        _emit(as_json, data, lambda: click.echo(f"purged {len(ids)} jobs"))
+
+
+@main.command("imap-listen")
+@click.option(
+    "--webhook-url",
+    default=None,
+    metavar="URL",
+    help="POST pointers to this pigeon webhook (.../webhooks/imap/<channel id>) instead of "
+    "enqueueing them: a listener without database access.",
+)
+@click.option("--host", default=None, help="The IMAP server (with --webhook-url).")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Default: 993, or 143 with --no-tls.",
+)
+@click.option(
+    "--tls/--no-tls",
+    default=True,
+    help="Implicit TLS (default); --no-tls upgrades with STARTTLS where offered.",
+)
+@click.option("--username", default=None, help="The IMAP user (with --webhook-url).")
+@click.option(
+    "--password", envvar="PIGEON_IMAP_PASSWORD", default=None, help="Or PIGEON_IMAP_PASSWORD."
+)
+@click.option(
+    "--shared-secret",
+    envvar="PIGEON_IMAP_SHARED_SECRET",
+    default=None,
+    help="The channel's shared_secret; or PIGEON_IMAP_SHARED_SECRET.",
+)
+@click.option(
+    "--mailbox", "mailboxes", multiple=True, help="A mailbox to watch; repeat for more (INBOX)."
+)
+@click.option(
+    "--state-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="With --webhook-url: keep the cursors here, so that a restart catches up.",
+)
+@click.option(
+    "--poll-seconds",
+    type=click.FloatRange(min=1.0),
+    default=30.0,
+    show_default=True,
+    help="How often to poll a server without IDLE.",
+)
+@click.option("--no-idle", is_flag=True, help="Poll even where the server offers IDLE.")
+@click.option("--once", is_flag=True, help="Catch every mailbox up once, then exit (cron).")
+def imap_listen(
+    webhook_url: str | None,
+    host: str | None,
+    port: int | None,
+    tls: bool,
+    username: str | None,
+    password: str | None,
+    shared_secret: str | None,
+    mailboxes: tuple[str, ...],
+    state_file: Path | None,
+    poll_seconds: float,
+    no_idle: bool,
+    once: bool,
+) -> None:
+    """Watch IMAP mailboxes: each new message becomes a pointer job.
+
+    Without --webhook-url: every enabled IMAP channel of the database, enqueued directly (as
+    `pigeon serve` and `pigeon worker` do unless PIGEON_IMAP_LISTENER=off). With it: the one
+    account given here, its pointers POSTed to that channel's webhook with its shared secret.
+    """
+    import asyncio
+    import signal
+    import threading
+
+    from pigeon import log
+    from pigeon.api.server import run
+    from pigeon.providers import imap_listener as listener
+    from pigeon.providers.imap import Account
+
+    log.setup(_settings().log_level)
+    options = listener.Options(use_idle=not no_idle, poll_seconds=poll_seconds)
+
+    def report(done: dict[str, int]) -> None:
+        for name, count in done.items():
+            click.echo(f"{name}: " + ("failed (see the log)" if count < 0 else f"{count} new"))
+        if any(count < 0 for count in done.values()):
+            raise click.exceptions.Exit(1)
+
+    if webhook_url is None:
+        with _services() as services:
+            if once:
+                report(listener.catch_up_direct(services, options))
+                return
+
+            async def _run() -> None:
+                stop = asyncio.Event()
+                loop = asyncio.get_running_loop()
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.add_signal_handler(sig, stop.set)
+                await listener.ListenerWorker(services, options).run(stop)
+
+            run(_run())
+        return
+
+    given = {"--host": host, "--username": username, "--password": password}
+    missing = [
+        name for name, value in {**given, "--shared-secret": shared_secret}.items() if not value
+    ]
+    if missing:
+        raise click.UsageError(f"--webhook-url needs {', '.join(missing)}")
+    account = Account.with_defaults(
+        host=str(host),
+        port=port,
+        tls=tls,
+        username=str(username),
+        password=str(password),
+        mailboxes=mailboxes,
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    report(
+        listener.run_webhook(
+            webhook_url,
+            str(shared_secret),
+            account,
+            stop=stop,
+            state_file=state_file,
+            options=options,
+            once=once,
+        )
+    )

@@ -276,6 +276,54 @@ CASES: dict[tuple[str, str], list[Bad] | NoInput] = {
     ("POST", "/v1/messages/{message_id}/cancel"): [bad_id("message_id")],
     ("POST", "/v1/messages/{message_id}/retry"): [bad_id("message_id")],
     ("GET", "/v1/stats/messages"): [anonymous()],
+    ("GET", "/v1/stats"): [anonymous()],
+    # /v1 jobs, dead letters, inbound
+    ("GET", "/v1/jobs"): [
+        Bad("unknown status", "status", params={"status": "finished"}),
+        Bad("cursor not an id", "cursor", params={"cursor": "next"}),
+        Bad("limit too big", "limit", params={"limit": 1000}),
+        Bad("channel_id not an id", "channel_id", params={"channel_id": "x"}),
+    ],
+    ("GET", "/v1/jobs/{job_id}"): [bad_id("job_id")],
+    ("GET", "/v1/dead-letters"): [
+        Bad("limit not a number", "limit", params={"limit": "all"}),
+        Bad("kind too long", "kind", params={"kind": "k" * 101}),
+    ],
+    ("POST", "/v1/dead-letters/redrive"): [
+        malformed(),
+        not_an_object(),
+        Bad("nothing named", "all", json={}),
+        Bad("all not a boolean", "all", json={"all": 0}),
+        Bad("job_ids not ids", "job_ids[0]", json={"job_ids": ["x"]}),
+        Bad("job_ids empty", "job_ids", json={"job_ids": []}),
+        Bad("unknown field", "everything", json={"everything": True}),
+    ],
+    ("POST", "/v1/dead-letters/purge"): [
+        malformed(),
+        Bad("nothing named", "all", json={}),
+        Bad("kind of the wrong type", "kind", json={"kind": 5}),
+    ],
+    ("GET", "/v1/inbound"): [
+        Bad("cursor not an id", "cursor", params={"cursor": "x"}),
+        Bad("limit too small", "limit", params={"limit": 0}),
+    ],
+    ("GET", "/v1/inbound/{message_id}"): [bad_id("message_id")],
+    # Provider webhooks (their bodies' cases are in tests/integration/test_inbound_*.py,
+    # which have mailbox channels; here the channel is the console one: not a webhook).
+    ("POST", "/webhooks/imap/{channel_id}"): [
+        Bad("not an imap channel", "webhook", json={"pointers": [{"body": "x"}]}),
+        Bad("channel id not an id", "webhook", json={"pointers": []}, bad_ids=True),
+        Bad("no shared secret", "Authorization", content=b"{junk", anonymous=True),
+    ],
+    ("POST", "/webhooks/msgraph/{channel_id}"): [
+        Bad("not a msgraph channel", "webhook", json={"value": [{"clientState": "x"}]}),
+        Bad("channel id not an id", "webhook", json={"value": []}, bad_ids=True),
+        Bad("handshake for no channel", "webhook", params={"validationToken": "t"}, bad_ids=True),
+    ],
+    ("POST", "/webhooks/msgraph/{channel_id}/lifecycle"): [
+        Bad("not a msgraph channel", "webhook", json={"value": []}),
+        Bad("channel id not an id", "webhook", content=b"{junk", bad_ids=True),
+    ],
     # /v1 gateway
     ("POST", "/v1/gateway/claim"): [
         malformed(),
@@ -462,6 +510,7 @@ def world(api: InProcessClient) -> World:
             "key_id": key["id"],
             "device_id": device.id,
             "channel_id": console["id"],
+            "job_id": message["id"],
         },
         credentials={
             "operator": bearer(OPERATOR_TOKEN),

@@ -12,11 +12,11 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from pigeon import __version__
-from pigeon.api import errors, openapi
+from pigeon.api import errors, openapi, webhooks
 from pigeon.api.compat import seed000, seed002
 from pigeon.api.limits import BodyLimit
 from pigeon.api.turns import WriteTurns
-from pigeon.api.v1 import accounts, gateway, messages
+from pigeon.api.v1 import accounts, gateway, inbound, jobs, messages
 from pigeon.services import health
 from pigeon.services.context import Services
 from pigeon.services.recent import forget_revoked
@@ -83,6 +83,9 @@ def create_app(services: Services, *, run_workers: bool = True) -> FastAPI:
         accounts.router,
         messages.router,
         gateway.router,
+        jobs.router,
+        inbound.router,
+        *webhooks.routers(),
         seed002.router,
         seed000.router,
     ):

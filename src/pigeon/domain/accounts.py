@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -77,6 +77,8 @@ class Channel:
     created_at: datetime
     updated_at: datetime
     disabled_at: datetime | None
+    sealed_secrets: str | None = None  # never rendered: services open it when they need it
+    state: Mapping[str, Any] = field(default_factory=dict)  # provider state (mailboxes)
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> Channel:
@@ -91,6 +93,8 @@ class Channel:
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             disabled_at=row["disabled_at"],
+            sealed_secrets=row["sealed_secrets"],
+            state=row["state"] or {},
         )
 
 

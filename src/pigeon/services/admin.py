@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pigeon.domain.accounts import ApiKey, Channel, Device, Scope, Workspace
-from pigeon.domain.channels import PULL_KINDS, ChannelKind, LeaseExpiryPolicy
+from pigeon.domain.channels import MAILBOX_KINDS, PULL_KINDS, ChannelKind, LeaseExpiryPolicy
 from pigeon.domain.ids import display_prefix, hash_secret, is_uuid, new_id, new_secret
 from pigeon.domain.storable import json_problem, text_problem
 from pigeon.errors import Conflict, NotFound, PigeonError, ValidationError
-from pigeon.services import auth, scheduling
+from pigeon.services import auth, mailboxes, scheduling
 from pigeon.store import accounts
 from pigeon.store import messages as message_store
 from pigeon.store.database import UniqueViolation, UnitOfWork
@@ -216,20 +216,34 @@ def create_channel(
     is_default: bool = False,
 ) -> Channel:
     channel_kind = _channel_kind(svc, kind)
+    checked = _config(config)
+    sealed = None
+    if channel_kind in MAILBOX_KINDS:
+        if is_default:
+            raise ValidationError.field("is_default", "a mailbox channel receives; it cannot send")
+        prepared = mailboxes.prepare(svc, channel_kind, checked)
+        checked, sealed = prepared.public, prepared.sealed
+    in_database = svc.queue.name == "sql"
     with auth.acting(svc, who) as uow:
         try:
-            return _insert_channel(
+            channel = _insert_channel(
                 uow,
                 who.workspace_id,
                 channel_kind,
                 _text(name, "name", max_length=100),
-                _config(config),
+                checked,
                 who.actor,
                 is_default=is_default,
                 on_lease_expiry=_lease_policy(on_lease_expiry),
+                sealed_secrets=sealed,
             )
         except UniqueViolation as error:
             raise _channel_clash(error, name) from None
+        if in_database:
+            mailboxes.setup(svc, uow, channel)
+    if not in_database:
+        mailboxes.setup_after_commit(svc, channel)
+    return channel
 
 
 def _channel_clash(error: UniqueViolation, name: str | None) -> PigeonError:
@@ -268,16 +282,19 @@ def update_channel(
     values: dict[str, Any] = {"updated_at": now}
     if name is not None:
         values["name"] = _text(name, "name", max_length=100)
-    if config is not None:
-        values["config"] = _config(config)
     if on_lease_expiry is not None:
         values["on_lease_expiry"] = _lease_policy(on_lease_expiry)
     if disabled is not None:
         values["disabled_at"] = now if disabled else None
+    in_database = svc.queue.name == "sql"
     with auth.acting(svc, who) as uow:
         current = accounts.get_channel(uow, who.workspace_id, channel_id)
         if current is None:
             raise NotFound("no such channel")
+        if config is not None:
+            values.update(_new_config(svc, current, config))
+        if is_default and current.kind in MAILBOX_KINDS:
+            raise ValidationError.field("is_default", "a mailbox channel receives; it cannot send")
         if is_default is True and not current.is_default:
             accounts.clear_default_channel(uow, who.workspace_id)
             values["is_default"] = True
@@ -295,7 +312,7 @@ def update_channel(
         except UniqueViolation as error:
             raise _channel_clash(error, name) from None
         assert channel is not None
-        changed = sorted(k for k in values if k != "updated_at")
+        changed = sorted({_FIELD.get(k, k) for k in values} - {"updated_at"})
         _audit(
             uow,
             who.workspace_id,
@@ -305,18 +322,41 @@ def update_channel(
             channel_id,
             {"fields": changed},
         )
+        # A mailbox reconfigured or enabled again subscribes again.
+        set_up = channel.kind in MAILBOX_KINDS and (config is not None or disabled is False)
+        if set_up and in_database:
+            mailboxes.setup(svc, uow, channel)
+    if set_up and not in_database:
+        mailboxes.setup_after_commit(svc, channel)
     return channel
 
 
+_FIELD = {"sealed_secrets": "config"}  # what an audit event calls a changed column
+
+
+def _new_config(svc: Services, current: Channel, config: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns a config update writes: a mailbox channel's keys merge into what is
+    stored (secrets sealed again); any other channel's config is replaced."""
+    checked = _config(config)
+    if current.kind not in MAILBOX_KINDS:
+        return {"config": checked}
+    prepared = mailboxes.prepare(svc, current.kind, checked, current)
+    return {"config": prepared.public, "sealed_secrets": prepared.sealed}
+
+
 def _channel_kind(svc: Services, kind: str) -> ChannelKind:
-    """The kind, if this pigeon can deliver through it: a channel whose messages nobody
-    sends would accept them and keep them waiting forever."""
-    available = [k.value for k in ChannelKind if svc.can_send(k)]
+    """The kind, if this pigeon can deliver through it (or receive, for a mailbox): a
+    channel whose messages nobody sends would accept them and keep them waiting forever."""
+
+    def works(k: ChannelKind) -> bool:
+        return svc.can_send(k) or k in MAILBOX_KINDS
+
+    available = [k.value for k in ChannelKind if works(k)]
     try:
         channel_kind = ChannelKind(kind)
     except ValueError:
         channel_kind = None
-    if channel_kind is None or not svc.can_send(channel_kind):
+    if channel_kind is None or not works(channel_kind):
         problem = f"must be one of {', '.join(available)}"
         if channel_kind is not None:
             problem = f"{kind!r} has no sender in this pigeon yet: {problem}"
@@ -343,12 +383,23 @@ def _insert_channel(
     *,
     is_default: bool,
     on_lease_expiry: LeaseExpiryPolicy = LeaseExpiryPolicy.UNKNOWN,
+    sealed_secrets: str | None = None,
 ) -> Channel:
     now = uow.now
     if is_default:
         accounts.clear_default_channel(uow, workspace_id)
     channel = Channel(
-        new_id(), workspace_id, kind, name, config, is_default, on_lease_expiry, now, now, None
+        new_id(),
+        workspace_id,
+        kind,
+        name,
+        config,
+        is_default,
+        on_lease_expiry,
+        now,
+        now,
+        None,
+        sealed_secrets=sealed_secrets,
     )
     accounts.insert_channel(uow, channel)
     _audit(

@@ -235,6 +235,8 @@ def insert_channel(uow: UnitOfWork, channel: Channel) -> None:
             created_at=channel.created_at,
             updated_at=channel.updated_at,
             disabled_at=channel.disabled_at,
+            sealed_secrets=channel.sealed_secrets,
+            state=dict(channel.state),
         )
     )
 
@@ -350,3 +352,23 @@ def touch_active_device(uow: UnitOfWork, device_id: str, at: datetime) -> bool:
     """
     result = uow.conn.execute(TOUCH_DEVICE, {"device_id": device_id, "at": at})
     return result.rowcount > 0
+
+
+def mailbox_channels(uow: UnitOfWork, kinds: Iterable[str]) -> list[Channel]:
+    """Enabled channels of these kinds, across workspaces (for the upkeep of mailboxes)."""
+    rows = uow.conn.execute(
+        select(channels)
+        .where(channels.c.kind.in_(sorted(kinds)), channels.c.disabled_at.is_(None))
+        .order_by(channels.c.id)
+    ).all()
+    return [Channel.from_row(row._mapping) for row in rows]
+
+
+def channel_for_update(uow: UnitOfWork, channel_id: str) -> Channel | None:
+    """A channel by id, across workspaces, its row locked until the transaction ends: for
+    read-merge-write of its provider state, which concurrent jobs update."""
+    query = select(channels).where(channels.c.id == channel_id)
+    if uow.dialect == "postgresql":
+        query = query.with_for_update()
+    row = uow.conn.execute(query).first()
+    return Channel.from_row(row._mapping) if row else None

@@ -85,17 +85,18 @@ def create_channel(body: ChannelIn, svc: Svc, who: Admin) -> dict[str, Any]:
         on_lease_expiry=body.on_lease_expiry,
         is_default=body.is_default,
     )
-    return channel_out(channel)
+    return channel_out(channel, svc.settings.public_url)
 
 
 @router.get("/channels", tags=["channels"])
 def list_channels(svc: Svc, who: Admin) -> dict[str, Any]:
-    return {"items": [channel_out(c) for c in admin.list_channels(svc, who)]}
+    public_url = svc.settings.public_url
+    return {"items": [channel_out(c, public_url) for c in admin.list_channels(svc, who)]}
 
 
 @router.get("/channels/{channel_id}", tags=["channels"], responses=answers(404))
 def get_channel(channel_id: Uuid, svc: Svc, who: Admin) -> dict[str, Any]:
-    return channel_out(admin.get_channel(svc, who, channel_id))
+    return channel_out(admin.get_channel(svc, who, channel_id), svc.settings.public_url)
 
 
 @router.patch("/channels/{channel_id}", tags=["channels"], responses=answers(404))
@@ -110,12 +111,13 @@ def update_channel(channel_id: Uuid, body: ChannelPatch, svc: Svc, who: Admin) -
         is_default=body.is_default,
         disabled=body.disabled,
     )
-    return channel_out(channel)
+    return channel_out(channel, svc.settings.public_url)
 
 
 @router.post("/channels/{channel_id}/disable", tags=["channels"], responses=answers(404))
 def disable_channel(channel_id: Uuid, svc: Svc, who: Admin) -> dict[str, Any]:
-    return channel_out(admin.update_channel(svc, who, channel_id, disabled=True))
+    channel = admin.update_channel(svc, who, channel_id, disabled=True)
+    return channel_out(channel, svc.settings.public_url)
 
 
 @router.get("/audit", tags=["audit"])

@@ -9,6 +9,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pigeon.domain.accounts import ApiKey, Channel, Device, Workspace
+from pigeon.domain.channels import CONFIG_SPECS, MAILBOX_KINDS
+from pigeon.domain.inbound import InboundMessage
+from pigeon.domain.jobs import Depth, Job
 from pigeon.domain.messages import Message, MessageEvent
 
 if TYPE_CHECKING:
@@ -69,8 +72,8 @@ def revoked_device_out(device_id: str, revoked: Revoked) -> dict[str, Any]:
     }
 
 
-def channel_out(channel: Channel) -> dict[str, Any]:
-    return {
+def channel_out(channel: Channel, public_url: str | None = None) -> dict[str, Any]:
+    out = {
         "id": channel.id,
         "kind": channel.kind,
         "name": channel.name,
@@ -81,6 +84,14 @@ def channel_out(channel: Channel) -> dict[str, Any]:
         "updated_at": iso(channel.updated_at),
         "disabled": channel.disabled_at is not None,
     }
+    if channel.kind in MAILBOX_KINDS:
+        path = f"/webhooks/{channel.kind}/{channel.id}"
+        out["webhook_path"] = path
+        # Providers call PIGEON_PUBLIC_URL: without it pigeon cannot tell them its address.
+        out["webhook_url"] = f"{public_url}{path}" if public_url else None
+        out["secrets"] = sorted(CONFIG_SPECS[channel.kind].secret)  # sealed, never shown
+        out["state"] = dict(channel.state)
+    return out
 
 
 def message_out(message: Message) -> dict[str, Any]:
@@ -108,4 +119,52 @@ def event_out(event: MessageEvent) -> dict[str, Any]:
         "at": iso(event.at),
         "actor": event.actor,
         "detail": dict(event.detail) if event.detail else None,
+    }
+
+
+def job_out(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "queue": job.queue,
+        "kind": job.kind,
+        "status": job.status.value,
+        "pointer": dict(job.payload),
+        "channel_id": job.channel_id,
+        "priority": job.priority,
+        "attempts": job.attempts,
+        "max_attempts": job.max_attempts,
+        "run_at": iso(job.run_at),
+        "last_error": job.last_error,
+        "lease_expires_at": iso(job.lease.expires_at) if job.lease else None,
+        "created_at": iso(job.created_at),
+        "updated_at": iso(job.updated_at),
+    }
+
+
+def depth_out(depth: Depth) -> dict[str, Any]:
+    return {
+        "ready": depth.ready,
+        "scheduled": depth.scheduled,
+        "claimed": depth.claimed,
+        "dead": depth.dead,
+        "oldest_ready_seconds": round(depth.oldest_ready_seconds, 3),
+    }
+
+
+def inbound_out(message: InboundMessage) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "channel_id": message.channel_id,
+        "provider": message.provider.value,
+        "external_id": message.external_id,
+        "from": message.sender,
+        "to": list(message.recipients),
+        "subject": message.subject,
+        "text": message.text,
+        "html": message.html,
+        "internet_message_id": message.internet_message_id,
+        "in_reply_to": message.in_reply_to,
+        "mailbox": message.mailbox,
+        "received_at": iso(message.received_at),
+        "created_at": iso(message.created_at),
     }

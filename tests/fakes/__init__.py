@@ -1,0 +1,2 @@
+"""Provider fakes served over real HTTP on loopback, speaking the providers' documented
+request and response formats."""
