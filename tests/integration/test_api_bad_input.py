@@ -315,6 +315,15 @@ CASES: dict[tuple[str, str], list[Bad] | NoInput] = {
         Bad("channel id not an id", "webhook", json={"pointers": []}, bad_ids=True),
         Bad("no shared secret", "Authorization", content=b"{junk", anonymous=True),
     ],
+    ("POST", "/webhooks/gmail/{channel_id}"): [
+        Bad("no push token", "Authorization", json={"message": {}}, anonymous=True),
+        Bad(
+            "a push token that is not a JWT",
+            "bearer token",
+            content=b"{junk",
+            headers={"Authorization": "Bearer not-a-jwt"},
+        ),
+    ],
     ("POST", "/webhooks/msgraph/{channel_id}"): [
         Bad("not a msgraph channel", "webhook", json={"value": [{"clientState": "x"}]}),
         Bad("channel id not an id", "webhook", json={"value": []}, bad_ids=True),

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from pigeon.domain.accounts import Channel
     from pigeon.domain.inbound import Fetched, Provider
@@ -42,10 +42,12 @@ class Mailbox:
 @dataclass(frozen=True)
 class Fetch:
     """What a pointer led to: the messages, and the provider state to keep (a Gmail history
-    cursor), committed with them."""
+    cursor), committed with them. `state` may be a function of the state stored at that
+    moment (read under the channel's row lock) returning the changes: a cursor that must
+    never move back compares with what a concurrent fetch wrote meanwhile."""
 
     messages: list[Fetched] = field(default_factory=list)
-    state: Mapping[str, Any] | None = None
+    state: Mapping[str, Any] | Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
 
 
 class MailSource(Protocol):

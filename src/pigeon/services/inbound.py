@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from anyio import to_thread
 
@@ -37,7 +37,7 @@ from pigeon.store import inbound as store
 from pigeon.workers.consumer import Skipped
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Sequence
 
     from pigeon.domain.accounts import Channel
     from pigeon.domain.inbound import Fetched
@@ -128,7 +128,7 @@ def store_fetched(
     mailbox: Mailbox,
     provider: Provider,
     messages: Sequence[Fetched],
-    state: Mapping[str, Any] | None,
+    state: mailboxes.StateChanges | None,
     job_id: str | None,
 ) -> Consumed:
     stored = duplicates = 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,8 +23,6 @@ from pigeon.services import jobs
 from pigeon.store import accounts
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from pigeon.domain.accounts import Channel
     from pigeon.services.context import Services
     from pigeon.store.database import UnitOfWork
@@ -105,29 +104,38 @@ def run_upkeep(svc: Services) -> int:
     return enqueued
 
 
-def merge_state(uow: UnitOfWork, channel_id: str, changes: Mapping[str, Any]) -> Channel | None:
+StateChanges = Mapping[str, Any] | Callable[[Mapping[str, Any]], Mapping[str, Any]]
+
+
+def merge_state(
+    uow: UnitOfWork, channel_id: str, changes: StateChanges
+) -> Mapping[str, Any] | None:
     """Merge `changes` into a channel's provider state, its row locked so that two jobs
-    updating one channel at once cannot lose either's change."""
+    updating one channel at once cannot lose either's change. `changes` may be a function
+    of the stored state (a cursor that keeps the larger of its value and the stored one)."""
     channel = accounts.channel_for_update(uow, channel_id)
     if channel is None:
         return None
+    if callable(changes):
+        changes = changes(channel.state)
     accounts.update_channel(
         uow,
         channel.workspace_id,
         channel.id,
         {"state": {**channel.state, **changes}, "updated_at": uow.now},
     )
-    return channel
+    return changes
 
 
 def record_outcome(
-    svc: Services, channel_id: str, changes: Mapping[str, Any], *, audit: str | None = None
+    svc: Services, channel_id: str, changes: StateChanges, *, audit: str | None = None
 ) -> None:
     """Merge `changes` into a channel's provider state (an upkeep job's outcome), with an
     audit event when the change is one a person should find in the trail."""
     with svc.db.transaction() as uow:
-        channel = merge_state(uow, channel_id, changes)
-        if channel is not None and audit is not None:
+        channel = accounts.channels_by_id(uow, [channel_id]).get(channel_id)
+        applied = merge_state(uow, channel_id, changes)
+        if channel is not None and applied is not None and audit is not None:
             accounts.audit(
                 uow,
                 workspace_id=channel.workspace_id,
@@ -136,5 +144,5 @@ def record_outcome(
                 subject_type="channel",
                 subject_id=channel.id,
                 at=uow.now,
-                detail={k: v for k, v in changes.items() if not k.endswith("_secret")},
+                detail={k: v for k, v in applied.items() if not k.endswith("_secret")},
             )
