@@ -45,9 +45,7 @@ def test_creating_a_mailbox_enqueues_its_setup_with_the_write(
     assert setup.kind == "imap.login_check" and setup.status == JobStatus.READY
     with pytest.raises(Exception, match="password"):
         admin.create_channel(container, who, kind="imap", name="bad", config={"host": "h"})
-    assert [c.name for c in admin.list_channels(container, who) if c.kind == "imap"] == [
-        "support"
-    ]
+    assert [c.name for c in admin.list_channels(container, who) if c.kind == "imap"] == ["support"]
 
 
 def test_a_state_change_may_depend_on_what_is_stored_when_it_is_written(

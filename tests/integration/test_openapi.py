@@ -320,7 +320,6 @@ def test_allow_matches_the_document_on_every_path(
         assert response.headers["allow"] == ", ".join(documented), (unsupported, path)
 
 
-
 def test_provider_webhooks_stay_out_of_the_api_document(doc: dict[str, Any]) -> None:
     """Providers call them with their own secrets; docs/channels.md documents them."""
     assert not [path for path in doc["paths"] if path.startswith("/webhooks/")]

@@ -16,9 +16,9 @@ def test_no_log_extra_uses_a_reserved_name() -> None:
     offenders = []
     for path in Path(pigeon.__file__).parent.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.keyword) and node.arg == "extra":
-                if isinstance(node.value, ast.Dict):
-                    for key in node.value.keys:
-                        if isinstance(key, ast.Constant) and key.value in RESERVED:
-                            offenders.append(f"{path.name}:{key.lineno} {key.value!r}")
+            extra = isinstance(node, ast.keyword) and node.arg == "extra"
+            if extra and isinstance(node.value, ast.Dict):  # type: ignore[attr-defined]
+                for key in node.value.keys:  # type: ignore[attr-defined]
+                    if isinstance(key, ast.Constant) and key.value in RESERVED:
+                        offenders.append(f"{path.name}:{key.lineno} {key.value!r}")
     assert not offenders
