@@ -161,7 +161,8 @@ class RedisServer:
     """A private `redis-server` on its own port (never the shared one), killed and started
     again on the same port by the test."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, appendonly: bool = False) -> None:
+        self.appendonly = appendonly  # every write fsynced: what a queue on Redis needs
         binary = shutil.which("redis-server")
         if binary is None:
             service_missing("redis-server", FileNotFoundError("redis-server is not on PATH"))
@@ -189,7 +190,9 @@ class RedisServer:
                     "--save",
                     "",
                     "--appendonly",
-                    "no",
+                    "yes" if self.appendonly else "no",
+                    "--appendfsync",
+                    "always",
                     "--daemonize",
                     "no",
                     "--dir",

@@ -1,6 +1,11 @@
 """Inbound ingress: a provider's webhook, authenticated first, becomes pointer jobs, and its
 answer is a success only once those jobs are durable.
 
+Providers that keep the message (Graph, Gmail, IMAP) get pointers to it (`accept`).
+Providers that push the content and keep no history (WhatsApp, Twilio) have their event
+stored at ingress and a job that points at the stored event (`accept_event`): the queue
+still carries ids only.
+
 The provider adapters verify signatures and tokens and say which pointers a request
 carries; this module finds the mailbox channel a webhook URL names and enqueues the
 pointers. When the queue cannot take them (the database or Redis is down) it raises
@@ -13,20 +18,27 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from pigeon.domain.inbound import INBOUND_QUEUE, Provider, pointer_kind
+from pigeon.domain.ids import is_uuid, new_id
+from pigeon.domain.inbound import INBOUND_QUEUE, Provider, SourceUnavailable, pointer_kind
 from pigeon.domain.jobs import NewJob
-from pigeon.errors import NotFound, PigeonError, StorageUnavailable
+from pigeon.domain.storable import json_problem
+from pigeon.errors import NotFound, PigeonError, StorageUnavailable, ValidationError
 from pigeon.services import jobs
 from pigeon.services.inbound import open_mailbox
+from pigeon.store import inbound as store
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from pigeon.domain.accounts import Channel
     from pigeon.domain.jobs import Enqueued
     from pigeon.providers.protocols import Mailbox
     from pigeon.services.context import Services
 
 log = logging.getLogger(__name__)
+
+MAX_EVENT_BYTES = 256 * 1024  # a WhatsApp or Twilio event is a few KiB; media are links
+MAX_EVENT_DEPTH = 32  # a WhatsApp message sits seven objects and lists deep
 
 
 def mailbox(svc: Services, channel_id: str, provider: Provider) -> Mailbox:
@@ -67,3 +79,51 @@ def accept(
             extra={"action": "inbound_email_queue_enqueue_failed", "provider": provider.value},
         )
         raise StorageUnavailable(f"the job queue is unavailable: {type(error).__name__}") from None
+
+
+def accept_event(
+    svc: Services, channel: Channel, provider: str, event: Mapping[str, Any]
+) -> Enqueued:
+    """Store a content-carrying event, and enqueue a job that points at it (`event_id`),
+    durably, or raise StorageUnavailable. On the SQL queue both commit together; with a
+    queue outside the database the event commits first, and an enqueue that then fails
+    leaves it unpointed-at (the provider's retry brings a new one)."""
+    if problem := json_problem(event, max_bytes=MAX_EVENT_BYTES, max_depth=MAX_EVENT_DEPTH):
+        raise ValidationError.field("event", problem)
+    event_id = new_id()
+    job = NewJob(
+        workspace_id=channel.workspace_id,
+        kind=f"inbound.{provider}",
+        queue=INBOUND_QUEUE,
+        payload={"provider": provider, "channel_id": channel.id, "event_id": event_id},
+        channel_id=channel.id,
+    )
+    fields = {"event_id": event_id, "workspace_id": channel.workspace_id}
+    try:
+        with svc.db.transaction() as uow:
+            store.insert_event(uow, channel_id=channel.id, provider=provider, event=event, **fields)
+            if svc.queue.name == "sql":
+                return jobs.enqueue(svc, [job], uow)[0]
+        return jobs.enqueue(svc, [job])[0]
+    except PigeonError:
+        raise
+    except Exception as error:
+        log.exception(
+            "ingress could not enqueue; the provider will retry",
+            extra={"action": "inbound_email_queue_enqueue_failed", "provider": provider},
+        )
+        raise StorageUnavailable(f"the job queue is unavailable: {type(error).__name__}") from None
+
+
+def stored_event(svc: Services, workspace_id: str, pointer: Mapping[str, Any]) -> dict[str, Any]:
+    """The event a job points at; SourceUnavailable when it is gone (purged by retention)."""
+    event_id = pointer.get("event_id")
+    with svc.db.transaction(readonly=True) as uow:
+        found = (
+            store.get_event(uow, workspace_id, event_id)
+            if isinstance(event_id, str) and is_uuid(event_id)
+            else None
+        )
+    if found is None:
+        raise SourceUnavailable("event_missing")
+    return found

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from pigeon.domain.inbound import InboundMessage, Provider
-from pigeon.store.tables import inbound_messages
+from pigeon.store.tables import inbound_events, inbound_messages
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -93,3 +93,33 @@ def _message(row: Mapping[Any, Any]) -> InboundMessage:
         mailbox=row["mailbox"],
         job_id=row["job_id"],
     )
+
+
+def insert_event(
+    uow: UnitOfWork,
+    *,
+    event_id: str,
+    workspace_id: str,
+    channel_id: str,
+    provider: str,
+    event: Mapping[str, Any],
+) -> None:
+    uow.conn.execute(
+        inbound_events.insert().values(
+            id=event_id,
+            workspace_id=workspace_id,
+            channel_id=channel_id,
+            provider=provider,
+            event=dict(event),
+            created_at=uow.now,
+        )
+    )
+
+
+def get_event(uow: UnitOfWork, workspace_id: str, event_id: str) -> dict[str, Any] | None:
+    row = uow.conn.execute(
+        select(inbound_events.c.event).where(
+            inbound_events.c.workspace_id == workspace_id, inbound_events.c.id == event_id
+        )
+    ).first()
+    return None if row is None else dict(row.event)

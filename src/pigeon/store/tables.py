@@ -365,3 +365,17 @@ Index(
     unique=True,
     **_where(LIVE_DEDUPE),
 )
+
+# What providers that push content and keep no history (WhatsApp, Twilio) sent, stored at
+# ingress so that their pointer jobs can point at it.
+inbound_events = Table(
+    "inbound_events",
+    metadata,
+    _id(),
+    _workspace_fk(),
+    Column("channel_id", String(36), ForeignKey("channels.id"), nullable=False),
+    Column("provider", String(20), nullable=False),
+    Column("event", JSON(), nullable=False),
+    _created_at(),
+    Index(None, "workspace_id", "id"),
+)
