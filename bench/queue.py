@@ -285,6 +285,101 @@ def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> dict[s
     return result
 
 
+# Webhooks ------------------------------------------------------------------------------------
+
+PUSHER = "pubsub-pusher@proj.iam.gserviceaccount.com"
+
+
+def measure_webhooks(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """`pigeon serve` on PostgreSQL with its workers; Gmail pushes with real RS256 OIDC
+    tokens from 16 keep-alive clients for `--seconds`; accepted (2xx) per second while the
+    consumer drains the pointer jobs (its fetch asks a fake Gmail for new history)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.fakes
+    from tests.fakes.gmail import FakeGoogle
+    from tests.fakes.server import serving
+
+    from _common import Server, free_port, server_env
+    from pigeon.clock import SystemClock
+
+    google = FakeGoogle(mailbox="ann@example.org", clock=SystemClock())  # type: ignore[arg-type]
+    with serving(google.app) as fake_url, scratch_postgres(args.pg_admin_url, "hooks") as url:
+        google.base_url = fake_url
+        port = free_port()
+        public = f"http://127.0.0.1:{port}"
+        env = server_env(
+            url.replace("postgresql://", "postgresql+psycopg://"),
+            PIGEON_OPERATOR_TOKEN="bench-operator-token-0123456789",
+            PIGEON_SECRET_KEY="bench-secret-key-" + "0" * 32,
+            PIGEON_GOOGLE_CERTS_URL=f"{fake_url}/certs",
+            PIGEON_PUBLIC_URL=public,
+            PIGEON_IMAP_LISTENER="off",
+            PIGEON_LOG_LEVEL="WARNING",
+        )
+        server = Server(["serve", "--port", str(port)], env, workdir / "hooks.log").start()
+        try:
+            return asyncio.run(_fire_pushes(server.url or public, google, args.seconds))
+        finally:
+            server.stop()
+
+
+async def _fire_pushes(base: str, google: Any, seconds: float) -> dict[str, Any]:
+    import httpx
+
+    admin = {"Authorization": "Bearer bench-operator-token-0123456789"}
+    async with httpx.AsyncClient(base_url=base, timeout=30) as setup:
+        made = (await setup.post("/v1/workspaces", json={"name": "hooks"}, headers=admin)).json()
+        key = {"Authorization": f"Bearer {made['api_key']}"}
+        config = {
+            "mailbox": google.mailbox,
+            "service_account_email": PUSHER,
+            "credentials": google.service_account_info(),
+            "topic": "projects/proj/topics/gmail",
+            "api_base_url": google.base_url,
+        }
+        channel = (
+            await setup.post(
+                "/v1/channels", json={"kind": "gmail", "name": "g", "config": config}, headers=key
+            )
+        ).json()
+    hook = channel["webhook_path"]
+    token = google.google_key.sign(google.push_claims(channel["webhook_url"], PUSHER))
+    auth = {"Authorization": f"Bearer {token}"}
+    accepted = refused = 0
+    deadline = time.monotonic() + seconds
+
+    async def client() -> None:
+        nonlocal accepted, refused
+        async with httpx.AsyncClient(base_url=base, timeout=30, headers=auth) as http:
+            while time.monotonic() < deadline:
+                answer = await http.post(hook, json=google.push_envelope())
+                if 200 <= answer.status_code < 300:
+                    accepted += 1
+                else:
+                    refused += 1
+
+    started = time.monotonic()
+    await asyncio.gather(*(client() for _ in range(16)))
+    elapsed = time.monotonic() - started
+    async with httpx.AsyncClient(base_url=base, timeout=30, headers=key) as reader:
+        drained_by = time.monotonic() + 120
+        while time.monotonic() < drained_by:
+            stats = (await reader.get("/v1/stats")).json()["queues"]["inbound"]
+            if stats["ready"] + stats["claimed"] + stats["scheduled"] == 0:
+                break
+            await asyncio.sleep(0.5)
+        jobs = (await reader.get("/v1/jobs?status=done&limit=1")).json()["items"]
+    return {
+        "accepted": accepted,
+        "refused": refused,
+        "seconds": round(elapsed, 2),
+        "accepted_per_s": round(accepted / elapsed, 1),
+        "drained_after_s": round(time.monotonic() - started, 1),
+        "left_in_queue": stats,
+        "some_job_done": bool(jobs),
+        "clients": 16,
+    }
+
+
 def durability(backends: list[str], args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     facts: dict[str, Any] = {}
     if "sqlite" in backends or "redis" in backends:
@@ -307,6 +402,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--pg-admin-url", default=DEFAULT_PG_ADMIN_URL)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--webhooks",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="measure signed Gmail webhooks accepted per second on PostgreSQL",
+    )
     args = parser.parse_args()
     if args.quick:
         args.jobs, args.seconds = 2000, 3.0
@@ -324,6 +425,11 @@ def main() -> None:
             ]
             figures[f"p99_ms_at_{int(args.rate)}_per_s_{backend}"] = found["latency"]["p99_ms"]
             figures[f"enqueue_single_jobs_per_s_{backend}"] = found["enqueue_single_jobs_per_s"]
+        if args.webhooks:
+            progress(f"postgres: signed webhooks for {args.seconds} s")
+            found = measure_webhooks(args, workdir)
+            details["webhooks_postgres"] = found
+            figures["webhooks_accepted_per_s_postgres"] = found["accepted_per_s"]
         facts = durability(backends, args, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

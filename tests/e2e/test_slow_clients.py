@@ -3,8 +3,8 @@ CLI starts without importing the server."""
 
 from __future__ import annotations
 
-import socket
 import re
+import socket
 import subprocess
 import sys
 import time

@@ -262,9 +262,11 @@ def _lifecycle_jobs(
 ) -> list[NewJob]:
     """Graph's lifecycle notifications name a subscription, not a mailbox: the channel's
     state says whose it is. One of another (an old subscription being replaced) is ignored:
-    it expires by itself."""
+    it expires by itself. The state is read afresh: the webhook's channel may come from a
+    cache older than the subscription being named."""
+    fresh = open_mailbox(svc, box.id) or box
     owners = {
-        entry.get("id"): mailbox for mailbox, entry in _subscriptions(box.state).items() if entry
+        entry.get("id"): mailbox for mailbox, entry in _subscriptions(fresh.state).items() if entry
     }
     new: list[NewJob] = []
     for note in notes:

@@ -322,6 +322,7 @@ def update_channel(
             channel_id,
             {"fields": changed},
         )
+        svc.credentials.mailboxes.drop(channel_id)  # its webhook's secrets may have changed
         # A mailbox reconfigured or enabled again subscribes again.
         set_up = channel.kind in MAILBOX_KINDS and (config is not None or disabled is False)
         if set_up and in_database:

@@ -132,6 +132,8 @@ def store_fetched(
     job_id: str | None,
 ) -> Consumed:
     stored = duplicates = 0
+    if not messages and not state:
+        return Consumed(0, 0)  # a push that named nothing new: no transaction to spend
     with svc.db.transaction() as uow:
         for fetched in messages:
             message = _message(uow, mailbox.channel, provider, trimmed(fetched), job_id)

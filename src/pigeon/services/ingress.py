@@ -43,10 +43,15 @@ MAX_EVENT_DEPTH = 32  # a WhatsApp message sits seven objects and lists deep
 
 def mailbox(svc: Services, channel_id: str, provider: Provider) -> Mailbox:
     """The enabled mailbox channel of `provider` a webhook URL names, or NotFound: a URL
-    guessed or left behind by a deleted channel learns nothing more."""
-    found = open_mailbox(svc, channel_id)
+    guessed or left behind by a deleted channel learns nothing more. Found channels are kept
+    a moment (`recent.MAILBOX_SECONDS`) so that a stream of pushes costs no query each; a
+    channel disabled meanwhile may accept for that long, and its jobs are then skipped."""
+    cached = svc.credentials.mailboxes.get(channel_id)
+    found = cached if cached is not None else open_mailbox(svc, channel_id)
     if found is None or found.channel.kind != provider.value or found.channel.disabled_at:
         raise NotFound("no such webhook")
+    if cached is None:
+        svc.credentials.mailboxes.put(channel_id, found)
     return found
 
 

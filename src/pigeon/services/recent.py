@@ -1,7 +1,9 @@
-"""Secrets verified lately, kept a short while so a request's first check costs no query.
+"""Secrets verified lately, kept a short while so a request's first check costs no query;
+and the mailbox channels webhooks named lately, for the same reason.
 
 This is a cache of the database's answer, never the last word: services re-check a key or a
-device inside the transaction that acts on it (services/auth.py).
+device inside the transaction that acts on it (services/auth.py), and the consumer of a
+webhook's jobs reads its channel afresh (a channel disabled meanwhile skips its jobs).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pigeon.domain.accounts import ApiKey, Device
 
@@ -17,28 +19,45 @@ if TYPE_CHECKING:
     from pigeon.bus.protocols import EventBus
 
 T = TypeVar("T", ApiKey, Device)
+V = TypeVar("V")
 KEEP_SECONDS = 30.0
 MAX_ENTRIES = 4096
+MAILBOX_SECONDS = 2.0  # how long a webhook may still accept for a channel disabled meanwhile
 
 
-class Recent(Generic[T]):
-    def __init__(self) -> None:
-        self._items: OrderedDict[str, tuple[float, T]] = OrderedDict()
+class Lately(Generic[V]):
+    """Values by key, each kept `keep_seconds` after it was put."""
+
+    def __init__(self, keep_seconds: float) -> None:
+        self.keep_seconds = keep_seconds
+        self._items: OrderedDict[str, tuple[float, V]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, digest: str) -> T | None:
+    def get(self, key: str) -> V | None:
         with self._lock:
-            found = self._items.get(digest)
-        if found is None or time.monotonic() - found[0] > KEEP_SECONDS:
+            found = self._items.get(key)
+        if found is None or time.monotonic() - found[0] > self.keep_seconds:
             return None
         return found[1]
 
-    def put(self, digest: str, item: T) -> None:
+    def put(self, key: str, item: V) -> None:
         with self._lock:
-            self._items[digest] = (time.monotonic(), item)
-            self._items.move_to_end(digest)
+            self._items[key] = (time.monotonic(), item)
+            self._items.move_to_end(key)
             while len(self._items) > MAX_ENTRIES:
                 self._items.popitem(last=False)
+
+
+    def drop(self, key: str) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
+
+class Recent(Lately[T]):
+    """Credentials by the hash of their secret."""
+
+    def __init__(self) -> None:
+        super().__init__(KEEP_SECONDS)
 
     def forget(self, item_id: str) -> None:
         with self._lock:
@@ -53,6 +72,7 @@ class Credentials:
     def __init__(self) -> None:
         self.keys: Recent[ApiKey] = Recent()
         self.devices: Recent[Device] = Recent()
+        self.mailboxes: Lately[Any] = Lately(MAILBOX_SECONDS)  # channel id -> Mailbox
 
     def forget(self, revoked_id: str) -> None:
         self.keys.forget(revoked_id)
