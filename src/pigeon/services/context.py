@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from pigeon.config import Settings
     from pigeon.extract.protocols import Extractor
     from pigeon.queue.protocols import JobQueue
+    from pigeon.services.group_commit import GroupCommit
     from pigeon.store.database import Database
 
 
@@ -34,6 +35,14 @@ class Services:
     queue: JobQueue
     senders: Mapping[str, Sender] = field(default_factory=dict)
     credentials: Credentials = field(default_factory=Credentials)
+
+    @functools.cached_property
+    def ingress_commits(self) -> GroupCommit:
+        """Webhooks' enqueues, committed together when they arrive together."""
+        from pigeon.services import ingress
+        from pigeon.services.group_commit import GroupCommit
+
+        return GroupCommit(lambda new: ingress.write_durably(self, new))
 
     @functools.cached_property
     def secrets(self) -> SecretBox:

@@ -58,7 +58,8 @@ def mailbox(svc: Services, channel_id: str, provider: Provider) -> Mailbox:
 def accept(
     svc: Services, box: Mailbox, provider: Provider, pointers: Sequence[Mapping[str, Any]]
 ) -> list[Enqueued]:
-    """Enqueue one pointer job per pointer, durably, or raise StorageUnavailable."""
+    """Enqueue one pointer job per pointer, durably, or raise StorageUnavailable. Concurrent
+    requests share commits (services/group_commit.py)."""
     if not pointers:
         return []
     new = [
@@ -71,6 +72,11 @@ def accept(
         )
         for pointer in pointers
     ]
+    return svc.ingress_commits.enqueue(new)
+
+
+def write_durably(svc: Services, new: Sequence[NewJob]) -> list[Enqueued]:
+    """Enqueue `new` in one commit (the group commit's write), or raise StorageUnavailable."""
     try:
         if svc.queue.name == "sql":
             with svc.db.transaction() as uow:
@@ -81,7 +87,7 @@ def accept(
     except Exception as error:  # the queue's own outage (Redis down, a lost connection)
         log.exception(
             "ingress could not enqueue; the provider will retry",
-            extra={"action": "inbound_email_queue_enqueue_failed", "provider": provider.value},
+            extra={"action": "inbound_email_queue_enqueue_failed", "jobs": len(new)},
         )
         raise StorageUnavailable(f"the job queue is unavailable: {type(error).__name__}") from None
 

@@ -47,7 +47,6 @@ class Lately(Generic[V]):
             while len(self._items) > MAX_ENTRIES:
                 self._items.popitem(last=False)
 
-
     def drop(self, key: str) -> None:
         with self._lock:
             self._items.pop(key, None)
