@@ -116,6 +116,7 @@ def workspace_of(svc: Any) -> str:
 
 def _drain_process(backend: str, url: str, prefix: str, out: Any) -> None:
     """A consumer process: drain the queue, report (count, first start, last finish)."""
+    from pigeon.api import server
     from pigeon.workers.consumer import Consumer
 
     svc = build(backend, url, prefix)
@@ -128,13 +129,20 @@ def _drain_process(backend: str, url: str, prefix: str, out: Any) -> None:
         consumer = Consumer(svc, QUEUE, {"noop": noop}, holder=f"bench-{os.getpid()}", batch=100)
         return await consumer.drain()
 
-    count = asyncio.run(main())
+    found: list[int] = []
+
+    async def counted() -> None:
+        found.append(await main())
+
+    server.run(counted())  # uvloop, as `pigeon worker` runs
+    count = found[0]
     out.put((count, starts[0] if starts else None, time.time()))
     svc.close()
 
 
 def _latency_process(backend: str, url: str, prefix: str, expected: int, out: Any) -> None:
     """A consumer process that runs until it has started `expected` jobs."""
+    from pigeon.api import server
     from pigeon.workers.consumer import Consumer
 
     svc = build(backend, url, prefix)
@@ -151,7 +159,7 @@ def _latency_process(backend: str, url: str, prefix: str, expected: int, out: An
         await consumer.run(stop)
 
     out.put("ready")
-    asyncio.run(main())
+    server.run(main())
     out.put(waits)
     svc.close()
 

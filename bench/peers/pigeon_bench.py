@@ -59,6 +59,7 @@ def work():
     import asyncio
     import signal
 
+    from pigeon.api import server
     from pigeon.workers.consumer import Consumer, reclaim_expired
     from pigeon.workers.runtime import Runtime, Timer
 
@@ -80,7 +81,7 @@ def work():
         sweep = Timer("reclaim_jobs", svc.queue.lease_seconds / 2, lambda: reclaim_expired(svc))
         await Runtime([consumer], [sweep]).run(stop)
 
-    asyncio.run(run())
+    server.run(run())  # uvloop, as `pigeon worker` runs
     svc.close()
 
 
