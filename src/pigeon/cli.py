@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
+    import asyncio
+
     from pigeon.config import Settings
     from pigeon.domain.jobs import DeadFilter
     from pigeon.services.context import Principal, Services
@@ -68,6 +70,23 @@ def _principal(services: Services, workspace_id: str | None) -> Principal:
     who = Principal(workspace_id, "cli", frozenset({Scope.ADMIN}))
     admin.get_workspace(services, who)  # an unknown --workspace is an error, not an empty one
     return who
+
+
+def _until_signalled(work: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    """Run `work(stop)` on uvloop until SIGINT or SIGTERM sets `stop`."""
+    import asyncio
+    import signal
+
+    from pigeon.api.server import run
+
+    async def _run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await work(stop)
+
+    run(_run())
 
 
 def _emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:
@@ -179,10 +198,8 @@ def serve(host: str | None, port: int | None, no_workers: bool) -> None:
 def worker(once: bool) -> None:
     """Run the workers: release due messages, expire leases, send push channels, run jobs."""
     import asyncio
-    import signal
 
     from pigeon import log
-    from pigeon.api.server import run
     from pigeon.workers import supervisor
 
     settings = _settings()
@@ -198,18 +215,14 @@ def worker(once: bool) -> None:
             )
             return
 
-        async def _run() -> None:
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
+        async def _work(stop: asyncio.Event) -> None:
             await services.bus.start()
             try:
                 await supervisor.run_workers(services, stop)
             finally:
                 await services.bus.stop()
 
-        run(_run())
+        _until_signalled(_work)
 
 
 def _parse_at(value: str | None, timezone: str) -> datetime | None:
@@ -638,12 +651,10 @@ def imap_listen(
     `pigeon serve` and `pigeon worker` do unless PIGEON_IMAP_LISTENER=off). With it: the one
     account given here, its pointers POSTed to that channel's webhook with its shared secret.
     """
-    import asyncio
     import signal
     import threading
 
     from pigeon import log
-    from pigeon.api.server import run
     from pigeon.providers import imap_listener as listener
     from pigeon.providers.imap import Account
 
@@ -662,14 +673,7 @@ def imap_listen(
                 report(listener.catch_up_direct(services, options))
                 return
 
-            async def _run() -> None:
-                stop = asyncio.Event()
-                loop = asyncio.get_running_loop()
-                for sig in (signal.SIGINT, signal.SIGTERM):
-                    loop.add_signal_handler(sig, stop.set)
-                await listener.ListenerWorker(services, options).run(stop)
-
-            run(_run())
+            _until_signalled(listener.ListenerWorker(services, options).run)
         return
 
     given = {"--host": host, "--username": username, "--password": password}

@@ -25,9 +25,7 @@ import ipaddress
 import json
 import re
 import secrets
-import socket
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,7 +35,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-import uvicorn
 from anyio import to_thread
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -47,6 +44,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from pigeon.clock import Clock
+from tests.fakes.server import serving
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 MAX_EXPIRATION = timedelta(minutes=10070)  # Graph's limit for Outlook messages
@@ -146,31 +144,10 @@ def make_certificates(directory: Path) -> Certificates:
 @contextmanager
 def serving_tls(app: Any, certificates: Certificates) -> Iterator[str]:
     """`tests.fakes.server.serving`, over TLS: yield https://127.0.0.1:PORT."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="off",
-        ssl_certfile=str(certificates.cert_file),
-        ssl_keyfile=str(certificates.key_file),
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the fake Graph did not start")
-        time.sleep(0.01)
-    try:
-        yield f"https://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(5)
+    with serving(
+        app, ssl_certfile=str(certificates.cert_file), ssl_keyfile=str(certificates.key_file)
+    ) as url:
+        yield url
 
 
 # The fake ---------------------------------------------------------------------------------

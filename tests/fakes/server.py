@@ -13,12 +13,15 @@ import uvicorn
 
 
 @contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """Yield the base URL (http://127.0.0.1:PORT) of `app` served until the block ends."""
+def serving(app: Any, **options: Any) -> Iterator[str]:
+    """Yield the base URL (http://127.0.0.1:PORT, https:// with `ssl_certfile`) of `app`
+    served until the block ends; `options` go to uvicorn.Config."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", **options
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -28,7 +31,8 @@ def serving(app: Any) -> Iterator[str]:
             raise RuntimeError("the fake provider did not start")
         time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}"
+        scheme = "https" if options.get("ssl_certfile") else "http"
+        yield f"{scheme}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(5)
