@@ -17,8 +17,9 @@ own and wakes the claimers of that queue. In-process writes (enqueue, fail, rele
 re-drive) wake them directly. On SQLite, other processes' commits are seen by a thread that
 reads `PRAGMA data_version` every few milliseconds on a connection of its own (a read of a
 counter in shared memory: microseconds, no lock) and wakes the claimers when it changes.
-Either way a waiting claimer also looks again every `poll_seconds`, for jobs whose run-at
-falls due.
+A waiting claimer sleeps until the earliest run-at of the queue's ready jobs (a job retried
+or scheduled for later falls due without a notification), and looks again at least every
+`poll_seconds` in case a notification was lost.
 """
 
 from __future__ import annotations
@@ -121,12 +122,10 @@ _ATTEMPT_BACK = c.attempts - 1  # a release: the claim never started
 # A run-out lease, as `domain.jobs.after_failure(retry=True)` decides it, row by row.
 _AFTER_LEASE = case((c.attempts < c.max_attempts, literal(J.READY.value)), else_=J.DEAD.value)
 _BY_ID = select(jobs).where(c.id == bindparam("job_id"))
-_ANY_DUE = (
-    select(c.id)
-    .where(
-        status_is(jobs, J.READY), c.queue == bindparam("for_queue"), c.run_at <= bindparam("due_by")
-    )
-    .limit(1)
+# The earliest run-at of the queue's ready jobs (the claim index's second column after the
+# priority: a short scan of the partial index of ready jobs).
+_NEXT_RUN_AT = select(func.min(c.run_at)).where(
+    status_is(jobs, J.READY), c.queue == bindparam("for_queue")
 )
 _LIVE_TWIN = and_(c.dedupe_key.is_not(None), or_(*(status_is(jobs, s) for s in LIVE)))
 
@@ -172,7 +171,7 @@ class SqlQueue:
         *,
         lease_seconds: float = 30.0,
         max_attempts: int = 5,
-        poll_seconds: float = 0.05,
+        poll_seconds: float = 1.0,
     ) -> None:
         self.db = db
         self.lease_seconds = lease_seconds
@@ -276,25 +275,37 @@ class SqlQueue:
         deadline = time.monotonic() + block_seconds
         if block_seconds > 0:
             self._listen()
-        woken = True  # the first look claims at once
         while True:
             seen = self._wakeups.seen(queue)
-            taken = self._claim_now(queue, holder, limit) if woken or self._any_due(queue) else []
+            taken = self._claim_now(queue, holder, limit)
             left = deadline - time.monotonic()
             if taken or left <= 0:
                 return taken
-            # Short waits: a job scheduled for later falls due without a notification.
-            woken = self._wakeups.wait(queue, seen, min(left, self.poll_seconds))
+            # Nothing due: sleep until the next run-at, or a wake-up (new work, another
+            # process's write), looking again at least every `poll_seconds` in case a
+            # notification was lost. A read, not a claim: on SQLite a claim takes the one
+            # write lock every process shares.
+            until_due = self._seconds_until_due(queue)
+            if until_due == 0:  # due, but held by a claim still committing: look again soon
+                self._wakeups.wait(queue, seen, min(left, RETRY_SOON_SECONDS))
+            while until_due > 0:
+                wait = min(until_due, left, self.poll_seconds)
+                if self._wakeups.wait(queue, seen, wait) or wait >= left:
+                    break
+                left = deadline - time.monotonic()
+                until_due = self._seconds_until_due(queue)
 
-    def _any_due(self, queue: str) -> bool:
-        """Whether a claim may find work, asked before a poll's claim on SQLite: a read
-        there takes no lock, while a claim takes the one write lock every process shares,
-        and idle pollers taking it made the writers with work queue behind them."""
-        if self.db.dialect != "sqlite":
-            return True
+    def _seconds_until_due(self, queue: str) -> float:
+        """How long until the queue's earliest ready job falls due (0: due now; the poll
+        interval when none waits)."""
         with self.db.transaction(readonly=True) as uow:
-            found = uow.conn.execute(_ANY_DUE, {"for_queue": queue, "due_by": uow.now})
-            return found.first() is not None
+            earliest: datetime | None = uow.conn.execute(
+                _NEXT_RUN_AT, {"for_queue": queue}
+            ).scalar()
+            now = uow.now
+        if earliest is None:
+            return self.poll_seconds
+        return max((earliest - now).total_seconds(), 0.0)
 
     def _claim_now(self, queue: str, holder: str, limit: int) -> list[Job]:
         with self.db.transaction() as uow:
@@ -613,7 +624,10 @@ def _no_live_twin() -> ColumnElement[bool]:
     )
 
 
-WATCH_SECONDS = 0.002
+WATCH_SECONDS = 0.005
+WATCH_IDLE_SECONDS = 0.05
+WATCH_BUSY_FOR_SECONDS = 1.0
+RETRY_SOON_SECONDS = 0.01
 
 
 class _Wakeups:
@@ -650,8 +664,9 @@ class _Wakeups:
 
 class _SqliteWatcher:
     """A thread that wakes every claimer when another connection commits to the SQLite
-    file: `PRAGMA data_version` changes then. Polled every `WATCH_SECONDS` on a read-only
-    connection of its own; each read costs microseconds and takes no lock."""
+    file: `PRAGMA data_version` changes then. Read every `WATCH_SECONDS` while the file
+    changes (every `WATCH_IDLE_SECONDS` after a quiet second) on a read-only connection of
+    its own; each read costs microseconds and takes no lock."""
 
     def __init__(self, path: str, woken: Callable[[Iterable[str] | None], None]) -> None:
         self._path = path
@@ -674,12 +689,19 @@ class _SqliteWatcher:
             return
         try:
             last = None
-            while not self._stopping.wait(WATCH_SECONDS):
+            changed_at = time.monotonic()
+            while True:
+                # Every few milliseconds while the file changes; ten times slower after a
+                # quiet second, so an idle server spends next to nothing watching.
+                busy = time.monotonic() - changed_at < WATCH_BUSY_FOR_SECONDS
+                if self._stopping.wait(WATCH_SECONDS if busy else WATCH_IDLE_SECONDS):
+                    return
                 try:
                     version = conn.execute("PRAGMA data_version").fetchone()[0]
                 except sqlite3.Error:
                     continue
                 if last is not None and version != last:
+                    changed_at = time.monotonic()
                     self._woken(None)
                 last = version
         finally:
