@@ -682,6 +682,9 @@ def imap_listen(
     ]
     if missing:
         raise click.UsageError(f"--webhook-url needs {', '.join(missing)}")
+    if once and state_file is None:
+        # Without cursors kept between runs, each run would start at new mail and find none.
+        raise click.UsageError("--once with --webhook-url needs --state-file")
     account = Account.with_defaults(
         host=str(host),
         port=port,

@@ -99,7 +99,7 @@ def _number(
     try:
         value = kind(raw)
     except ValueError:
-        raise ConfigError(name, f"expected a {kind.__name__}, got {raw!r}") from None
+        raise ConfigError(name, f"expected {NUMBER_WORDS[kind]}, got {raw!r}") from None
     if value != value:  # NaN
         raise ConfigError(name, f"expected a number, got {raw!r}")
     if value < minimum:  # type: ignore[operator]
@@ -108,6 +108,9 @@ def _number(
         # An API bound: accepted here, it would make requests fail that use the default.
         raise ConfigError(name, f"must be at most {maximum}, got {raw!r}")
     return value
+
+
+NUMBER_WORDS: dict[Callable[[str], object], str] = {int: "a whole number", float: "a number"}
 
 
 def _database_url(env: Mapping[str, str]) -> str:
@@ -159,8 +162,12 @@ def _queue(env: Mapping[str, str], redis_url: str | None) -> QueueSettings:
 
 def _public_url(env: Mapping[str, str]) -> str | None:
     url = (env.get("PIGEON_PUBLIC_URL") or "").strip().rstrip("/") or None
-    if url is not None and not url.startswith(("https://", "http://")):
-        raise ConfigError("PIGEON_PUBLIC_URL", "expected https://HOST[/PATH]")
+    if url is None:
+        return None
+    scheme, _, rest = url.partition("://")
+    # http for a local test; providers (Graph, Pub/Sub) call https only.
+    if scheme not in ("https", "http") or not rest or "?" in rest or "#" in rest:
+        raise ConfigError("PIGEON_PUBLIC_URL", "expected https://HOST[:PORT][/PATH], no query")
     return url
 
 

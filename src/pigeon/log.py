@@ -27,5 +27,25 @@ def setup(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    quiet = max(logging.WARNING, root.level)
     # Alembic says which dialect it found each time health reads the schema's revision.
-    logging.getLogger("alembic.runtime.migration").setLevel(max(logging.WARNING, root.level))
+    logging.getLogger("alembic.runtime.migration").setLevel(quiet)
+    # At DEBUG these libraries log what goes over the wire: whole messages (imaplib's
+    # untagged responses), provider responses and tokens. pigeon's own DEBUG lines never do.
+    for name in LIBRARIES_THAT_LOG_CONTENT:
+        logging.getLogger(name).setLevel(quiet)
+
+
+LIBRARIES_THAT_LOG_CONTENT = (
+    "imapclient",
+    "imaplib",
+    "httpx",
+    "httpcore",
+    "msal",
+    "google",
+    "urllib3",
+    "requests",
+    "redis",
+    "psycopg",
+    "sqlalchemy",
+)

@@ -303,3 +303,21 @@ async def test_an_enqueue_is_logged_with_its_pointer(
     assert record.action == "inbound_email_queue_enqueue"  # type: ignore[attr-defined]
     assert record.job_id == enqueued.job_id  # type: ignore[attr-defined]
     assert record.pointer == {"provider": "imap", "uid": 7}  # type: ignore[attr-defined]
+
+
+async def test_jobs_still_running_past_the_grace_period_are_handed_back(svc: Services) -> None:
+    started = asyncio.Event()
+
+    async def stuck(_svc: Services, _job: object) -> None:
+        started.set()
+        await asyncio.sleep(3600)  # a provider that never answers
+
+    ids = _put(svc, "stuck", 3)
+    consumer = Consumer(svc, Q, {"stuck": stuck}, holder="w", concurrency=2)
+    stop = asyncio.Event()
+    runtime = Runtime([consumer], grace_seconds=0.2, hard_seconds=2)
+    task = asyncio.create_task(runtime.run(stop))
+    await asyncio.wait_for(started.wait(), 5)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert {_status(svc, job_id) for job_id in ids} == {JobStatus.READY}

@@ -394,6 +394,9 @@ REFUSED: list[tuple[Any, str]] = [
     ({}, "/pointers"),
     ([1, 2], "/request_body"),
     ({"pointers": [{"mailbox": "INBOX", "uid": 1, "uidValidity": 7}] * 501}, "/pointers"),
+    # The channel watches INBOX only: another folder is not pigeon's to read.
+    ({"pointers": [{"mailbox": "Private", "uid": 1, "uidValidity": 7}]}, "mailbox"),
+    ({"pointers": [{"mailbox": "IN\u0000BOX", "uid": 1, "uidValidity": 7}]}, "mailbox"),
 ]
 
 
@@ -409,12 +412,15 @@ def test_the_webhook_refuses_anything_but_pointers_naming_the_field(
     assert row_counts(container) == before
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [b"{not json", b'{"pointers": [], "x": ' + b'{"a":' * 990 + b"1" + b"}" * 991],
+    ids=["malformed", "nested too deep for the parser"],
+)
 def test_the_webhook_refuses_a_body_that_is_not_json(
-    api: InProcessClient, channel: dict[str, Any]
+    api: InProcessClient, channel: dict[str, Any], raw: bytes
 ) -> None:
-    response = api.post(
-        f"/webhooks/imap/{channel['id']}", content=b"{not json", headers=bearer(SECRET)
-    )
+    response = api.post(f"/webhooks/imap/{channel['id']}", content=raw, headers=bearer(SECRET))
     assert response.status_code == 400
     assert problem_fields(response) == ["request_body"]
 

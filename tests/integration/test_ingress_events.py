@@ -87,3 +87,14 @@ def test_ingress_answers_unavailable_when_the_queue_is_down(redis_down: Services
     channel = _whatsapp(redis_down, who)
     with pytest.raises(StorageUnavailable):
         ingress.accept_event(redis_down, channel, "whatsapp", EVENT)
+
+
+@pytest.mark.redis
+def test_health_is_unavailable_while_the_queue_is_down(redis_down: Services) -> None:
+    from pigeon.services import health
+    from pigeon.store import migrate
+
+    migrate.upgrade(redis_down.settings.database_url)
+    report = health.check(redis_down)
+    assert report["status"] == "unavailable" and report["writes"] == "ok"
+    assert "redis" in report["queue"].lower()

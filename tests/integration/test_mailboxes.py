@@ -7,8 +7,12 @@ import threading
 
 import pytest
 
+from pigeon import bootstrap
+from pigeon.clock import FrozenClock
 from pigeon.config import Settings
 from pigeon.domain.transitions import JobStatus
+from pigeon.errors import StorageUnavailable
+from pigeon.queue.memory import MemoryQueue
 from pigeon.services import admin, mailboxes
 from pigeon.services.context import Principal, Services
 from pigeon.store import accounts
@@ -71,3 +75,44 @@ def test_a_state_change_may_depend_on_what_is_stored_when_it_is_written(
     with container.db.transaction(readonly=True) as uow:
         stored = accounts.channels_by_id(uow, [channel.id])[channel.id]
     assert stored.state["cursor"] == 170
+
+
+class FlakyQueue(MemoryQueue):
+    """A queue outside the database that is down until told otherwise."""
+
+    down = True
+
+    def enqueue(self, new, *, uow=None):  # type: ignore[no-untyped-def]
+        if self.down:
+            raise StorageUnavailable("redis job queue unavailable")
+        return super().enqueue(new, uow=uow)
+
+
+def test_a_setup_lost_to_a_queue_outage_is_enqueued_by_the_upkeep(
+    sqlite_url: str, clock: FrozenClock
+) -> None:
+    queue = FlakyQueue(clock)
+    svc = bootstrap.build(
+        Settings(database_url=sqlite_url, secret_key="k" * 40), clock=clock, queue=queue
+    )
+    try:
+        made = admin.create_workspace(svc, name="w", timezone="UTC", actor="t")
+        who = Principal(made.workspace.id, "t", frozenset({"admin"}))
+        channel = admin.create_channel(svc, who, kind="imap", name="box", config=IMAP)
+        assert queue.list_jobs(who.workspace_id) == []  # the channel stands; its setup was lost
+        mailboxes.run_upkeep(svc)  # still down: nothing, and no error
+        queue.down = False
+        mailboxes.run_upkeep(svc)
+        [setup] = queue.list_jobs(who.workspace_id)
+        assert setup.kind == "imap.login_check" and setup.channel_id == channel.id
+        mailboxes.run_upkeep(svc)  # set up now: not again
+        assert len(queue.list_jobs(who.workspace_id)) == 1
+        updated = admin.update_channel(svc, who, channel.id, config={"username": "bob"})
+        # The live check (deduplicated) reads the new config when it runs; the setup of the
+        # new config is recorded, so the upkeep does not enqueue it again.
+        with svc.db.transaction(readonly=True) as uow:
+            stored = accounts.channels_by_id(uow, [channel.id])[channel.id]
+        assert stored.state["setup_for"] == mailboxes.fingerprint(updated)
+        assert stored.state["setup_for"] != mailboxes.fingerprint(channel)
+    finally:
+        svc.close()

@@ -22,3 +22,18 @@ def test_no_log_extra_uses_a_reserved_name() -> None:
                     if isinstance(key, ast.Constant) and key.value in RESERVED:
                         offenders.append(f"{path.name}:{key.lineno} {key.value!r}")
     assert not offenders
+
+
+def test_libraries_that_log_content_stay_quiet_at_debug() -> None:
+    from pigeon import log
+
+    root = logging.getLogger()
+    saved = root.level, list(root.handlers)
+    try:
+        log.setup("DEBUG")
+        assert logging.getLogger("pigeon.workers.consumer").isEnabledFor(logging.DEBUG)
+        for name in ("imaplib", "imapclient.imaplib", "httpx", "msal", "google.auth"):
+            assert not logging.getLogger(name).isEnabledFor(logging.INFO), name
+    finally:
+        root.setLevel(saved[0])
+        root.handlers[:] = saved[1]

@@ -4,6 +4,7 @@ inbound mail in through the job engine."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -67,6 +68,7 @@ CONFIG_SPECS: dict[ChannelKind, ConfigSpec] = {
 }
 
 MAX_MAILBOXES = 50
+PUBSUB_TOPIC = re.compile(r"projects/[^/\s]+/topics/[^/\s]+")
 
 
 def split_config(
@@ -111,6 +113,10 @@ def _check_value(kind: ChannelKind, key: str, value: Any, spec: ConfigSpec) -> N
         _check_google_credentials(value)
     elif not isinstance(value, str) or not value.strip() or len(value) > 2000:
         raise ValidationError.field(name, "expected a non-empty string")
+    elif any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        raise ValidationError.field(name, "must not contain control characters")
+    elif key == "topic" and not PUBSUB_TOPIC.fullmatch(value):
+        raise ValidationError.field(name, "expected projects/PROJECT/topics/TOPIC")
     elif key.endswith("_url") and not value.startswith(("https://", "http://")):
         raise ValidationError.field(name, "expected an http(s) URL")
     elif key in {"client_state", "shared_secret"} and len(value) < 16:

@@ -332,7 +332,7 @@ def push_pointers(box: Mailbox, body: bytes) -> list[dict[str, Any]]:
     Raises MalformedPush naming the field."""
     try:
         envelope = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise MalformedPush.field("request_body", "is not JSON") from None
     message = _object(envelope, "request_body").get("message")
     message = _object(message, "message")
@@ -373,7 +373,7 @@ def _decoded_data(data: Any) -> Any:
         raise MalformedPush.field("message.data", "expected base64 of a JSON object")
     try:
         return json.loads(base64.b64decode(data, validate=True))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         raise MalformedPush.field("message.data", "expected base64 of a JSON object") from None
 
 
@@ -869,7 +869,7 @@ def _watch_job(mailbox: Mailbox) -> NewJob:
 
 
 async def _handle_watch(svc: Services, job: Job) -> Skipped | None:
-    return await to_thread.run_sync(renew_watch, svc, job)
+    return await to_thread.run_sync(renew_watch, svc, job, abandon_on_cancel=True)
 
 
 def renew_watch(svc: Services, job: Job) -> Skipped | None:

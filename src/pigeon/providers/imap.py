@@ -309,6 +309,9 @@ class Source:
     def fetch(self, svc: Services, mailbox: Mailbox, pointer: Mapping[str, Any]) -> Fetch:
         wanted = Pointer.of(pointer)
         account = Account.of(mailbox)
+        if not watches(account.mailboxes, wanted.mailbox):
+            # The channel's `mailboxes` bound what pigeon reads, whoever sent the pointer.
+            raise SourceUnavailable("imap_mailbox_not_watched")
         while True:
             client, reused = self.connections.take(account)
             try:
@@ -326,6 +329,13 @@ class Source:
                 raise
             self.connections.give(account, client)
             return Fetch([fetched])
+
+
+def watches(mailboxes: Sequence[str], name: str) -> bool:
+    """Whether `name` is one of `mailboxes`; INBOX is case-insensitive (RFC 3501 5.1)."""
+    if name.upper() == "INBOX":
+        return any(m.upper() == "INBOX" for m in mailboxes)
+    return name in mailboxes
 
 
 def fetch_message(client: IMAPClient, pointer: Pointer, now: datetime) -> Fetched:
@@ -538,7 +548,8 @@ def check_login(svc: Services, channel_id: object) -> Skipped | None:
 
 
 async def _login_check(svc: Services, job: Job) -> Skipped | None:
-    return await to_thread.run_sync(check_login, svc, job.payload.get("channel_id"))
+    channel_id = job.payload.get("channel_id")
+    return await to_thread.run_sync(check_login, svc, channel_id, abandon_on_cancel=True)
 
 
 UPKEEP_HANDLERS: dict[str, Handler] = {LOGIN_CHECK: _login_check}

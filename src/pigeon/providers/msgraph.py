@@ -829,7 +829,7 @@ def _record(
 
 def _upkeep(run: Callable[[Services, Job], Skipped | None]) -> Handler:
     async def handle(svc: Services, job: Job) -> Skipped | None:
-        return await to_thread.run_sync(run, svc, job)
+        return await to_thread.run_sync(run, svc, job, abandon_on_cancel=True)
 
     return handle
 

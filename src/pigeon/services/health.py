@@ -37,4 +37,10 @@ def check(svc: Services) -> dict[str, Any]:
             upkeep.mark(uow, "health_probe", holder=None)
     except PigeonError as error:
         return {**report, "status": "unavailable", "writes": error.message}
-    return {**report, "writes": "ok"}
+    report["writes"] = "ok"
+    if svc.queue.name != "sql":  # a queue outside the database: webhooks need it to accept
+        try:
+            svc.queue.depth("inbound")
+        except PigeonError as error:
+            return {**report, "status": "unavailable", "queue": error.message}
+    return {**report, "queue": "ok"}

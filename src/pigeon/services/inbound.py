@@ -79,7 +79,9 @@ def handlers() -> dict[str, Handler]:
 
     def handler_of(provider: Provider) -> Handler:
         async def handle(svc: Services, job: Job) -> Skipped | None:
-            return await to_thread.run_sync(consume, svc, job, provider)
+            # A fetch stuck on a provider past the stop's grace period is left to its own
+            # timeout; the consumer hands its job back meanwhile.
+            return await to_thread.run_sync(consume, svc, job, provider, abandon_on_cancel=True)
 
         return handle
 

@@ -82,14 +82,29 @@ def write_durably(svc: Services, new: Sequence[NewJob]) -> list[Enqueued]:
             with svc.db.transaction() as uow:
                 return jobs.enqueue(svc, new, uow)
         return jobs.enqueue(svc, new)
+    except StorageUnavailable as unavailable:
+        _log_refused(new, unavailable)
+        raise
     except PigeonError:
-        raise  # StorageUnavailable already, or a pointer built wrongly (a bug, not an outage)
-    except Exception as error:  # the queue's own outage (Redis down, a lost connection)
-        log.exception(
-            "ingress could not enqueue; the provider will retry",
-            extra={"action": "inbound_email_queue_enqueue_failed", "jobs": len(new)},
-        )
-        raise StorageUnavailable(f"the job queue is unavailable: {type(error).__name__}") from None
+        raise  # a pointer built wrongly: a bug, not an outage
+    except Exception as error:  # the queue's own outage (a lost connection)
+        lost = StorageUnavailable(f"the job queue is unavailable: {type(error).__name__}")
+        _log_refused(new, lost)
+        raise lost from None
+
+
+def _log_refused(new: Sequence[NewJob], outage: StorageUnavailable) -> None:
+    providers = sorted({str(job.payload.get("provider")) for job in new})
+    log.error(
+        "ingress could not enqueue; the provider will retry",
+        extra={
+            "action": "inbound_email_queue_enqueue_failed",
+            "jobs": len(new),
+            "provider": ",".join(providers),
+            "channel_ids": sorted({job.channel_id for job in new if job.channel_id}),
+            "error": outage.message,
+        },
+    )
 
 
 def accept_event(

@@ -10,6 +10,8 @@ expire, and heals a setup job that was lost.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import secrets
 from collections.abc import Callable, Mapping
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 UPKEEP_SECONDS = 60.0
+SETUP_FOR = "setup_for"  # the state key: the fingerprint of the config last set up
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,19 @@ def setup(svc: Services, uow: UnitOfWork | None, channel: Channel) -> None:
     new = registry.module(channel.kind).setup_jobs(box)
     if new:
         jobs.enqueue(svc, new, uow)
+    done = {SETUP_FOR: fingerprint(channel)}
+    if uow is not None:
+        merge_state(uow, channel.id, done)
+    else:
+        record_outcome(svc, channel.id, done)
+
+
+def fingerprint(channel: Channel) -> str:
+    """What a channel's setup was enqueued for: its config and sealed secrets as stored. The
+    upkeep sets up again a channel whose setup was lost (its enqueue failed after the
+    channel's commit, with a queue outside the database)."""
+    material = json.dumps(dict(channel.config), sort_keys=True) + (channel.sealed_secrets or "")
+    return hashlib.sha256(material.encode()).hexdigest()[:16]
 
 
 def setup_after_commit(svc: Services, channel: Channel) -> None:
@@ -92,6 +108,9 @@ def run_upkeep(svc: Services) -> int:
     enqueued = 0
     for channel in channels:
         try:
+            if channel.state.get(SETUP_FOR) != fingerprint(channel):
+                setup(svc, None, channel)
+                continue
             box = Mailbox(channel, svc.secrets.open(channel.sealed_secrets))
             due = registry.module(channel.kind).due_upkeep(box, now)
             if due:

@@ -123,6 +123,12 @@ class Consumer:
                     await self._run_one(job, unfinished)
             else:
                 await self._run_concurrently(jobs, unfinished, stop)
+        except asyncio.CancelledError:
+            # Cancelled past the stop's grace period: what still runs or never started is
+            # handed back now rather than left claimed until its lease runs out.
+            if unfinished:
+                await asyncio.shield(self._release(sorted(unfinished), token))
+            raise
         finally:
             heartbeat.cancel()
             await asyncio.shield(self._flush_acks())

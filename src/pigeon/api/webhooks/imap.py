@@ -33,6 +33,7 @@ from pigeon.api.errors import WHOLE_BODY, render_error
 from pigeon.domain.inbound import Provider
 from pigeon.domain.jobs import assert_pointer_only
 from pigeon.errors import AuthError, ValidationError
+from pigeon.providers import imap
 from pigeon.providers.protocols import Mailbox
 from pigeon.services import ingress
 
@@ -66,13 +67,16 @@ class SharedSecret(Credential):
 Listener = Annotated[Mailbox, Depends(SharedSecret())]
 
 
+NO_CONTROLS = r"^[^\x00-\x1f\x7f]*$"  # a mailbox name or Message-ID has no control characters
+
+
 class PointerIn(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid", strict=True)
 
-    mailbox: str = pydantic.Field(min_length=1, max_length=1000)
+    mailbox: str = pydantic.Field(min_length=1, max_length=1000, pattern=NO_CONTROLS)
     uid: int = pydantic.Field(ge=1, le=2**32 - 1)
     uidValidity: int = pydantic.Field(ge=1, le=2**32 - 1)  # the wire's names
-    messageId: str | None = pydantic.Field(default=None, max_length=1000)
+    messageId: str | None = pydantic.Field(default=None, max_length=1000, pattern=NO_CONTROLS)
 
     def payload(self) -> dict[str, Any]:
         found: dict[str, Any] = {
@@ -100,6 +104,11 @@ async def imap_pointers(channel_id: str, request: Request, svc: Svc, box: Listen
         pointers = _parse(await request.body())
     except ValidationError as error:
         return _invalid(request, error.message, error.errors)
+    watched = imap.Account.of(box).mailboxes
+    for index, pointer in enumerate(pointers):
+        if not imap.watches(watched, pointer.mailbox):
+            problem = f"not a mailbox this channel watches ({', '.join(watched)})"
+            return _invalid(request, problem, {f"pointers[{index}].mailbox": problem})
     try:
         enqueued = await to_thread.run_sync(
             ingress.accept, svc, box, Provider.IMAP, [p.payload() for p in pointers]
@@ -116,6 +125,8 @@ def _parse(raw: bytes) -> list[PointerIn]:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise ValidationError.field(WHOLE_BODY, "is not valid JSON") from None
+    except RecursionError:  # nested past what the parser can walk: no pointer is
+        raise ValidationError.field(WHOLE_BODY, "is nested too deeply") from None
     if not isinstance(data, dict):
         raise ValidationError.field(WHOLE_BODY, "expected an object with `pointers`")
     try:
