@@ -426,8 +426,11 @@ def test_the_webhook_refuses_a_body_that_is_not_json(
 
 
 def test_the_webhook_enqueues_one_pointer_job_per_pointer(
-    api: InProcessClient, tenant: Tenant, channel: dict[str, Any]
+    api: InProcessClient, tenant: Tenant, dovecot: Dovecot, user: str
 ) -> None:
+    channel = create_channel(
+        api, tenant, imap_config(dovecot, user, mailboxes=["INBOX", "Support"])
+    )
     pointers = [
         {"mailbox": "INBOX", "uid": 4, "uidValidity": 77, "messageId": "<a@example.org>"},
         {"mailbox": "Support", "uid": 9, "uid_validity": 78},  # the jobs' own names
@@ -551,16 +554,41 @@ def test_a_changed_uidvalidity_is_skipped_and_never_retried(
 
 
 def test_a_mailbox_that_is_gone_is_skipped_and_never_retried(
-    api: InProcessClient, tenant: Tenant, dovecot: Dovecot, user: str, channel: dict[str, Any]
+    api: InProcessClient, tenant: Tenant, dovecot: Dovecot, user: str
 ) -> None:
+    channel = create_channel(
+        api, tenant, imap_config(dovecot, user, mailboxes=["INBOX", "Archive"])
+    )
     pointer = {"mailbox": "Archive", "uid": 1, "uidValidity": 7}
-    post_pointers(api, channel["id"], [pointer])
+    assert post_pointers(api, channel["id"], [pointer]).status_code == 202
     run_workers(api)
     [job] = jobs(api, tenant)
     assert (job["status"], job["last_error"], job["attempts"]) == (
         "skipped",
         "source_unavailable:imap_mailbox_missing",
         1,
+    )
+
+
+def test_a_pointer_to_a_folder_no_longer_watched_is_skipped(
+    api: InProcessClient, tenant: Tenant, dovecot: Dovecot, user: str
+) -> None:
+    channel = create_channel(
+        api, tenant, imap_config(dovecot, user, mailboxes=["INBOX", "Private"])
+    )
+    pointer = {"mailbox": "Private", "uid": 1, "uidValidity": 7}
+    assert post_pointers(api, channel["id"], [pointer]).status_code == 202
+    narrowed = api.patch(
+        f"/v1/channels/{channel['id']}",
+        json={"config": {"mailboxes": ["INBOX"]}},
+        headers=tenant.auth,
+    )
+    assert narrowed.status_code == 200, narrowed.text
+    run_workers(api)
+    [job] = jobs(api, tenant)
+    assert (job["status"], job["last_error"]) == (
+        "skipped",
+        "source_unavailable:imap_mailbox_not_watched",
     )
 
 
