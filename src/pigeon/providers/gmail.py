@@ -273,24 +273,25 @@ class _Keys:
 
 
 class _KeyCache:
-    """Google's certificates by URL, kept for their Cache-Control max-age (by pigeon's
-    clock). One fetch at a time: a burst of pushes after expiry costs one request."""
+    """Google's certificates by URL, kept (in the services' cache of verified credentials)
+    for their Cache-Control max-age by pigeon's clock. One fetch at a time: a burst of pushes
+    after expiry costs one request."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._by_url: dict[str, _Keys] = {}
 
     def certs(self, svc: Services, key_id: str) -> Mapping[str, str]:
         url = svc.settings.google_certs_url
+        kept: dict[str, _Keys] = svc.credentials.google_keys
         with self._lock:
             now = svc.clock.now()
-            keys = self._by_url.get(url)
+            keys = kept.get(url)
             if (
                 keys is None
                 or now >= keys.expires_at
                 or (key_id not in keys.certs and now - keys.fetched_at >= UNKNOWN_KEY_REFETCH)
             ):
-                keys = self._by_url[url] = _fetch_keys(url, now)
+                keys = kept[url] = _fetch_keys(url, now)
             return keys.certs
 
 

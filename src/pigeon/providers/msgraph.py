@@ -328,18 +328,15 @@ def _count_mismatches(svc: Services, box: Mailbox, count: int) -> None:
             "count": count,
         },
     )
+    at = _iso(svc.clock.now())
+
+    def counted(stored: Mapping[str, Any]) -> dict[str, Any]:
+        """Added to the count stored when written, under the channel's row lock."""
+        seen = int(stored.get("client_state_mismatches") or 0)
+        return {"client_state_mismatches": seen + count, "last_client_state_mismatch_at": at}
+
     try:
-        with _state_lock(box.id):
-            fresh = open_mailbox(svc, box.id)
-            seen = int((fresh.state if fresh else box.state).get("client_state_mismatches") or 0)
-            mailboxes.record_outcome(
-                svc,
-                box.id,
-                {
-                    "client_state_mismatches": seen + count,
-                    "last_client_state_mismatch_at": _iso(svc.clock.now()),
-                },
-            )
+        mailboxes.record_outcome(svc, box.id, counted)
     except Exception:
         log.exception(
             "msgraph mismatch count not recorded",
@@ -676,8 +673,7 @@ def _resync(svc: Services, job: Job) -> Skipped | None:
         next_link = page.get("@odata.nextLink")
         path, params = (next_link, None) if isinstance(next_link, str) else (None, None)
     ingress.accept(svc, box, Provider.MSGRAPH, pointers)
-    with _state_lock(box.id):
-        mailboxes.record_outcome(svc, box.id, {"last_resync_at": _iso(svc.clock.now())})
+    mailboxes.record_outcome(svc, box.id, {"last_resync_at": _iso(svc.clock.now())})
     log.info(
         "msgraph mailbox resynced",
         extra={"action": "msgraph_resync", "channel_id": box.id, "pointers": len(pointers)},
@@ -724,13 +720,12 @@ def _replace(svc: Services, box: Mailbox, mailbox: str, previous: str) -> None:
         _log_not_deleted(box, previous, error)
         return
     removed = {"mailbox": mailbox, "id": previous, "at": _iso(svc.clock.now())}
-    with _state_lock(box.id):
-        mailboxes.record_outcome(
-            svc,
-            box.id,
-            {"last_removed_subscription": removed},
-            audit="msgraph_subscription_removed",
-        )
+    mailboxes.record_outcome(
+        svc,
+        box.id,
+        {"last_removed_subscription": removed},
+        audit="msgraph_subscription_removed",
+    )
 
 
 def _log_not_deleted(box: Mailbox, subscription_id: str, error: Exception) -> None:
@@ -764,20 +759,6 @@ def _recorded_failures(svc: Services, box: Mailbox, mailbox: str) -> Iterator[No
         raise
 
 
-_LOCKS: dict[str, threading.Lock] = {}
-_LOCKS_GUARD = threading.Lock()
-
-
-@contextmanager
-def _state_lock(channel_id: str) -> Iterator[None]:
-    """Serialises this process's read-merge-writes of one channel's state: jobs of several
-    mailboxes of a channel run at once."""
-    with _LOCKS_GUARD:
-        lock = _LOCKS.setdefault(channel_id, threading.Lock())
-    with lock:
-        yield
-
-
 def _record(
     svc: Services,
     box: Mailbox,
@@ -790,17 +771,17 @@ def _record(
     only_if_id: str | None = None,
     audit: str | None = None,
 ) -> None:
-    """Merge one mailbox's outcome into the channel's state, read afresh: a success clears
-    the mailbox's error, a failure keeps its subscription and notes the error."""
+    """Merge one mailbox's outcome into the channel's state as stored when it is written
+    (under the channel's row lock, so jobs of several mailboxes, in any process, cannot lose
+    each other's outcome): a success clears the mailbox's error, a failure keeps its
+    subscription and notes the error."""
     now = _iso(svc.clock.now())
-    with _state_lock(box.id):
-        fresh = open_mailbox(svc, box.id)
-        if fresh is None:
-            return
-        subscriptions = _subscriptions(fresh.state)
+
+    def merged(stored: Mapping[str, Any]) -> dict[str, Any]:
+        subscriptions = _subscriptions(stored)
         current = subscriptions.get(mailbox, {})
         if only_if_id is not None and current.get("id") != only_if_id:
-            return
+            return {}
         changes: dict[str, Any]
         if remove:
             subscriptions.pop(mailbox, None)
@@ -822,9 +803,9 @@ def _record(
                 "stalled": stalled,
             }
             changes = {"last_error": error, "last_error_at": now}
-        mailboxes.record_outcome(
-            svc, box.id, {**changes, "subscriptions": subscriptions}, audit=audit
-        )
+        return {**changes, "subscriptions": subscriptions}
+
+    mailboxes.record_outcome(svc, box.id, merged, audit=audit)
 
 
 def _upkeep(run: Callable[[Services, Job], Skipped | None]) -> Handler:

@@ -137,6 +137,8 @@ def merge_state(
         return None
     if callable(changes):
         changes = changes(channel.state)
+    if not changes:
+        return changes  # nothing to keep (a function of the state found nothing to change)
     accounts.update_channel(
         uow,
         channel.workspace_id,
@@ -154,7 +156,7 @@ def record_outcome(
     with svc.db.transaction() as uow:
         channel = accounts.channels_by_id(uow, [channel_id]).get(channel_id)
         applied = merge_state(uow, channel_id, changes)
-        if channel is not None and applied is not None and audit is not None:
+        if channel is not None and applied and audit is not None:
             accounts.audit(
                 uow,
                 workspace_id=channel.workspace_id,

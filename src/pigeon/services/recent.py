@@ -72,6 +72,7 @@ class Credentials:
         self.keys: Recent[ApiKey] = Recent()
         self.devices: Recent[Device] = Recent()
         self.mailboxes: Lately[Any] = Lately(MAILBOX_SECONDS)  # channel id -> Mailbox
+        self.google_keys: dict[str, Any] = {}  # certificates URL -> keys (providers/gmail)
 
     def forget(self, revoked_id: str) -> None:
         self.keys.forget(revoked_id)
