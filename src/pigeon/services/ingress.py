@@ -16,6 +16,7 @@ those, so nothing accepted is lost and nothing is accepted that was not stored.
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from pigeon.domain.ids import is_uuid, new_id
@@ -28,7 +29,7 @@ from pigeon.services.inbound import open_mailbox
 from pigeon.store import inbound as store
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
 
     from pigeon.domain.accounts import Channel
     from pigeon.domain.jobs import Enqueued
@@ -77,16 +78,24 @@ def accept(
 
 def write_durably(svc: Services, new: Sequence[NewJob]) -> list[Enqueued]:
     """Enqueue `new` in one commit (the group commit's write), or raise StorageUnavailable."""
-    try:
+    with _unavailable_when_refused(new):
         if svc.queue.name == "sql":
             with svc.db.transaction() as uow:
                 return jobs.enqueue(svc, new, uow)
         return jobs.enqueue(svc, new)
+
+
+@contextmanager
+def _unavailable_when_refused(new: Sequence[NewJob]) -> Iterator[None]:
+    """A queue or database outage as StorageUnavailable (503 + Retry-After), logged with the
+    jobs it refused; a PigeonError of another kind (a pointer built wrongly) passes as is."""
+    try:
+        yield
     except StorageUnavailable as unavailable:
         _log_refused(new, unavailable)
         raise
     except PigeonError:
-        raise  # a pointer built wrongly: a bug, not an outage
+        raise
     except Exception as error:  # the queue's own outage (a lost connection)
         lost = StorageUnavailable(f"the job queue is unavailable: {type(error).__name__}")
         _log_refused(new, lost)
@@ -125,20 +134,12 @@ def accept_event(
         channel_id=channel.id,
     )
     fields = {"event_id": event_id, "workspace_id": channel.workspace_id}
-    try:
+    with _unavailable_when_refused([job]):
         with svc.db.transaction() as uow:
             store.insert_event(uow, channel_id=channel.id, provider=provider, event=event, **fields)
             if svc.queue.name == "sql":
                 return jobs.enqueue(svc, [job], uow)[0]
         return jobs.enqueue(svc, [job])[0]
-    except PigeonError:
-        raise
-    except Exception as error:
-        log.exception(
-            "ingress could not enqueue; the provider will retry",
-            extra={"action": "inbound_email_queue_enqueue_failed", "provider": provider},
-        )
-        raise StorageUnavailable(f"the job queue is unavailable: {type(error).__name__}") from None
 
 
 def stored_event(svc: Services, workspace_id: str, pointer: Mapping[str, Any]) -> dict[str, Any]:

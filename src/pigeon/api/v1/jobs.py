@@ -87,16 +87,7 @@ def list_dead_letters(
     limit: Annotated[int, Query(ge=1, le=jobs.MAX_PAGE)] = 50,
     cursor: Annotated[Uuid | None, Query()] = None,
 ) -> dict[str, Any]:
-    found = jobs.list_jobs(
-        svc,
-        who,
-        status=JobStatus.DEAD,
-        kind=kind,
-        channel_id=channel_id,
-        limit=limit + 1,
-        before=cursor,
-    )
-    return _page(found, limit)
+    return list_jobs(svc, who, JobStatus.DEAD, kind, channel_id, limit, cursor)
 
 
 @router.post("/dead-letters/redrive", tags=["jobs"])
