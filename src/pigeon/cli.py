@@ -100,9 +100,17 @@ class _Commands(click.Group):
     """Imports a heavy subcommand only when it runs, so that every other `pigeon` command (and
     the tests that start many) does not pay for it at start."""
 
-    LAZY = {"extract": "pigeon.extract.command:extract"}
+    LAZY = {
+        "extract": "pigeon.extract.command:extract",
+        "contacts": "pigeon.cli_contacts:contacts",
+        "batch": "pigeon.cli_batches:batch",
+    }
     # What `pigeon --help` says of them, so that listing them imports nothing.
-    LAZY_HELP = {"extract": "Find the follow-up time and summary in TEXT."}
+    LAZY_HELP = {
+        "extract": "Find the follow-up time and summary in TEXT.",
+        "contacts": "Import and list contacts.",
+        "batch": "Create, preview, start, pause, resume, cancel and watch outreach batches.",
+    }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.LAZY})

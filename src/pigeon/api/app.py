@@ -16,7 +16,18 @@ from pigeon.api import errors, openapi, webhooks
 from pigeon.api.compat import seed000, seed002
 from pigeon.api.limits import BodyLimit
 from pigeon.api.turns import WriteTurns
-from pigeon.api.v1 import accounts, gateway, inbound, jobs, messages
+from pigeon.api.v1 import (
+    accounts,
+    batches,
+    contacts,
+    gateway,
+    inbound,
+    jobs,
+    messages,
+    optout,
+    recurrences,
+    throttle,
+)
 from pigeon.services import health
 from pigeon.services.context import Services
 from pigeon.services.recent import forget_revoked
@@ -85,6 +96,11 @@ def create_app(services: Services, *, run_workers: bool = True) -> FastAPI:
         gateway.router,
         jobs.router,
         inbound.router,
+        contacts.router,
+        batches.router,
+        throttle.router,
+        recurrences.router,
+        optout.router,
         *webhooks.routers(),
         seed002.router,
         seed000.router,

@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeDecorator
 
 from pigeon.domain.channels import ChannelKind, LeaseExpiryPolicy
-from pigeon.domain.transitions import JobStatus, MessageStatus
+from pigeon.domain.transitions import BatchStatus, ItemStatus, JobStatus, MessageStatus
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -181,6 +181,16 @@ messages = Table(
     _created_at(),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("sent_at", UTCDateTime()),
+    # When a queued message may be released: its scheduled time, or later while the throttle
+    # holds it (`hold_reason` says why); NULL holds it until something lifts the hold (a
+    # paused batch or policy). Release walks this, so held messages are never rescanned.
+    Column("release_at", UTCDateTime()),
+    Column("hold_reason", String(40)),
+    # The outreach batch the message belongs to (its item links back to it).
+    Column("batch_id", String(36)),
+    # pigeon chose `device_id` (device selection), so failover may move it; a device the
+    # caller named is never moved.
+    Column("device_assigned", Boolean(), nullable=False, server_default=text("false")),
     CheckConstraint(_one_of("status", MessageStatus), name="status"),
     Index("ix_messages_workspace_id_recipient", "workspace_id", "recipient"),
     Index("ix_messages_workspace_id_id", "workspace_id", "id"),
@@ -200,7 +210,9 @@ def _where(predicate: str) -> dict[str, Any]:
 
 
 # The release step walks this index: its cost follows what is due, not the backlog.
-Index("ix_messages_queued_scheduled_for", messages.c.scheduled_for, **_only(MessageStatus.QUEUED))
+Index("ix_messages_queued_release_at", messages.c.release_at, **_only(MessageStatus.QUEUED))
+# Pausing, resuming and canceling a batch reach its messages.
+Index("ix_messages_batch_id", messages.c.batch_id, **_where("batch_id IS NOT NULL"))
 # Device claims: released messages of one channel, in the claim's order (oldest, then id).
 Index(
     "ix_messages_released_channel_id_scheduled_for_id",
@@ -378,4 +390,178 @@ inbound_events = Table(
     Column("event", JSON(), nullable=False),
     _created_at(),
     Index(None, "workspace_id", "id"),
+)
+
+
+# Contacts: people to send to, their handles (one primary per kind), tags and attributes.
+contacts = Table(
+    "contacts",
+    metadata,
+    _id(),
+    _workspace_fk(),
+    Column("external_id", String(200)),
+    Column("name", String(200)),
+    Column("timezone", String(64)),
+    Column("timezone_source", String(10)),  # given | phone
+    Column("attributes", JSON(), nullable=False),
+    Column("tags", JSON(), nullable=False),  # as read back; contact_tags is what is searched
+    _created_at(),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index(None, "workspace_id", "id"),
+)
+Index(
+    "uq_contacts_workspace_id_external_id",
+    contacts.c.workspace_id,
+    contacts.c.external_id,
+    unique=True,
+    **_where("external_id IS NOT NULL"),
+)
+
+contact_tags = Table(
+    "contact_tags",
+    metadata,
+    Column(
+        "contact_id", String(36), ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("workspace_id", String(36), nullable=False),
+    Column("tag", String(100), nullable=False),
+    PrimaryKeyConstraint("contact_id", "tag"),
+    Index(None, "workspace_id", "tag", "contact_id"),
+)
+
+contact_handles = Table(
+    "contact_handles",
+    metadata,
+    _id(),
+    Column(
+        "contact_id", String(36), ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("workspace_id", String(36), nullable=False),
+    Column("kind", String(16), nullable=False),  # domain.contacts.HandleKind
+    Column("value", String(254), nullable=False),  # normalised: E.164, lower-cased email
+    Column("is_primary", Boolean(), nullable=False),
+    _created_at(),
+    UniqueConstraint("contact_id", "kind", "value"),
+    Index(None, "workspace_id", "value"),
+)
+
+# Consent: a handle that opted out of a channel (STOP and its kin, or the API). Release
+# suppresses what would go to it.
+opt_outs = Table(
+    "opt_outs",
+    metadata,
+    _workspace_fk(),
+    Column("channel_id", String(36), ForeignKey("channels.id", ondelete="CASCADE"), nullable=False),
+    Column("handle", String(254), nullable=False),
+    Column("source", String(20), nullable=False),  # keyword | api | import
+    Column("keyword", String(40)),
+    Column("at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("workspace_id", "channel_id", "handle"),
+)
+
+# Throttle policies, at workspace, channel or device scope; `rules` is
+# domain.throttle.ThrottleRules as JSON. Release locks the rows it applies.
+throttle_policies = Table(
+    "throttle_policies",
+    metadata,
+    _id(),
+    _workspace_fk(),
+    Column("scope", String(10), nullable=False),  # workspace | channel | device
+    Column("scope_id", String(36), nullable=False),
+    Column("rules", JSON(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("workspace_id", "scope", "scope_id"),
+)
+
+# Releases that throttle policies count (sliding windows, minimum gaps), written while a
+# policy exists in the workspace; rows older than a day are pruned by the upkeep.
+throttle_ledger = Table(
+    "throttle_ledger",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("workspace_id", String(36), nullable=False),
+    Column("channel_id", String(36), nullable=False),
+    Column("device_id", String(36)),
+    Column("recipient", String(254), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Index(None, "workspace_id", "at"),
+    Index(None, "channel_id", "at"),
+    Index(None, "device_id", "at"),
+    Index(None, "workspace_id", "recipient", "at"),
+)
+
+batches = Table(
+    "batches",
+    metadata,
+    _id(),
+    _workspace_fk(),
+    Column("name", String(200), nullable=False),
+    Column("channel_id", String(36), ForeignKey("channels.id"), nullable=False),
+    Column("template", Text(), nullable=False),
+    Column("audience", JSON(), nullable=False),
+    Column("variables", JSON(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("send_at", UTCDateTime()),
+    # {"window": N, "max_failure_rate": 0.5}: pause when the last N sends fail too often.
+    Column("auto_pause", JSON()),
+    Column("status_reason", Text()),
+    _created_at(),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("started_at", UTCDateTime()),
+    Column("finished_at", UTCDateTime()),
+    CheckConstraint(_one_of("status", BatchStatus), name="status"),
+    Index(None, "workspace_id", "id"),
+)
+
+batch_items = Table(
+    "batch_items",
+    metadata,
+    _id(),
+    Column("batch_id", String(36), ForeignKey("batches.id", ondelete="CASCADE"), nullable=False),
+    Column("workspace_id", String(36), nullable=False),
+    Column("contact_id", String(36)),
+    Column("recipient", String(254)),
+    Column("body", Text()),
+    Column("status", String(16), nullable=False),
+    Column("reason", Text()),  # why skipped or failed
+    Column("message_id", String(36)),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    CheckConstraint(_one_of("status", ItemStatus), name="status"),
+    Index(None, "batch_id", "status"),
+    Index(None, "message_id"),
+)
+
+# Recurring messages and batches: each occurrence becomes its own message (or batch) as it
+# comes near, so a rule without an end has no horizon.
+recurrences = Table(
+    "recurrences",
+    metadata,
+    _id(),
+    _workspace_fk(),
+    Column("kind", String(10), nullable=False),  # message | batch
+    Column("rrule", Text(), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("dtstart", UTCDateTime(), nullable=False),
+    Column("template", JSON(), nullable=False),  # what each occurrence is made from
+    Column("next_at", UTCDateTime()),  # NULL: the rule has ended or was stopped
+    Column("occurrences", Integer(), nullable=False, server_default="0"),
+    _created_at(),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("stopped_at", UTCDateTime()),
+    Index(None, "workspace_id", "id"),
+    Index(None, "next_at"),
+)
+
+# Workspace settings that are documents rather than rows: `opt_out` (keywords per language,
+# the HELP answer) and the like. `value` is validated by the domain module that owns `key`.
+workspace_settings = Table(
+    "workspace_settings",
+    metadata,
+    _workspace_fk(),
+    Column("key", String(40), nullable=False),
+    Column("value", JSON(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("workspace_id", "key"),
 )
