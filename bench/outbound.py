@@ -18,7 +18,7 @@ Three measurements per backend:
 2. Release cost, in-process: the database holds a small and a large backlog of future-dated
    queued messages (bulk-inserted with COPY / executemany), 100 messages are made due, and
    `pigeon.services.scheduling.release_due` is timed (median of several rounds). The release
-   statement is EXPLAINed to show it walks ix_messages_queued_scheduled_for.
+   statement is EXPLAINed to show it walks ix_messages_queued_release_at.
 3. Release latency: with the server's scheduler running, messages scheduled a few seconds
    ahead; lag = the `released` event's `at` minus `scheduled_for`, read back through
    GET /v1/messages/{id}. Measured idle (no gateway polling: the scheduler alone) and under
@@ -74,7 +74,7 @@ from _common import (
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-RELEASE_INDEX = "ix_messages_queued_scheduled_for"
+RELEASE_INDEX = "ix_messages_queued_release_at"
 BODY = "Reminder #{i}: your appointment is tomorrow at 10:00. Reply STOP to opt out."
 
 
@@ -639,9 +639,8 @@ def _release_fixture(url: str) -> ReleaseFixture:
 
     @event.listens_for(container.db.engine, "before_cursor_execute")
     def _capture(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("UPDATE MESSAGES") and "scheduled_for" in (
-            statement
-        ):
+        # The release's pick: the statement that walks the queued index.
+        if statement.lstrip().upper().startswith("SELECT") and "release_at <=" in statement:
             fixture.captured.append((statement, params))
 
     return fixture
@@ -650,7 +649,7 @@ def _release_fixture(url: str) -> ReleaseFixture:
 _COLUMNS = (
     "id", "workspace_id", "channel_id", "device_id", "recipient", "body", "status",
     "scheduled_for", "attempts", "last_error", "claim_token", "claimed_by",
-    "lease_expires_at", "meta", "created_at", "updated_at", "sent_at",
+    "lease_expires_at", "meta", "created_at", "updated_at", "sent_at", "release_at",
 )  # fmt: skip
 
 
@@ -668,7 +667,7 @@ def _rows(
             when = now + timedelta(seconds=rng.uniform(3600, 30 * 86400))
         yield (
             new_id(), fx.workspace_id, fx.channel_id, None, _recipient(i), BODY.format(i=i),
-            "queued", when, 0, None, None, None, None, None, now, now, None,
+            "queued", when, 0, None, None, None, None, None, now, now, None, when,
         )  # fmt: skip
 
 
@@ -749,7 +748,7 @@ def _release_once(fx: ReleaseFixture, backend: str, due: int, seed: int) -> floa
     _bulk_insert(fx, _rows(fx, due, due=True, start=seed, now=datetime.now(UTC)))
     fx.captured.clear()
     started = time.perf_counter()
-    released = scheduling.release_due(_services_of(fx.container))
+    released = len(scheduling.release_due(_services_of(fx.container)).released)
     elapsed = time.perf_counter() - started
     if released != due:
         raise BenchFailure(f"{backend}: release_due released {released}, not {due}")

@@ -58,6 +58,8 @@ class Settings:
     redis_url: str | None = None
     lease_seconds: float = 120.0
     claim_limit: int = 50
+    # A device not seen for this long gets no new work, and its unclaimed work moves.
+    device_offline_seconds: float = 90.0
     max_claim_wait_seconds: float = 30.0
     scheduler_interval_seconds: float = 0.25
     max_body_chars: int = 10_000
@@ -216,6 +218,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         public_url=_public_url(env),
         lease_seconds=_number(env, "PIGEON_LEASE_SECONDS", 120.0, float, 1.0, DAYS_30),
         claim_limit=_number(env, "PIGEON_CLAIM_LIMIT", 50, int, 1, MAX_CLAIM_LIMIT),
+        device_offline_seconds=_number(
+            env, "PIGEON_DEVICE_OFFLINE_SECONDS", 90.0, float, 5.0, DAYS_30
+        ),
         max_claim_wait_seconds=_number(
             env, "PIGEON_MAX_CLAIM_WAIT_SECONDS", 30.0, float, 0.0, MAX_CLAIM_WAIT
         ),

@@ -38,6 +38,7 @@ BAD_ID = "not-an-id"
 MALFORMED = b'{"recipient": "+14155550100", "body": '  # cut short
 OK_MESSAGE = {"recipient": PHONE, "body": "hello"}
 OK_REPORT = {"claim_token": "t", "status": "sent"}  # + message_id
+INBOUND = {"guid": "g", "from": PHONE, "text": "x", "received_at": "2030-01-07T09:00:00Z"}
 NOTHING = object()
 TOO_DEEP = (
     b'{"recipient": "+14155550100", "body": "x", "meta": {"x": ' + b"[" * 5000 + b"]" * 5000 + b"}}"
@@ -225,6 +226,17 @@ CASES: dict[tuple[str, str], list[Bad] | NoInput] = {
             json=OK_MESSAGE,
             headers={"Idempotency-Key": ""},
         ),
+        Bad("repeat without a rule", "repeat.rrule", json={**OK_MESSAGE, "repeat": {}}),
+        Bad(
+            "repeat too often",
+            "repeat.rrule",
+            json={**OK_MESSAGE, "repeat": {"rrule": "FREQ=MINUTELY"}},
+        ),
+        Bad(
+            "repeat in no time zone",
+            "repeat.timezone",
+            json={**OK_MESSAGE, "repeat": {"rrule": "FREQ=DAILY", "timezone": "Mars/Olympus"}},
+        ),
     ],
     ("POST", "/v1/messages/batch"): [
         malformed(),
@@ -254,6 +266,11 @@ CASES: dict[tuple[str, str], list[Bad] | NoInput] = {
             json={"items": [{**OK_MESSAGE, "idempotency_key": "k\x00"}]},
         ),
         Bad("unknown field", "dry_run", json={"items": [OK_MESSAGE], "dry_run": True}),
+        Bad(
+            "an item that repeats",
+            "items[0].repeat",
+            json={"items": [{**OK_MESSAGE, "repeat": {"rrule": "FREQ=DAILY"}}]},
+        ),
         Bad(
             "one key for the whole batch",
             "idempotency-key",
@@ -308,6 +325,142 @@ CASES: dict[tuple[str, str], list[Bad] | NoInput] = {
         Bad("limit too small", "limit", params={"limit": 0}),
     ],
     ("GET", "/v1/inbound/{message_id}"): [bad_id("message_id")],
+    # /v1 contacts
+    ("POST", "/v1/contacts"): [
+        malformed(),
+        not_an_object(),
+        Bad("unknown field", "colour", json={"name": "x", "colour": "red"}),
+        Bad(
+            "handle not a phone",
+            "handles[0].value",
+            json={"handles": [{"kind": "phone", "value": "call me"}]},
+        ),
+        Bad("tag with NUL", "tags", json={"name": "x", "tags": ["a\x00"]}),
+        Bad("attribute named badly", "attributes.a b", json={"attributes": {"a b": 1}}),
+        Bad("unknown zone", "timezone", json={"name": "x", "timezone": "Mars/Olympus"}),
+        Bad("NaN attribute", "attributes.n", content=b'{"attributes": {"n": NaN}}'),
+    ],
+    ("GET", "/v1/contacts"): [
+        Bad("cursor not an id", "cursor", params={"cursor": "x"}),
+        Bad("limit too large", "limit", params={"limit": 100_000}),
+    ],
+    ("GET", "/v1/contacts/{contact_id}"): [bad_id("contact_id")],
+    ("PATCH", "/v1/contacts/{contact_id}"): [bad_id("contact_id")],
+    ("DELETE", "/v1/contacts/{contact_id}"): [bad_id("contact_id")],
+    ("POST", "/v1/contacts/bulk"): [
+        malformed(),
+        Bad("contacts missing", "contacts", json={}),
+        Bad("contacts not a list", "contacts", json={"contacts": {"name": "x"}}),
+        Bad(
+            "a bad row",
+            "contacts[1].handles[0].value",
+            json={"contacts": [{"name": "a"}, {"handles": [{"kind": "email", "value": "nope"}]}]},
+        ),
+    ],
+    # /v1 batches
+    ("POST", "/v1/batches"): [
+        malformed(),
+        not_an_object(),
+        Bad("template missing", "template", json={"name": "b", "audience": {}}),
+        Bad("template broken", "template", json={"name": "b", "template": "{{ x ", "audience": {}}),
+        Bad(
+            "unknown audience field",
+            "audience.colour",
+            json={"name": "b", "template": "x", "audience": {"colour": 1}},
+        ),
+        Bad(
+            "auto_pause rate a flag",
+            "auto_pause.max_failure_rate",
+            json={
+                "name": "b",
+                "template": "x",
+                "audience": {},
+                "auto_pause": {"max_failure_rate": False},
+            },
+        ),
+        Bad(
+            "send_at in seconds",
+            "send_at",
+            json={"name": "b", "template": "x", "audience": {}, "send_at": 1700000000},
+        ),
+        Bad(
+            "repeat every second",
+            "repeat.rrule",
+            json={
+                "name": "b",
+                "template": "x",
+                "audience": {},
+                "repeat": {"rrule": "FREQ=SECONDLY"},
+            },
+        ),
+    ],
+    ("GET", "/v1/batches"): [Bad("cursor not an id", "cursor", params={"cursor": "x"})],
+    ("GET", "/v1/batches/{batch_id}"): [bad_id("batch_id")],
+    ("GET", "/v1/batches/{batch_id}/items"): [
+        bad_id("batch_id"),
+        Bad("unknown status", "status", params={"status": "lost"}),
+    ],
+    ("POST", "/v1/batches/{batch_id}/preview"): [
+        bad_id("batch_id"),
+        Bad("samples too many", "samples", params={"samples": 10_000}),
+    ],
+    ("POST", "/v1/batches/{batch_id}/start"): [bad_id("batch_id")],
+    ("POST", "/v1/batches/{batch_id}/pause"): [bad_id("batch_id")],
+    ("POST", "/v1/batches/{batch_id}/resume"): [bad_id("batch_id")],
+    ("POST", "/v1/batches/{batch_id}/cancel"): [bad_id("batch_id")],
+    # /v1 throttle
+    ("GET", "/v1/throttle"): [
+        Bad("channel_id not an id", "channel_id", params={"channel_id": "x"})
+    ],
+    ("PUT", "/v1/throttle"): [
+        malformed(),
+        Bad("a flag as a limit", "max_per_minute", json={"max_per_minute": True}),
+        Bad("a negative gap", "min_gap_seconds", json={"min_gap_seconds": -1}),
+        Bad(
+            "quiet hours past midnight",
+            "quiet_hours.start",
+            json={"quiet_hours": {"start": "25:00", "end": "07:00"}},
+        ),
+        Bad("unknown zone", "timezone", json={"timezone": "Mars/Olympus"}),
+        Bad("unknown field", "max_per_week", json={"max_per_week": 5}),
+        Bad(
+            "both scopes",
+            "device_id",
+            json={},
+            params={
+                "channel_id": "01a2304d-2ca5-77b5-a4d9-3a2e48ed7241",
+                "device_id": "01a2304d-2ca5-77b5-a4d9-3a2e48ed7241",
+            },
+        ),
+    ],
+    ("DELETE", "/v1/throttle"): [
+        Bad("device_id not an id", "device_id", params={"device_id": "x"})
+    ],
+    ("GET", "/v1/throttle/policies"): [anonymous()],
+    # /v1 opt-out keywords, recurrences
+    ("GET", "/v1/opt-out"): [anonymous()],
+    ("PUT", "/v1/opt-out"): [
+        malformed(),
+        not_an_object(),
+        Bad("languages missing", "languages", json={}),
+        Bad(
+            "a word with punctuation",
+            "languages.en.stop[0]",
+            json={"languages": {"en": {"stop": ["STOP!"], "help_text": "Hi"}}},
+        ),
+        Bad("help text missing", "languages.en.help_text", json={"languages": {"en": {}}}),
+        Bad(
+            "unknown field",
+            "colour",
+            json={"languages": {"en": {"help_text": "Hi"}}, "colour": "red"},
+        ),
+    ],
+    ("GET", "/v1/recurrences"): [
+        Bad("cursor not an id", "cursor", params={"cursor": "x"}),
+        Bad("limit too small", "limit", params={"limit": 0}),
+    ],
+    ("GET", "/v1/recurrences/{recurrence_id}"): [bad_id("recurrence_id")],
+    ("DELETE", "/v1/recurrences/{recurrence_id}"): [bad_id("recurrence_id")],
     # Provider webhooks (their bodies' cases are in tests/integration/test_inbound_*.py,
     # which have mailbox channels; here the channel is the console one: not a webhook).
     ("POST", "/webhooks/imap/{channel_id}"): [
@@ -362,6 +515,32 @@ CASES: dict[tuple[str, str], list[Bad] | NoInput] = {
         ),
     ],
     ("POST", "/v1/gateway/heartbeat"): [anonymous()],
+    ("POST", "/v1/gateway/inbound"): [
+        malformed(),
+        not_an_object(),
+        Bad("messages missing", "messages", json={}),
+        Bad("messages empty", "messages", json={"messages": []}),
+        Bad(
+            "a message without its sender",
+            "messages[0].from",
+            json={"messages": [{"guid": "g", "received_at": "2030-01-07T09:00:00Z"}]},
+        ),
+        Bad(
+            "a naive time",
+            "messages[0].received_at",
+            json={"messages": [{**INBOUND, "received_at": "2030-01-07T09:00:00"}]},
+        ),
+        Bad(
+            "an unknown service",
+            "messages[0].service",
+            json={"messages": [{**INBOUND, "service": "Fax"}]},
+        ),
+        Bad(
+            "a guid too long",
+            "messages[0].guid",
+            json={"messages": [{**INBOUND, "guid": "g" * 201}]},
+        ),
+    ],
     ("GET", "/v1/health"): NoInput("a health probe: no credentials, no parameters"),
     # Seed 002
     ("POST", "/api/messages/"): [
@@ -465,7 +644,7 @@ CASES: dict[tuple[str, str], list[Bad] | NoInput] = {
 
 def _app_routes(app: Any) -> set[tuple[str, str]]:
     return {
-        (method, route.path)
+        (method, route.path_format)  # `{contact_id}`, not its convertor `{contact_id:...}`
         for route in iter_route_contexts(app.routes)
         for method in (route.methods or set()) - {"HEAD"}
     }
@@ -520,6 +699,9 @@ def world(api: InProcessClient) -> World:
             "device_id": device.id,
             "channel_id": console["id"],
             "job_id": message["id"],
+            "recurrence_id": message["id"],
+            "batch_id": message["id"],
+            "contact_id": message["id"],
         },
         credentials={
             "operator": bearer(OPERATOR_TOKEN),

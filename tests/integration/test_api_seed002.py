@@ -388,7 +388,7 @@ def test_claimed_by_reads_as_in_the_seed(
 ) -> None:
     message = create(api, tenant)
     assert detail(api, tenant, message["id"])["claimed_by"] is None  # queued
-    assert scheduling.release_due(container) == 1
+    assert len(scheduling.release_due(container).released) == 1
     prepared = detail(api, tenant, message["id"])
     assert (prepared["status"], prepared["claimed_by"]) == ("ACCEPTED", "gateway_pending")
     assert claim(api, gateway).json()["claimed_by"] == "mac-1"

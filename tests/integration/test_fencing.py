@@ -65,7 +65,7 @@ def test_a_stale_holder_cannot_requeue_a_message_released_again(
     [claimed] = gateway.claim(container, holder).messages
     assert _lose_the_lease(container, clock) == scheduling.Sweep(requeued=1)
     clock.advance(timedelta(hours=2))  # past the backoff
-    assert scheduling.release_due(container) == 1
+    assert len(scheduling.release_due(container).released) == 1
     before = _history(container, who, claimed)
     for _ in range(3):  # and again: it could once do so on every release
         late = _report(container, holder, claimed, gateway.Outcome.FAILED, "timeout")
@@ -153,7 +153,7 @@ def test_a_repeated_failure_does_not_steer_a_message_released_again(
     first = _report(container, holder, claimed, gateway.Outcome.FAILED, "busy")
     assert first.message is not None and first.message.status is M.QUEUED
     clock.advance(timedelta(hours=2))
-    assert scheduling.release_due(container) == 1
+    assert len(scheduling.release_due(container).released) == 1
     before = _history(container, who, claimed)
     again = _report(container, holder, claimed, gateway.Outcome.FAILED, "busy")
     assert again.error is None
@@ -168,7 +168,7 @@ def test_an_old_final_failure_does_not_undo_a_persons_retry(
     rejected = _report(container, holder, claimed, gateway.Outcome.REJECTED, "no such buddy")
     assert rejected.message is not None and rejected.message.status is M.FAILED
     messages.retry(container, who, claimed.id)  # a person decides to try again
-    assert scheduling.release_due(container) == 1
+    assert len(scheduling.release_due(container).released) == 1
     again = _report(container, holder, claimed, gateway.Outcome.REJECTED, "no such buddy")
     assert again.error is None
     assert messages.get(container, who, claimed.id).message.status is M.RELEASED

@@ -102,8 +102,8 @@ def _lease_sweep(container: Services, who: Principal) -> Callable[[], object]:
 @pytest.mark.parametrize(
     ("call", "index"),
     [
-        (_release, "ix_messages_queued_scheduled_for"),
-        (_next_due, "ix_messages_queued_scheduled_for"),
+        (_release, "ix_messages_queued_release_at"),
+        (_next_due, "ix_messages_queued_release_at"),
         (_device_claim, "ix_messages_released_channel_id_scheduled_for_id"),
         (_push_claim, "ix_messages_released_channel_id_scheduled_for_id"),
         (_lease_sweep, "ix_messages_claimed_lease_expires_at"),

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pigeon.domain
 
-ALLOWED_THIRD_PARTY = {"phonenumbers"}  # pure parsing, no I/O
+# Pure parsing, calendar arithmetic and a template engine built with no loader (no I/O).
+ALLOWED_THIRD_PARTY = {"phonenumbers", "dateutil", "liquid"}
 FORBIDDEN_FIRST_PARTY = (
     "pigeon.store",
     "pigeon.api",

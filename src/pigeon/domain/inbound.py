@@ -24,6 +24,11 @@ class Provider(StrEnum):
     MSGRAPH = "msgraph"
     GMAIL = "gmail"
     IMAP = "imap"
+    GATEWAY = "gateway"  # pushed by devices (POST /v1/gateway/inbound), never fetched
+
+
+# The providers whose messages come in through pointer jobs, fetched at consume time.
+MAIL_PROVIDERS = (Provider.MSGRAPH, Provider.GMAIL, Provider.IMAP)
 
 
 INBOUND_QUEUE = "inbound"

@@ -11,7 +11,14 @@ from pigeon.domain.transitions import MessageStatus
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-_TIMES = ("scheduled_for", "lease_expires_at", "created_at", "updated_at", "sent_at")
+_TIMES = (
+    "scheduled_for",
+    "lease_expires_at",
+    "created_at",
+    "updated_at",
+    "sent_at",
+    "release_at",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +40,12 @@ class Message:
     created_at: datetime
     updated_at: datetime
     sent_at: datetime | None
+    # While queued: when it may be released (later than scheduled_for while the throttle
+    # holds it, None while a pause holds it), and why it waits.
+    release_at: datetime | None = None
+    hold_reason: str | None = None
+    batch_id: str | None = None
+    device_assigned: bool = False  # pigeon chose the device; failover may move it
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> Message:
@@ -54,6 +67,11 @@ class Message:
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             sent_at=row["sent_at"],
+            # Snapshots kept before these columns existed lack them.
+            release_at=row.get("release_at"),
+            hold_reason=row.get("hold_reason"),
+            batch_id=row.get("batch_id"),
+            device_assigned=bool(row.get("device_assigned", False)),
         )
 
     def snapshot(self) -> dict[str, Any]:

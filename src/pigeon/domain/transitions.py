@@ -151,7 +151,8 @@ BATCHES: Machine[BatchStatus] = Machine(
     {
         B.DRAFT: frozenset({B.SENDING, B.CANCELED}),
         B.SENDING: frozenset({B.PAUSED, B.COMPLETED, B.CANCELED}),
-        B.PAUSED: frozenset({B.SENDING, B.CANCELED}),
+        # paused -> completed: its last claimed messages reported after the pause.
+        B.PAUSED: frozenset({B.SENDING, B.COMPLETED, B.CANCELED}),
         B.COMPLETED: frozenset(),
         B.CANCELED: frozenset(),
     },

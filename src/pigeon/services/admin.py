@@ -514,6 +514,9 @@ def revoke_device(svc: Services, who: Principal, device_id: str) -> Revoked:
             error="the device this message was pinned to was revoked",
             actor=who.actor,
         )
+        moved = message_store.unassign(
+            uow, offline_after=svc.settings.device_offline_seconds, device_id=device_id
+        )
         revoked = Revoked(ended, pinned)
         _audit(
             uow,
@@ -527,6 +530,7 @@ def revoke_device(svc: Services, who: Principal, device_id: str) -> Revoked:
                 "claims_requeued": ended.requeued,
                 "claims_failed": ended.failed,
                 "pinned_failed": pinned,
+                "moved_to_other_devices": moved,
             },
         )
         uow.notify(DEVICES, {"workspace_id": who.workspace_id, "revoked": device_id})

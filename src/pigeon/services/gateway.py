@@ -1,4 +1,5 @@
-"""The pull protocol: devices claim released messages under a lease and report results.
+"""The pull protocol: devices claim released messages under a lease and report results,
+and push the messages they receive (`receive`).
 
 Every call re-checks the device inside its own transaction (the same statement that records
 it as seen), so a revoked device can neither claim nor report from that moment on.
@@ -8,17 +9,29 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from anyio import to_thread
 
 from pigeon import config
 from pigeon.domain.delivery import Outcome as Outcome
+from pigeon.domain.handles import normalize_handle
+from pigeon.domain.ids import new_id
+from pigeon.domain.inbound import (
+    MAX_TEXT_CHARS,
+    Fetched,
+    InboundMessage,
+    Provider,
+    identity,
+    trimmed,
+)
 from pigeon.domain.leases import Lease
+from pigeon.domain.storable import cleaned
 from pigeon.errors import AuthError, ValidationError
-from pigeon.services import delivery
+from pigeon.services import delivery, optout
 from pigeon.store import accounts
+from pigeon.store import inbound as inbound_store
 from pigeon.store import messages as store
 
 if TYPE_CHECKING:
@@ -138,3 +151,101 @@ async def claim_or_wait(
             claimed = await run(lambda: claim(svc, device, limit=limit))
             if claimed.messages or not await waiter.sleep():
                 return claimed
+
+
+# Inbound: what a device received -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Received:
+    """A message a device received (a macOS device reads Messages' chat.db)."""
+
+    guid: str  # the message's GUID in chat.db: its identity is `gateway:<guid>`
+    sender: str
+    text: str
+    received_at: datetime
+    service: str | None = None  # iMessage | SMS: the device's business, not stored
+
+
+@dataclass(frozen=True)
+class ReceiveResult:
+    accepted: int
+    duplicates: int
+
+
+def receive(svc: Services, device: Device, received: Sequence[Received]) -> ReceiveResult:
+    """Store each message once per workspace (a GUID seen before changes nothing, so a
+    device may push again whatever it is unsure was stored), on the device's channel, and
+    hand each new one to the opt-out keywords, in one transaction."""
+    errors = {
+        f"messages[{index}].received_at": "must include a UTC offset"
+        for index, item in enumerate(received)
+        if item.received_at.tzinfo is None or item.received_at.utcoffset() is None
+    }
+    if errors:
+        raise ValidationError(errors)
+    accepted = duplicates = 0
+    with svc.db.transaction() as uow:
+        _seen(svc, uow, device)
+        for item in received:
+            handle = _handle(item.sender)
+            fetched = trimmed(
+                Fetched(
+                    message_id=item.guid,
+                    sender=handle or item.sender.strip(),
+                    recipients=(),
+                    subject="",
+                    text=cleaned(item.text, limit=MAX_TEXT_CHARS),
+                    received_at=item.received_at.astimezone(UTC),
+                )
+            )
+            message = InboundMessage(
+                id=new_id(),
+                workspace_id=device.workspace_id,
+                channel_id=device.channel_id,
+                provider=Provider.GATEWAY,
+                external_id=identity(Provider.GATEWAY, item.guid),
+                sender=fetched.sender,
+                recipients=(),
+                subject="",
+                text=fetched.text,
+                received_at=fetched.received_at,
+                created_at=uow.now,
+            )
+            if not inbound_store.insert_once(uow, message):
+                duplicates += 1
+                continue
+            accepted += 1
+            uow.notify("inbound", {"id": message.id, "workspace_id": message.workspace_id})
+            if handle is not None:
+                optout.handle_inbound(
+                    svc,
+                    device.workspace_id,
+                    device.channel_id,
+                    handle,
+                    message.text,
+                    actor=f"device:{device.id}",
+                    uow=uow,
+                    device_id=device.id,
+                    inbound_id=message.id,
+                )
+    log.info(
+        "device pushed inbound messages",
+        extra={
+            "action": "inbound_gateway",
+            "device_id": device.id,
+            "workspace_id": device.workspace_id,
+            "count": accepted,
+            "duplicates": duplicates,
+        },
+    )
+    return ReceiveResult(accepted, duplicates)
+
+
+def _handle(sender: str) -> str | None:
+    """The sender's canonical handle; None for what is no phone number or email address (a
+    short code, a business's name): stored as given, never opted out."""
+    try:
+        return normalize_handle(sender, field="from")
+    except ValidationError:
+        return None

@@ -22,6 +22,7 @@ from anyio import to_thread
 from pigeon.domain.channels import MAILBOX_KINDS
 from pigeon.domain.ids import is_uuid, new_id
 from pigeon.domain.inbound import (
+    MAIL_PROVIDERS,
     InboundMessage,
     Provider,
     SourceUnavailable,
@@ -85,7 +86,7 @@ def handlers() -> dict[str, Handler]:
 
         return handle
 
-    return {pointer_kind(provider): handler_of(provider) for provider in Provider}
+    return {pointer_kind(provider): handler_of(provider) for provider in MAIL_PROVIDERS}
 
 
 def consume(svc: Services, job: Job, provider: Provider) -> Skipped | None:

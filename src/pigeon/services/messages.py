@@ -40,6 +40,9 @@ IDEMPOTENCY_SCOPE = "messages"
 IDEMPOTENCY_UNIQUE = "pk_idempotency_keys"
 MAX_BATCH = 1000
 MAX_META_BYTES = 4096
+# Meta keys pigeon itself sets (`marks`: a keyword reply, a recurrence's occurrence); a
+# caller's meta may not hold them, so that none can pass for pigeon's.
+RESERVED_META_PREFIX = "pigeon."
 # A person may resend what failed or may not have gone out; a live claim is the device's.
 RETRYABLE = frozenset({MessageStatus.FAILED, MessageStatus.UNKNOWN})
 
@@ -168,44 +171,82 @@ def create_batch(
 def _create_batch_once(
     svc: Services, who: Principal, items: Sequence[_Item], field_prefix: str, scope: str
 ) -> BatchCreated:
-    keys = _keys(items, field_prefix)
     with svc.db.transaction() as uow:
-        # The caller's key is checked in the same read as the rest (see services/auth).
-        known = intake.known(
-            uow, workspace_id=who.workspace_id, key_id=who.key_id, scope=scope, keys=keys
-        )
-        if not known.key_valid:
-            auth.refuse_revoked(svc, who)
-        channels = _ChannelCache(svc, uow, who.workspace_id, known.default_channel)
-        found: list[Message | None] = [None] * len(items)
-        rows: list[dict[str, Any]] = []
-        fresh: dict[str, idempotency.Recorded] = {}
-        errors: dict[str, str] = {}
-        seen = known.recorded
-        for index, item in enumerate(items):
-            where = f"{field_prefix}[{index}]." if field_prefix else ""
-            replay = _replay(uow, who, item, where, seen)
-            if replay is not None:
-                found[index] = replay
-                continue
-            try:
-                row = _validated_row(svc, uow, channels, who, item, where)
-            except ValidationError as error:
-                errors.update(error.errors)  # every bad item is named, not just the first
-                continue
-            rows.append(row)
-            message = Message.from_row({**_ROW_DEFAULTS, **row})
-            found[index] = message
-            key = item.request.idempotency_key
-            if key is not None:
-                if key in fresh:
-                    errors[f"{where}idempotency_key"] = "is repeated in this batch"
-                snapshot = {"snapshot": message.snapshot()}
-                fresh[key] = idempotency.Recorded(item.fingerprint(), 201, snapshot)
-        if errors:
-            raise ValidationError(errors)
-        records = idempotency.rows(who.workspace_id, scope, fresh, uow.now)
-        store.insert_many(uow, rows, actor=who.actor, also=[records])
+        return _create_in(svc, uow, who, items, field_prefix, scope, None)
+
+
+def create_in(
+    svc: Services,
+    uow: UnitOfWork,
+    who: Principal,
+    requests: Sequence[NewMessage],
+    *,
+    field_prefix: str = "",
+    scope: str = IDEMPOTENCY_SCOPE,
+    marks: Mapping[str, Any] | None = None,
+) -> BatchCreated:
+    """Create messages inside the caller's unit of work (a keyword's reply beside the
+    inbound message it answers, a recurrence's occurrence beside its step). Nothing is
+    written unless all are valid. `marks` are meta keys pigeon sets (`pigeon.` ones), added
+    to each message's meta after the caller's meta is checked. A concurrent request with
+    the same idempotency key raises UniqueViolation, which ends the caller's transaction."""
+    if not requests:
+        raise ValidationError.field(field_prefix or "body", "must hold at least one message")
+    items = [
+        _Item.of(request, f"{field_prefix}[{index}].recipient" if field_prefix else "recipient")
+        for index, request in enumerate(requests)
+    ]
+    return _create_in(svc, uow, who, items, field_prefix, scope, marks)
+
+
+def _create_in(
+    svc: Services,
+    uow: UnitOfWork,
+    who: Principal,
+    items: Sequence[_Item],
+    field_prefix: str,
+    scope: str,
+    marks: Mapping[str, Any] | None,
+) -> BatchCreated:
+    keys = _keys(items, field_prefix)
+    # The caller's key is checked in the same read as the rest (see services/auth).
+    known = intake.known(
+        uow, workspace_id=who.workspace_id, key_id=who.key_id, scope=scope, keys=keys
+    )
+    if not known.key_valid:
+        auth.refuse_revoked(svc, who)
+    channels = _ChannelCache(svc, uow, who.workspace_id, known.default_channel)
+    found: list[Message | None] = [None] * len(items)
+    rows: list[dict[str, Any]] = []
+    fresh: dict[str, idempotency.Recorded] = {}
+    errors: dict[str, str] = {}
+    seen = known.recorded
+    for index, item in enumerate(items):
+        where = f"{field_prefix}[{index}]." if field_prefix else ""
+        replay = _replay(uow, who, item, where, seen)
+        if replay is not None:
+            found[index] = replay
+            continue
+        try:
+            row = _validated_row(svc, uow, channels, who, item, where)
+        except ValidationError as error:
+            errors.update(error.errors)  # every bad item is named, not just the first
+            continue
+        if marks:
+            row["meta"] = {**(row["meta"] or {}), **marks}
+        rows.append(row)
+        message = Message.from_row({**_ROW_DEFAULTS, **row})
+        found[index] = message
+        key = item.request.idempotency_key
+        if key is not None:
+            if key in fresh:
+                errors[f"{where}idempotency_key"] = "is repeated in this batch"
+            snapshot = {"snapshot": message.snapshot()}
+            fresh[key] = idempotency.Recorded(item.fingerprint(), 201, snapshot)
+    if errors:
+        raise ValidationError(errors)
+    records = idempotency.rows(who.workspace_id, scope, fresh, uow.now)
+    store.insert_many(uow, rows, actor=who.actor, also=[records])
     created = [message for message in found if message is not None]
     return BatchCreated(created, created=len(rows), replayed=len(items) - len(rows))
 
@@ -332,6 +373,10 @@ def _validated_row(
         problem := json_problem(request.meta, max_bytes=MAX_META_BYTES)
     ):
         errors[f"{where}meta"] = problem
+    elif request.meta is not None and any(
+        str(key).startswith(RESERVED_META_PREFIX) for key in request.meta
+    ):
+        errors[f"{where}meta"] = f"keys starting with {RESERVED_META_PREFIX!r} are pigeon's own"
     channel = None
     if request.channel_id is not None and not is_uuid(request.channel_id):
         errors[f"{where}channel_id"] = "no such channel in this workspace"

@@ -30,17 +30,42 @@ ENDED_CLAIM_ERRORS = {
 }
 
 
-def release_due(svc: Services, *, limit: int = RELEASE_CHUNK) -> int:
-    """Mark due queued messages released; returns how many. Safe to run concurrently."""
+def release_due(svc: Services, *, limit: int = RELEASE_CHUNK) -> store.ReleaseStep:
+    """Release, hold or suppress up to `limit` due queued messages (the throttle, consent
+    and device selection decide which); safe to run concurrently."""
     with svc.db.transaction() as uow:
-        released = store.release_due(uow, now=uow.now, limit=limit)
-    if released:
+        step = store.release_step(
+            uow, now=uow.now, limit=limit, offline_after=svc.settings.device_offline_seconds
+        )
+    if step.released:
         log.debug(
             "released %d messages",
-            len(released),
-            extra={"action": "messages_released", "count": len(released)},
+            len(step.released),
+            extra={"action": "messages_released", "count": len(step.released)},
         )
-    return len(released)
+    return step
+
+
+def move_off_gone_devices(svc: Services) -> int:
+    """Released work pigeon gave to a device that went offline or was revoked goes back to
+    every device of its channel (with an event each); returns how many messages moved."""
+    with svc.db.transaction() as uow:
+        moved = store.unassign(uow, offline_after=svc.settings.device_offline_seconds)
+    if moved:
+        log.info(
+            "moved %d messages off devices that went away",
+            moved,
+            extra={"action": "messages_moved_off_devices", "count": moved},
+        )
+    return moved
+
+
+def prune_throttle_ledger(svc: Services) -> int:
+    """Forget releases older than any throttle window; returns how many rows went."""
+    from pigeon.store import throttle
+
+    with svc.db.transaction() as uow:
+        return throttle.prune_ledger(uow)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,12 @@ if TYPE_CHECKING:
     from pigeon.store.database import UnitOfWork
 
 
+def key(handle: str) -> str:
+    """The form consent is kept under: an email address whole in lower case (messages keep
+    the local part as given, contacts lower-case it all: both must meet the same opt-out)."""
+    return handle.lower() if "@" in handle else handle
+
+
 @dataclass(frozen=True, slots=True)
 class OptOut:
     channel_id: str
@@ -47,7 +53,7 @@ def opt_out(
         .values(
             workspace_id=workspace_id,
             channel_id=channel_id,
-            handle=handle,
+            handle=key(handle),
             source=source,
             keyword=keyword,
             at=uow.now,
@@ -64,7 +70,7 @@ def opt_in(uow: UnitOfWork, workspace_id: str, channel_id: str, handle: str) -> 
         delete(opt_outs).where(
             opt_outs.c.workspace_id == workspace_id,
             opt_outs.c.channel_id == channel_id,
-            opt_outs.c.handle == handle,
+            opt_outs.c.handle == key(handle),
         )
     )
     return result.rowcount > 0
@@ -72,7 +78,7 @@ def opt_in(uow: UnitOfWork, workspace_id: str, channel_id: str, handle: str) -> 
 
 def of_handles(uow: UnitOfWork, workspace_id: str, handles: Iterable[str]) -> list[OptOut]:
     """Every opt-out of these handles, on any channel of the workspace."""
-    wanted = sorted(set(handles))
+    wanted = sorted({key(h) for h in handles})
     if not wanted:
         return []
     rows = uow.conn.execute(
@@ -93,14 +99,15 @@ def opted_out(
     wanted = set(pairs)
     if not wanted:
         return set()
-    handles = sorted({handle for _channel, handle in wanted})
+    handles = sorted({key(handle) for _channel, handle in wanted})
     rows = uow.conn.execute(
         select(opt_outs.c.channel_id, opt_outs.c.handle).where(
             opt_outs.c.workspace_id == workspace_id,
             one_of(uow.dialect, opt_outs.c.handle, handles),
         )
     ).all()
-    return {(r.channel_id, r.handle) for r in rows} & wanted
+    found = {(r.channel_id, r.handle) for r in rows}
+    return {(channel, handle) for channel, handle in wanted if (channel, key(handle)) in found}
 
 
 def any_in(uow: UnitOfWork, workspace_ids: Iterable[str]) -> set[str]:

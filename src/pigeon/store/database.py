@@ -149,10 +149,18 @@ def make_throwaway_engine(url: str) -> Engine:
 
 
 class UnitOfWork:
-    def __init__(self, conn: Connection, now: datetime) -> None:
+    def __init__(self, conn: Connection, now: datetime, clock: Clock | None = None) -> None:
         self.conn = conn
         self.now = now  # one instant for every row this transaction writes
         self.notifications: list[tuple[str, dict[str, Any]]] = []
+        self._clock = clock
+
+    def catch_up(self) -> datetime:
+        """Move `now` to the clock's time: after waiting for a lock, so that what the lock
+        serialises (throttled releases) is stamped in the order it happened."""
+        if self._clock is not None:
+            self.now = max(self.now, self._clock.now())
+        return self.now
 
     @property
     def dialect(self) -> str:
@@ -214,7 +222,7 @@ class Database:
                         ms = max(int(busy_seconds * 1000), 1)
                         conn.exec_driver_sql(f"SET LOCAL statement_timeout = {ms}")
                         conn.exec_driver_sql(f"SET LOCAL lock_timeout = {ms}")
-                    uow = UnitOfWork(conn, self.clock.now())
+                    uow = UnitOfWork(conn, self.clock.now(), self.clock)
                     yield uow
         finally:
             if gate is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -23,14 +24,13 @@ from pigeon.domain import transitions
 from pigeon.domain.messages import Message, MessageEvent
 from pigeon.domain.transitions import MessageStatus
 from pigeon.errors import Conflict
-from pigeon.store import accounts, claims
+from pigeon.store import accounts, batches, claims, throttle
 from pigeon.store.bulk import Rows, insert_rows, insert_together
 from pigeon.store.sql import one_of, one_of_param, status_is
-from pigeon.store.tables import channels, message_events, messages
+from pigeon.store.tables import channels, devices, message_events, messages
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
-    from datetime import datetime
 
     from sqlalchemy import Table
 
@@ -87,7 +87,12 @@ def _announce(
     Per workspace: the ids, and how many of them each channel and each pinned device got,
     so a waiting claim is woken only for work it can take (services/waiters.py). `taken`:
     ids the same transaction went on to claim, which nobody need wake for.
+
+    Every status change passes here inside its transaction, so the batch items of the
+    messages follow them here too (store/batches.follow).
     """
+    if status in batches.ITEM_OF_MESSAGE:
+        batches.follow(uow, [row[0] for row in moved], status)
     by_workspace: dict[str, list[Moved]] = {}
     for row in moved:
         by_workspace.setdefault(row[1], []).append(row)
@@ -123,6 +128,7 @@ def insert_many(
     with them (their idempotency records), in as few round trips as the database allows."""
     if not rows:
         return
+    rows = [r if "release_at" in r else {**r, "release_at": r["scheduled_for"]} for r in rows]
     events = [
         _event(r["id"], r["workspace_id"], None, r["status"], r["created_at"], actor) for r in rows
     ]
@@ -218,7 +224,7 @@ def move(
     row = uow.conn.execute(
         update(messages)
         .where(messages.c.id == message.id, messages.c.status == message.status)
-        .values(status=target, updated_at=at, **(values or {}))
+        .values(status=target, updated_at=at, **_queue_values(target, message, values))
         .returning(*messages.c)
     ).first()
     if row is None:
@@ -226,6 +232,59 @@ def move(
     moved = Message.from_row(row._mapping)
     _record(uow, moved, message.status, at, actor, detail)
     return moved
+
+
+def move_many(
+    uow: UnitOfWork,
+    found: Sequence[Message],
+    target: MessageStatus,
+    *,
+    actor: str,
+    detail: Mapping[str, Any] | None = None,
+) -> list[Message]:
+    """`move` for many messages (read locked), one statement per status they are in; those
+    that changed since they were read are left alone. Returns the moved ones."""
+    by_status: dict[MessageStatus, list[Message]] = {}
+    for message in found:
+        transitions.check(message.status, target)
+        by_status.setdefault(message.status, []).append(message)
+    moved: list[Message] = []
+    c = messages.c
+    for status, group in by_status.items():
+        rows = uow.conn.execute(
+            update(messages)
+            .where(one_of(uow.dialect, c.id, [m.id for m in group]), c.status == status)
+            .values(status=target, updated_at=uow.now)
+            .returning(c.id)
+        ).all()
+        changed = {r.id for r in rows}
+        moved.extend(replace(m, status=target) for m in group if m.id in changed)
+        insert_rows(
+            uow,
+            message_events,
+            [
+                _event(m.id, m.workspace_id, status, target, uow.now, actor, detail)
+                for m in group
+                if m.id in changed
+            ],
+        )
+    if moved:
+        _announce(uow, [_moved(m) for m in moved], target)
+    return moved
+
+
+def _queue_values(
+    target: MessageStatus, message: Message, values: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """`values`, and for a move back to the queue when it may be released: at its (new)
+    scheduled time, with no hold left over from an earlier wait."""
+    values = dict(values or {})
+    if target is M.QUEUED:
+        values.setdefault("release_at", values.get("scheduled_for", message.scheduled_for))
+        values.setdefault("hold_reason", None)
+        if message.device_assigned:  # chosen afresh at the next release
+            values.update(device_id=None, device_assigned=False)
+    return values
 
 
 @dataclass(frozen=True)
@@ -258,6 +317,12 @@ def settle_claims(
     for members in groups.values():
         first = members[0]
         values = {"status": first.target, "updated_at": at, **first.values}
+        if first.target is M.QUEUED:
+            # Each member's own scheduled time when the settlement does not set one.
+            values.setdefault(
+                "release_at", values.get("scheduled_for", first.message.scheduled_for)
+            )
+            values.setdefault("hold_reason", None)
         updated = claims.settle(
             uow.conn,
             messages,
@@ -318,32 +383,148 @@ def _record(
     _announce(uow, [_moved(moved)], moved.status, **extra)
 
 
-def release_due(
-    uow: UnitOfWork, *, now: datetime, limit: int, announce: bool = True
-) -> list[Moved]:
-    """Release up to `limit` due queued messages; returns (id, workspace, channel, device).
+@dataclass(frozen=True)
+class ReleaseStep:
+    released: list[Moved]  # (id, workspace, channel, device)
+    considered: int  # due messages looked at: released, held back or suppressed
 
-    Walks ix_messages_queued_scheduled_for from the oldest due message, so the cost follows
-    what is due, whatever the number of future messages. A claim that releases on its way
-    announces only what it left for others (`_announce_left`).
+
+DEVICE_OFFLINE_SECONDS = 90.0
+
+
+def release_due(
+    uow: UnitOfWork,
+    *,
+    now: datetime,
+    limit: int,
+    announce: bool = True,
+    offline_after: float = DEVICE_OFFLINE_SECONDS,
+) -> list[Moved]:
+    """Release up to `limit` due queued messages; returns (id, workspace, channel, device)."""
+    return release_step(
+        uow, now=now, limit=limit, announce=announce, offline_after=offline_after
+    ).released
+
+
+_CANDIDATE_COLUMNS = [
+    messages.c.id,
+    messages.c.workspace_id,
+    messages.c.channel_id,
+    messages.c.device_id,
+    messages.c.recipient,
+    select(channels.c.kind)
+    .where(channels.c.id == messages.c.channel_id)
+    .scalar_subquery()
+    .label("channel_kind"),
+]
+
+
+def release_step(
+    uow: UnitOfWork,
+    *,
+    now: datetime,
+    limit: int,
+    announce: bool = True,
+    offline_after: float = DEVICE_OFFLINE_SECONDS,
+) -> ReleaseStep:
+    """Look at up to `limit` due queued messages and release, hold or suppress each as the
+    gate decides (store/throttle.py).
+
+    Walks ix_messages_queued_release_at from the oldest due message, so the cost follows
+    what is due, whatever the number of future or held messages. A claim that releases on
+    its way announces only what it left for others (`_announce_left`).
     """
     c = messages.c
     pick = claims.pick(
         messages,
-        eligible=and_(status_is(messages, MessageStatus.QUEUED), c.scheduled_for <= now),
-        order_by=[c.scheduled_for],
+        eligible=and_(status_is(messages, MessageStatus.QUEUED), c.release_at <= now),
+        order_by=[c.release_at],
         dialect=uow.dialect,
         limit=limit,
+        columns=_CANDIDATE_COLUMNS,
     )
-    rows = uow.conn.execute(
-        update(messages)
-        .where(c.id.in_(pick.scalar_subquery()))
-        .values(status=MessageStatus.RELEASED, updated_at=now)
-        .returning(c.id, c.workspace_id, c.channel_id, c.device_id)
-    ).all()
-    released = [(r.id, r.workspace_id, r.channel_id, r.device_id) for r in rows]
+    candidates = [
+        throttle.Candidate(
+            r.id, r.workspace_id, r.channel_id, r.channel_kind, r.device_id, r.recipient
+        )
+        for r in uow.conn.execute(pick).all()
+    ]
+    if not candidates:
+        return ReleaseStep([], 0)
+    plan = throttle.plan(uow, candidates, offline_after=offline_after)
+    now = max(now, uow.now)  # the gate may have waited for a policy's lock
+    released = _release(uow, plan.release, now)
+    _hold(uow, plan.hold)
+    _suppress(uow, plan.suppress, now)
+    throttle.record_releases(uow, plan.counted, by_recipient=plan.by_recipient)
     _record_bulk(uow, released, M.QUEUED, M.RELEASED, now, "scheduler", announce=announce)
-    return released
+    return ReleaseStep(released, len(candidates))
+
+
+def _release(uow: UnitOfWork, chosen: Sequence[throttle.Candidate], now: datetime) -> list[Moved]:
+    """Mark them released, clearing any hold; those pigeon gave a device get it."""
+    c = messages.c
+    groups: dict[str | None, list[str]] = {}
+    for candidate in chosen:
+        groups.setdefault(candidate.device_id if candidate.device_assigned else None, []).append(
+            candidate.id
+        )
+    for device_id, ids in groups.items():
+        values: dict[str, Any] = {
+            "status": MessageStatus.RELEASED,
+            "updated_at": now,
+            "release_at": None,
+            "hold_reason": None,
+        }
+        if device_id is not None:
+            values.update(device_id=device_id, device_assigned=True)
+        uow.conn.execute(
+            update(messages)
+            .where(one_of(uow.dialect, c.id, ids), status_is(messages, M.QUEUED))
+            .values(**values)
+        )
+    return [(m.id, m.workspace_id, m.channel_id, m.device_id) for m in chosen]
+
+
+def _hold(uow: UnitOfWork, held: Sequence[tuple[throttle.Candidate, datetime | None, str]]) -> None:
+    """Leave them queued until the instant the gate found (None: until the hold is lifted)."""
+    if not held:
+        return
+    c = messages.c
+    uow.conn.execute(
+        update(messages)
+        .where(c.id == bindparam("b_id"))
+        .values(release_at=bindparam("b_at"), hold_reason=bindparam("b_reason")),
+        [{"b_id": m.id, "b_at": at, "b_reason": reason} for m, at, reason in held],
+    )
+
+
+def _suppress(uow: UnitOfWork, chosen: Sequence[throttle.Candidate], now: datetime) -> None:
+    """The recipient opted out of the channel: the message ends suppressed, never sent."""
+    if not chosen:
+        return
+    c = messages.c
+    uow.conn.execute(
+        update(messages)
+        .where(one_of(uow.dialect, c.id, [m.id for m in chosen]), status_is(messages, M.QUEUED))
+        .values(
+            status=MessageStatus.SUPPRESSED,
+            updated_at=now,
+            release_at=None,
+            hold_reason=None,
+            last_error="the recipient opted out of this channel",
+        )
+    )
+    moved = [(m.id, m.workspace_id, m.channel_id, m.device_id) for m in chosen]
+    insert_rows(
+        uow,
+        message_events,
+        [
+            _event(mid, ws, M.QUEUED, M.SUPPRESSED, now, "scheduler", {"reason": "opted_out"})
+            for mid, ws, _, _ in moved
+        ],
+    )
+    _announce(uow, moved, M.SUPPRESSED)
 
 
 def _announce_left(uow: UnitOfWork, released: Sequence[Moved], taken: Sequence[Message]) -> None:
@@ -372,9 +553,7 @@ _SEEN_FOR_CLAIM = accounts.TOUCH_DEVICE.returning(
         messages.c.claimed_by == bindparam("device_id"),
         messages.c.lease_expires_at > bindparam("at"),
     ).label("holds"),
-    _exists(status_is(messages, M.QUEUED), messages.c.scheduled_for <= bindparam("at")).label(
-        "due"
-    ),
+    _exists(status_is(messages, M.QUEUED), messages.c.release_at <= bindparam("at")).label("due"),
 )
 
 
@@ -487,6 +666,7 @@ def fail_pinned(
     pick = select(c.id, c.status).where(
         c.workspace_id == workspace_id,
         c.device_id == device_id,
+        c.device_assigned.is_(False),
         c.status.in_([MessageStatus.QUEUED, MessageStatus.RELEASED]),
     )
     if uow.dialect == "postgresql":
@@ -514,6 +694,55 @@ def fail_pinned(
     return len(waiting)
 
 
+def unassign(uow: UnitOfWork, *, offline_after: float, device_id: str | None = None) -> int:
+    """Move the released messages pigeon gave to a device that is gone (revoked, or not
+    seen for `offline_after` seconds; or `device_id`) back to every device of their channel,
+    with an event each; returns how many. A device the caller named is never moved."""
+    c, d = messages.c, devices.c
+    gone = select(d.id).where(
+        or_(
+            d.revoked_at.is_not(None),
+            d.last_seen_at.is_(None),
+            d.last_seen_at < uow.now - timedelta(seconds=offline_after),
+        )
+    )
+    if device_id is not None:
+        gone = gone.where(d.id == device_id)
+    pick = select(c.id, c.workspace_id, c.channel_id, c.device_id).where(
+        status_is(messages, M.RELEASED),
+        c.device_assigned.is_(True),
+        c.device_id.in_(gone.scalar_subquery()),
+    )
+    if uow.dialect == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    rows = uow.conn.execute(pick).all()
+    if not rows:
+        return 0
+    uow.conn.execute(
+        update(messages)
+        .where(one_of(uow.dialect, c.id, [r.id for r in rows]), status_is(messages, M.RELEASED))
+        .values(device_id=None, device_assigned=False, updated_at=uow.now)
+    )
+    insert_rows(
+        uow,
+        message_events,
+        [
+            _event(
+                r.id,
+                r.workspace_id,
+                M.RELEASED,
+                M.RELEASED,
+                uow.now,
+                "scheduler",
+                {"reason": "device_gone", "device_id": r.device_id},
+            )
+            for r in rows
+        ],
+    )
+    _announce(uow, [(r.id, r.workspace_id, r.channel_id, None) for r in rows], M.RELEASED)
+    return len(rows)
+
+
 def expired_claims(uow: UnitOfWork, *, now: datetime, limit: int) -> list[Message]:
     rows = claims.expired(
         uow.conn, messages, claimed_status=MessageStatus.CLAIMED, now=now, limit=limit
@@ -531,11 +760,12 @@ def any_expired_claim(uow: UnitOfWork, *, now: datetime) -> bool:
 
 
 def next_due_at(uow: UnitOfWork) -> datetime | None:
-    """When the earliest queued message falls due; lets the scheduler sleep exactly."""
+    """When the earliest queued message may be released (its time, or the end of a hold);
+    lets the scheduler sleep exactly."""
     value: datetime | None = uow.conn.execute(
-        select(messages.c.scheduled_for)
-        .where(status_is(messages, MessageStatus.QUEUED))
-        .order_by(messages.c.scheduled_for)
+        select(messages.c.release_at)
+        .where(status_is(messages, MessageStatus.QUEUED), messages.c.release_at.is_not(None))
+        .order_by(messages.c.release_at)
         .limit(1)
     ).scalar()
     return value

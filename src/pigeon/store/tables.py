@@ -420,9 +420,7 @@ Index(
 contact_tags = Table(
     "contact_tags",
     metadata,
-    Column(
-        "contact_id", String(36), ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False
-    ),
+    Column("contact_id", String(36), ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False),
     Column("workspace_id", String(36), nullable=False),
     Column("tag", String(100), nullable=False),
     PrimaryKeyConstraint("contact_id", "tag"),
@@ -433,9 +431,7 @@ contact_handles = Table(
     "contact_handles",
     metadata,
     _id(),
-    Column(
-        "contact_id", String(36), ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False
-    ),
+    Column("contact_id", String(36), ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False),
     Column("workspace_id", String(36), nullable=False),
     Column("kind", String(16), nullable=False),  # domain.contacts.HandleKind
     Column("value", String(254), nullable=False),  # normalised: E.164, lower-cased email
@@ -474,7 +470,9 @@ throttle_policies = Table(
 )
 
 # Releases that throttle policies count (sliding windows, minimum gaps), written while a
-# policy exists in the workspace; rows older than a day are pruned by the upkeep.
+# policy exists in the workspace; rows older than a day are pruned by the upkeep. A release
+# step releases at one instant, so a row holds `count` releases of one channel and device
+# at `at`; with a per-recipient gap in force each row is one recipient's.
 throttle_ledger = Table(
     "throttle_ledger",
     metadata,
@@ -484,7 +482,8 @@ throttle_ledger = Table(
     Column("workspace_id", String(36), nullable=False),
     Column("channel_id", String(36), nullable=False),
     Column("device_id", String(36)),
-    Column("recipient", String(254), nullable=False),
+    Column("recipient", String(254)),
+    Column("count", Integer(), nullable=False),
     Column("at", UTCDateTime(), nullable=False),
     Index(None, "workspace_id", "at"),
     Index(None, "channel_id", "at"),
@@ -506,6 +505,8 @@ batches = Table(
     Column("send_at", UTCDateTime()),
     # {"window": N, "max_failure_rate": 0.5}: pause when the last N sends fail too often.
     Column("auto_pause", JSON()),
+    # {"rrule", "timezone", "recurrence_id"}: started, the batch recurs (services/batches).
+    Column("repeat", JSON()),
     Column("status_reason", Text()),
     _created_at(),
     Column("updated_at", UTCDateTime(), nullable=False),

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LEASE_SWEEP_SECONDS = 1.0
+DEVICE_SWEEP_SECONDS = 5.0
+LEDGER_PRUNE_SECONDS = 600.0
 
 
 class Scheduler:
@@ -37,6 +39,8 @@ class Scheduler:
         self.svc = svc
         self.interval = interval or svc.settings.scheduler_interval_seconds
         self._last_sweep: datetime | None = None
+        self._last_device_sweep: datetime | None = None
+        self._last_prune: datetime | None = None
         self._wake_at: datetime | None = None
         # The earliest due time the last pass saw, while nothing since can have changed it.
         self._next_due: datetime | None = None
@@ -53,17 +57,29 @@ class Scheduler:
         look = scheduling.look_ahead(self.svc, leases=sweep_due)
         if look.next_due is not None and look.next_due <= now:
             while True:
-                count = scheduling.release_due(self.svc)
-                released += count
-                if count < scheduling.RELEASE_CHUNK:
+                step = scheduling.release_due(self.svc)
+                released += len(step.released)
+                if step.considered < scheduling.RELEASE_CHUNK:
                     break
         requeued = 0
         if sweep_due:
             if look.leases_expired:
                 requeued = scheduling.expire_leases(self.svc).requeued
             self._last_sweep = now
-        # What the look saw stays true unless this pass released or requeued messages.
-        self._next_due, self._next_due_known = look.next_due, not released and not requeued
+        if self._last_device_sweep is None or (
+            (now - self._last_device_sweep).total_seconds() >= DEVICE_SWEEP_SECONDS
+        ):
+            scheduling.move_off_gone_devices(self.svc)
+            self._last_device_sweep = now
+        if (
+            self._last_prune is None
+            or (now - self._last_prune).total_seconds() >= LEDGER_PRUNE_SECONDS
+        ):
+            scheduling.prune_throttle_ledger(self.svc)
+            self._last_prune = now
+        # What the look saw stays true unless this pass released, held or requeued messages.
+        touched = look.next_due is not None and look.next_due <= now
+        self._next_due, self._next_due_known = look.next_due, not touched and not requeued
         return released
 
     async def drain(self) -> int:

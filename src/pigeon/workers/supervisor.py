@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pigeon.services import jobs, mailboxes
+# batches: imported for the maker of recurring batches it registers with recurrences.
+from pigeon.services import batches, jobs, mailboxes, recurrences  # noqa: F401
 from pigeon.services.push import worker_identity
 from pigeon.workers.consumer import Consumer, reclaim_expired
 from pigeon.workers.runtime import Runtime, Timer, Worker
@@ -31,6 +32,8 @@ def runtime_of(svc: Services, *, grace_seconds: float = GRACE_SECONDS) -> Runtim
     every = max(svc.queue.lease_seconds / 2, 0.2)
     sweep = Timer("reclaim_jobs", every, lambda: reclaim_expired(svc))
     upkeep = Timer("mailbox_upkeep", mailboxes.UPKEEP_SECONDS, lambda: mailboxes.run_upkeep(svc))
+    # Makes each recurrence's occurrences shortly before they are due.
+    repeat = Timer("recurrences", recurrences.UPKEEP_SECONDS, lambda: recurrences.run_upkeep(svc))
     workers: list[Worker] = [Scheduler(svc), SenderWorker(svc), *consumers]
     if svc.settings.imap_listener:
         from pigeon.providers.imap_listener import ListenerWorker
@@ -38,7 +41,7 @@ def runtime_of(svc: Services, *, grace_seconds: float = GRACE_SECONDS) -> Runtim
         workers.append(ListenerWorker(svc))
     return Runtime(
         workers,
-        [sweep, upkeep],
+        [sweep, upkeep, repeat],
         grace_seconds=grace_seconds,
         hard_seconds=HARD_SECONDS,
     )

@@ -1,4 +1,5 @@
-"""/v1 gateway protocol for pull devices: claim (with long-poll), report, heartbeat."""
+"""/v1 gateway protocol for pull devices: claim (with long-poll), report, heartbeat, and the
+messages a device received (inbound)."""
 
 from __future__ import annotations
 
@@ -23,11 +24,20 @@ from pigeon.api.deps import (
 from pigeon.api.errors import parse_body, problem_body, status_of
 from pigeon.api.openapi import answers, one_of
 from pigeon.api.turns import unlimited
-from pigeon.api.v1.schemas import MAX_REPORTS, ClaimIn, ReportIn, ReportsIn, iso
+from pigeon.api.v1.schemas import (
+    MAX_INBOUND,
+    MAX_REPORTS,
+    ClaimIn,
+    InboundsIn,
+    ReportIn,
+    ReportsIn,
+    iso,
+)
 from pigeon.services import gateway
 
 router = APIRouter(prefix="/v1/gateway", tags=["gateway"], route_class=PigeonRoute)
 BATCH_LIMITS["/v1/gateway/report"] = ("reports", MAX_REPORTS)
+BATCH_LIMITS["/v1/gateway/inbound"] = ("messages", MAX_INBOUND)
 WAITING_ROUTES.add("/v1/gateway/claim")
 log = logging.getLogger(__name__)
 
@@ -164,3 +174,26 @@ def report(
 @router.post("/heartbeat")
 def heartbeat(svc: Svc, device: DeviceAuth) -> dict[str, Any]:
     return {"device_id": device.id, "last_seen_at": iso(gateway.heartbeat(svc, device))}
+
+
+@router.post("/inbound")
+def inbound(svc: Svc, device: DeviceAuth, body: InboundsIn) -> dict[str, Any]:
+    """Messages the device received, each stored once by its `guid` (a repeat is counted
+    in `duplicates` and changes nothing: push again whatever may not have arrived). A
+    message that is a keyword (STOP, START, HELP) acts on the sender's consent for the
+    device's channel."""
+    result = gateway.receive(
+        svc,
+        device,
+        [
+            gateway.Received(
+                guid=m.guid,
+                sender=m.sender,
+                text=m.text,
+                received_at=m.received_at,
+                service=m.service,
+            )
+            for m in body.messages
+        ],
+    )
+    return {"accepted": result.accepted, "duplicates": result.duplicates}

@@ -1,4 +1,5 @@
-"""/v1 messages: create (singly or in batches), list, read with history, cancel, retry."""
+"""/v1 messages: create (singly, repeating, or in batches), list, read with history, cancel,
+retry."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pigeon.api.v1.schemas import BatchIn, Instant, MessageIn, Uuid, event_out, 
 from pigeon.domain.handles import normalize_handle
 from pigeon.domain.transitions import MessageStatus
 from pigeon.errors import ValidationError
-from pigeon.services import messages
+from pigeon.services import messages, recurrences
 from pigeon.services.messages import MAX_BATCH, MessageFilter
 
 router = APIRouter(prefix="/v1", tags=["messages"], route_class=PigeonRoute)
@@ -49,6 +50,15 @@ def create_message(
     who: Sender,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=255)] = None,
 ) -> JSONResponse:
+    """With `repeat`, the first message goes at `scheduled_for` and a recurrence makes one
+    per occurrence of the rule after it (see /v1/recurrences); the answer names it in
+    `recurrence_id`."""
+    if body.repeat is not None:
+        repeat = recurrences.Repeat(body.repeat.rrule, body.repeat.timezone)
+        repeated = recurrences.create_message(svc, who, _new(body, idempotency_key), repeat)
+        headers = {"Idempotent-Replayed": "true"} if repeated.replayed else None
+        out = {**message_out(repeated.message), "recurrence_id": repeated.recurrence.id}
+        return JSONResponse(out, status_code=201, headers=headers)
     created = messages.create(svc, who, _new(body, idempotency_key))
     headers = {"Idempotent-Replayed": "true"} if created.replayed else None
     return JSONResponse(message_out(created.message), status_code=201, headers=headers)

@@ -13,9 +13,16 @@ from pigeon.domain.channels import CONFIG_SPECS, MAILBOX_KINDS
 from pigeon.domain.inbound import InboundMessage
 from pigeon.domain.jobs import Depth, Job
 from pigeon.domain.messages import Message, MessageEvent
+from pigeon.domain.recurrence import Recurrence
+from pigeon.domain.transitions import ItemStatus, MessageStatus
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from pigeon.domain.contacts import Contact
     from pigeon.services.admin import Revoked
+    from pigeon.services.batches import Preview
+    from pigeon.store.batches import Batch, Item
 
 
 def iso(value: datetime | None) -> str | None:
@@ -109,7 +116,17 @@ def message_out(message: Message) -> dict[str, Any]:
         "created_at": iso(message.created_at),
         "updated_at": iso(message.updated_at),
         "sent_at": iso(message.sent_at),
+        "batch_id": message.batch_id,
+        "held": held_out(message),
     }
+
+
+def held_out(message: Message) -> dict[str, Any] | None:
+    """Why a queued message waits past its time, and until when (None: until the hold is
+    lifted, e.g. a paused batch or policy)."""
+    if message.status != MessageStatus.QUEUED or message.hold_reason is None:
+        return None
+    return {"reason": message.hold_reason, "until": iso(message.release_at)}
 
 
 def event_out(event: MessageEvent) -> dict[str, Any]:
@@ -167,4 +184,140 @@ def inbound_out(message: InboundMessage) -> dict[str, Any]:
         "mailbox": message.mailbox,
         "received_at": iso(message.received_at),
         "created_at": iso(message.created_at),
+    }
+
+
+def batch_out(batch: Batch, items: Mapping[ItemStatus, int] | None) -> dict[str, Any]:
+    out = {
+        "id": batch.id,
+        "name": batch.name,
+        "status": str(batch.status),
+        "status_reason": batch.status_reason,
+        "channel_id": batch.channel_id,
+        "template": batch.template,
+        "audience": dict(batch.audience),
+        "variables": dict(batch.variables),
+        "send_at": iso(batch.send_at),
+        "auto_pause": dict(batch.auto_pause) if batch.auto_pause else None,
+        "repeat": dict(batch.repeat) if batch.repeat else None,
+        "created_at": iso(batch.created_at),
+        "updated_at": iso(batch.updated_at),
+        "started_at": iso(batch.started_at),
+        "finished_at": iso(batch.finished_at),
+    }
+    if items is not None:
+        total = sum(items.values())
+        done = sum(n for s, n in items.items() if s in FINISHED_ITEMS)
+        out["progress"] = {
+            "items": {str(s): n for s, n in items.items()},
+            "total": total,
+            "finished": done,
+        }
+    return out
+
+
+FINISHED_ITEMS = frozenset({ItemStatus.SENT, ItemStatus.FAILED, ItemStatus.SKIPPED})
+
+
+def batch_item_out(item: Item) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "contact_id": item.contact_id,
+        "recipient": item.recipient,
+        "body": item.body,
+        "status": str(item.status),
+        "reason": item.reason,
+        "message_id": item.message_id,
+        "updated_at": iso(item.updated_at),
+    }
+
+
+def preview_out(preview: Preview) -> dict[str, Any]:
+    resolution, timeline = preview.resolution, preview.timeline
+    reasons: dict[str, int] = {}
+    for skipped in resolution.skipped:
+        reasons[skipped.reason] = reasons.get(skipped.reason, 0) + 1
+    return {
+        "batch_id": preview.batch.id,
+        "audience": resolution.audience,
+        "will_send": len(resolution.sendable),
+        "skipped": {
+            "count": len(resolution.skipped),
+            "by_reason": reasons,
+            "items": [
+                {
+                    "contact_id": s.contact_id,
+                    "name": s.name,
+                    "recipient": s.recipient,
+                    "reason": s.reason,
+                    "detail": s.detail,
+                }
+                for s in resolution.skipped[:MAX_SKIPPED_LISTED]
+            ],
+        },
+        "samples": [
+            {"contact_id": p.contact_id, "name": p.name, "recipient": p.recipient, "body": p.body}
+            for p in preview.samples
+        ],
+        "timeline": {
+            "start": iso(timeline.start),
+            "first_at": iso(timeline.first_at),
+            "last_at": iso(timeline.last_at),
+            "held_by": timeline.held_by,
+            "by_hour": [{"hour": iso(hour), "count": n} for hour, n in timeline.by_hour],
+        },
+    }
+
+
+MAX_SKIPPED_LISTED = 1000
+
+
+def recurrence_out(recurrence: Recurrence) -> dict[str, Any]:
+    if recurrence.stopped_at is not None:
+        status = "stopped"
+    elif recurrence.next_at is None:
+        status = "ended"
+    else:
+        status = "active"
+    return {
+        "id": recurrence.id,
+        "kind": recurrence.kind,
+        "status": status,
+        "rrule": recurrence.rrule,
+        "timezone": recurrence.timezone,
+        "dtstart": iso(recurrence.dtstart),
+        "next_at": iso(recurrence.next_at),
+        "occurrences": recurrence.occurrences,
+        "template": dict(recurrence.template),
+        "created_at": iso(recurrence.created_at),
+        "updated_at": iso(recurrence.updated_at),
+        "stopped_at": iso(recurrence.stopped_at),
+    }
+
+
+def contact_out(contact: Contact) -> dict[str, Any]:
+    """A contact with its handles and, per channel it opted out of, its consent."""
+    return {
+        "id": contact.id,
+        "external_id": contact.external_id,
+        "name": contact.name,
+        "timezone": contact.timezone,
+        "timezone_source": contact.timezone_source,
+        "handles": [
+            {"kind": h.kind.value, "value": h.value, "primary": h.primary} for h in contact.handles
+        ],
+        "tags": list(contact.tags),
+        "attributes": dict(contact.attributes),
+        "consent": {
+            channel_id: {
+                "status": c.status,
+                "at": iso(c.at),
+                "source": c.source,
+                "keyword": c.keyword,
+                "handles": list(c.handles),
+            }
+            for channel_id, c in contact.consent.items()
+        },
+        "created_at": iso(contact.created_at),
+        "updated_at": iso(contact.updated_at),
     }

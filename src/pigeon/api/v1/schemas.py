@@ -19,7 +19,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
-from pydantic.json_schema import WithJsonSchema
+from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 
 from pigeon.api.v1.render import (
     channel_out,
@@ -34,6 +34,7 @@ from pigeon.config import MAX_CLAIM_LIMIT, MAX_CLAIM_WAIT
 from pigeon.domain.accounts import Scope
 from pigeon.domain.ids import is_uuid
 from pigeon.domain.storable import text_problem
+from pigeon.services.contacts import MAX_BULK
 from pigeon.services.messages import MAX_BATCH
 
 
@@ -145,6 +146,18 @@ class ChannelPatch(Body):
 RECIPIENT_EXAMPLES = ["+14155552671", "ann@example.org"]
 
 
+class RepeatIn(Body):
+    """Repeat the message: the first goes at `scheduled_for`, then one per occurrence of
+    the rule, in the wall time of `timezone` (the workspace's when not given)."""
+
+    rrule: str = Field(
+        max_length=500, json_schema_extra=NOT_EMPTY, examples=["FREQ=WEEKLY;BYDAY=MO"]
+    )
+    timezone: str | None = Field(
+        default=None, max_length=64, json_schema_extra=NOT_EMPTY, examples=["Europe/London"]
+    )
+
+
 class MessageIn(Body):
     recipient: str = Field(max_length=254, json_schema_extra=NOT_EMPTY, examples=RECIPIENT_EXAMPLES)
     # Its longest length is a setting (PIGEON_MAX_BODY_CHARS): api/openapi.py declares it.
@@ -153,10 +166,19 @@ class MessageIn(Body):
     channel_id: IdText | None = None
     device_id: IdText | None = None
     meta: dict[str, Any] | None = None
+    repeat: RepeatIn | None = None
 
 
 class BatchItemIn(MessageIn):
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=255)
+    repeat: SkipJsonSchema[None] = None
+
+    @field_validator("repeat", mode="before")
+    @classmethod
+    def _no_repeat(cls, value: Any) -> None:
+        if value is not None:
+            raise ValueError("is not taken in a batch: create a repeating message on its own")
+        return None
 
 
 class BatchIn(Body):
@@ -188,6 +210,49 @@ class ReportsIn(Body):
     reports: list[ReportIn] = Field(min_length=1, max_length=MAX_REPORTS)
 
 
+class InboundIn(Body):
+    # Recorded, never refused (a device must be able to hand over what it received): cut
+    # and cleaned by services/gateway.
+    RECORDED = frozenset({"text"})
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    guid: str = Field(min_length=1, max_length=200)
+    sender: str = Field(alias="from", min_length=1, max_length=320, examples=RECIPIENT_EXAMPLES)
+    text: str = ""
+    received_at: Instant = Field(examples=["2030-01-07T09:00:00+01:00"])
+    service: Literal["iMessage", "SMS"] | None = None
+
+    @field_validator("received_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("must include a UTC offset, e.g. 2030-01-07T09:00:00Z")
+        return value
+
+
+MAX_INBOUND = 500
+
+
+class InboundsIn(Body):
+    messages: list[InboundIn] = Field(min_length=1, max_length=MAX_INBOUND)
+
+
+class OptOutLanguageIn(Body):
+    stop: list[str] = Field(default_factory=list, max_length=50)
+    start: list[str] = Field(default_factory=list, max_length=50)
+    help: list[str] = Field(default_factory=list, max_length=50)
+    help_text: str = Field(max_length=1000, json_schema_extra=NOT_EMPTY)
+    stop_text: str | None = Field(default=None, max_length=1000)
+    start_text: str | None = Field(default=None, max_length=1000)
+
+
+class OptOutIn(Body):
+    """The opt-out keywords, by language code (`en`, `es`, `pt-BR`): whole messages that
+    opt the sender out of the channel (stop), back in (start), or ask for help."""
+
+    languages: dict[str, OptOutLanguageIn]
+
+
 __all__ = [
     "MAX_REPORTS",
     "BatchIn",
@@ -197,11 +262,15 @@ __all__ = [
     "ClaimIn",
     "DeviceIn",
     "Flag",
+    "InboundIn",
+    "InboundsIn",
     "Instant",
     "Int",
     "KeyIn",
     "MessageIn",
     "Number",
+    "OptOutIn",
+    "RepeatIn",
     "ReportIn",
     "ReportsIn",
     "Uuid",
@@ -214,3 +283,50 @@ __all__ = [
     "message_out",
     "workspace_out",
 ]
+
+
+# Contacts: checked field by field by domain/contacts (which names every problem); these
+# models say the shape, and the bounds that the domain enforces as well.
+ContactTag = Annotated[str, Field(min_length=1, max_length=100)]
+ATTRIBUTE_VALUE: dict[str, Any] = {"type": ["string", "number", "boolean", "null"]}
+ATTRIBUTES_SCHEMA: dict[str, Any] = {
+    "maxProperties": 100,
+    "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$", "maxLength": 64},
+    "additionalProperties": {
+        "anyOf": [ATTRIBUTE_VALUE, {"type": "array", "items": ATTRIBUTE_VALUE, "maxItems": 100}]
+    },
+}
+
+
+class HandleIn(Body):
+    kind: Literal["phone", "email", "imessage", "whatsapp"]
+    value: str = Field(max_length=254, json_schema_extra=NOT_EMPTY, examples=RECIPIENT_EXAMPLES)
+    primary: Flag = False
+
+
+class ContactIn(Body):
+    """A contact; as a PATCH, only the fields given are replaced (handles and tags as whole
+    sets). `consent` opts every handle a channel can send to out of it, or back in."""
+
+    external_id: str | None = Field(default=None, max_length=200)
+    name: str | None = Field(default=None, max_length=200)
+    timezone: str | None = Field(default=None, max_length=64, examples=["Europe/London"])
+    handles: list[HandleIn] = Field(default_factory=list, max_length=20)
+    tags: list[ContactTag] = Field(default_factory=list, max_length=50)
+    attributes: dict[str, Any] = Field(
+        default_factory=dict, json_schema_extra=ATTRIBUTES_SCHEMA, examples=[{"plan": "pro"}]
+    )
+    consent: dict[str, Literal["opted_out", "opted_in"]] = Field(
+        default_factory=dict,
+        json_schema_extra={"propertyNames": {"type": "string", "format": "uuid"}},
+    )
+
+
+class ContactsBulkIn(Body):
+    # Rows are checked by the service, each problem named (`contacts[3].handles[0].value`),
+    # every row's at once; the schema of a row is ContactIn's.
+    contacts: list[Any] = Field(
+        min_length=1,
+        max_length=MAX_BULK,
+        json_schema_extra={"items": {"$ref": "#/components/schemas/ContactIn"}},
+    )

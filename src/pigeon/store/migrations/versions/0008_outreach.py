@@ -10,6 +10,8 @@ Create Date: 2026-12-01 06:30:00
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -20,15 +22,15 @@ down_revision = "0007"
 branch_labels = None
 depends_on = None
 
-QUEUED = {
+QUEUED: dict[str, Any] = {
     "postgresql_where": sa.text("status = 'queued'"),
     "sqlite_where": sa.text("status = 'queued'"),
 }
-IN_BATCH = {
+IN_BATCH: dict[str, Any] = {
     "postgresql_where": sa.text("batch_id IS NOT NULL"),
     "sqlite_where": sa.text("batch_id IS NOT NULL"),
 }
-HAS_EXTERNAL_ID = {
+HAS_EXTERNAL_ID: dict[str, Any] = {
     "postgresql_where": sa.text("external_id IS NOT NULL"),
     "sqlite_where": sa.text("external_id IS NOT NULL"),
 }
@@ -169,7 +171,8 @@ def upgrade() -> None:
         sa.Column("workspace_id", sa.String(36), nullable=False),
         sa.Column("channel_id", sa.String(36), nullable=False),
         sa.Column("device_id", sa.String(36)),
-        sa.Column("recipient", sa.String(254), nullable=False),
+        sa.Column("recipient", sa.String(254)),
+        sa.Column("count", sa.Integer(), nullable=False),
         sa.Column("at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_throttle_ledger"),
     )
@@ -193,6 +196,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("send_at", UTCDateTime()),
         sa.Column("auto_pause", sa.JSON()),
+        sa.Column("repeat", sa.JSON()),
         sa.Column("status_reason", sa.Text()),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
