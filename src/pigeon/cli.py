@@ -233,7 +233,7 @@ def worker(once: bool) -> None:
         _until_signalled(_work)
 
 
-def _parse_at(value: str | None, timezone: str) -> datetime | None:
+def _parse_at(value: str | None, timezone: str, *, option: str = "--at") -> datetime | None:
     from zoneinfo import ZoneInfo
 
     if value is None:
@@ -242,7 +242,7 @@ def _parse_at(value: str | None, timezone: str) -> datetime | None:
         when = datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(
-            "expected ISO 8601, e.g. 2030-01-01T09:00", param_hint="--at"
+            "expected ISO 8601, e.g. 2030-01-01T09:00", param_hint=option
         ) from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=ZoneInfo(timezone))  # naive means the workspace's zone

@@ -48,6 +48,7 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
     default=None,
     help="Read the Liquid template from a file.",
 )
+@click.option("--all", "everyone", is_flag=True, help="Every contact (not with --tag/--contact).")
 @click.option("--tag", "tags", multiple=True, help="Contacts with this tag (repeatable).")
 @click.option("--all-tags", is_flag=True, help="Contacts with every --tag, not any.")
 @click.option("--contact", "contact_ids", multiple=True, help="A contact id (repeatable).")
@@ -62,6 +63,7 @@ def create(
     name: str,
     template: str | None,
     template_file: Path | None,
+    everyone: bool,
     tags: tuple[str, ...],
     all_tags: bool,
     contact_ids: tuple[str, ...],
@@ -77,12 +79,15 @@ def create(
     from pigeon.api.v1.render import batch_out
     from pigeon.services import admin, batches
 
-    if (template is None) == (template_file is None):
-        raise click.UsageError("give --template or --template-file")
+    if template is not None and template_file is not None:
+        raise click.UsageError("give --template or --template-file, not both")
     if template is None:
-        assert template_file is not None
-        template = template_file.read_text("utf-8")
+        if template_file is None:
+            raise click.UsageError("give --template or --template-file")
+        # An editor ends the file with a newline; it is not part of the message.
+        template = template_file.read_text("utf-8").removesuffix("\n")
     audience = {
+        "all": everyone,
         "tags": list(tags),
         "tags_mode": "all" if all_tags else "any",
         "contact_ids": list(contact_ids),
@@ -97,7 +102,7 @@ def create(
             audience=audience,
             channel_id=channel_id,
             variables=_pairs(variables, "--var"),
-            send_at=_parse_at(send_at, zone),
+            send_at=_parse_at(send_at, zone, option="--send-at"),
             **({"auto_pause": None} if no_auto_pause else {}),
         )
         data = batch_out(batches.create(services, who, new), None)
@@ -122,8 +127,9 @@ def preview(batch_id: str, samples: int, workspace_id: str | None, as_json: bool
 
 def _print_preview(data: dict[str, Any]) -> None:
     skipped = data["skipped"]
-    click.echo(f"audience {data['audience']}: {data['will_send']} to send, "
-               f"{skipped['count']} skipped")  # fmt: skip
+    click.echo(
+        f"audience {data['audience']}: {data['will_send']} to send, {skipped['count']} skipped"
+    )
     for reason, count in sorted(skipped["by_reason"].items()):
         click.echo(f"  skipped, {reason}: {count}")
     for item in skipped["items"][:20]:
@@ -212,7 +218,13 @@ def status(batch_id: str, watch: bool, workspace_id: str | None, as_json: bool) 
 
 
 def _watch(services: Services, who: Principal, batch_id: str, *, every: float = 1.0) -> None:
-    """A live bar until the batch completes or is canceled (Ctrl-C leaves it running)."""
+    """A live bar until the batch completes or is canceled (Ctrl-C leaves it running); a
+    line per change when the output is not a terminal."""
+    import sys
+
+    if not sys.stdout.isatty():
+        _watch_lines(services, who, batch_id, every=every)
+        return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from pigeon.domain.transitions import BatchStatus, ItemStatus
@@ -234,3 +246,20 @@ def _watch(services: Services, who: Principal, batch_id: str, *, every: float = 
             if found.batch.status in (BatchStatus.COMPLETED, BatchStatus.CANCELED):
                 break
             time.sleep(every)
+
+
+def _watch_lines(services: Services, who: Principal, batch_id: str, *, every: float) -> None:
+    from pigeon.api.v1.render import batch_out
+    from pigeon.domain.transitions import BatchStatus
+    from pigeon.services import batches
+
+    last = None
+    while True:
+        found = batches.get(services, who, batch_id)
+        line = _line(batch_out(found.batch, found.items))
+        if line != last:
+            click.echo(line)
+            last = line
+        if found.batch.status in (BatchStatus.COMPLETED, BatchStatus.CANCELED):
+            return
+        time.sleep(every)

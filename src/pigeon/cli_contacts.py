@@ -264,10 +264,18 @@ def import_cmd(
 
     The first line names the columns, in any case: external_id, name, phone, email,
     imessage, whatsapp, tags (separated by ;) and timezone; every other column becomes an
-    attribute of that name. Empty cells give nothing. A row with an external_id updates the
-    contact that has it; a row without one updates the first contact with any of its
-    handles; other rows create contacts. Every row is checked first: with any bad row,
-    nothing is written (unless --skip-invalid).
+    attribute of that name. A row with an external_id updates the contact that has it; a
+    row without one updates the first contact with any of its handles; other rows create
+    contacts. Rows of one contact apply in order.
+
+    An update keeps what the row does not give: the row's attributes are set, the
+    contact's others kept; its handles and tags are added to the contact's (the contact's
+    primary handles stay primary); a name, timezone or external_id replaces the contact's.
+    An empty cell gives nothing, so it removes nothing (to remove a handle, a tag or an
+    attribute, PATCH /v1/contacts/ID).
+
+    Every row is checked first: with any bad row, nothing is written (unless
+    --skip-invalid).
     """
     from pigeon.domain.contacts import check_tag, region_of
     from pigeon.errors import ValidationError

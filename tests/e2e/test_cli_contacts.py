@@ -1,6 +1,7 @@
 """`pigeon contacts import` and `list` in subprocesses, on a real SQLite file: every row
 checked before any is written, bad rows named by their line and column, --skip-invalid,
-files with and without a byte order mark."""
+files with and without a byte order mark, and imports that add to contacts and remove
+nothing a file does not name."""
 
 from __future__ import annotations
 
@@ -101,11 +102,11 @@ def test_an_import_creates_contacts_then_updates_them(ready: Pigeon, tmp_path: P
     changed = GOOD.replace("Ann Lee", "Ann Lee-Smith").replace(",Cy,", ",Cyril,")
     no_bom = write(tmp_path / "changed.csv", changed)
     updated = ready.cli("contacts", "import", no_bom, "--default-region", "GB")
-    # Bob's row gives nothing new (no tags cell: his tags stay), Ann's tags cell replaces hers.
+    # Bob's row gives nothing new; tags are added to, so Ann keeps `spring`.
     assert updated.stdout.strip() == "changed.csv: created 0, updated 2, unchanged 1, skipped 0"
     now = {c["external_id"]: (c["name"], c["tags"]) for c in listed(ready)}
     assert now == {
-        "crm-1": ("Ann Lee-Smith", ["vip", "london"]),
+        "crm-1": ("Ann Lee-Smith", ["vip", "london", "spring"]),
         "crm-2": ("Bob", ["spring"]),
         None: ("Cyril", ["spring"]),  # found by its email
     }
@@ -170,4 +171,65 @@ def test_files_that_cannot_be_read_are_refused_whole(ready: Pigeon, tmp_path: Pa
     assert bad_region.returncode == 2 and "--default-region" in bad_region.stderr
     for run in (not_utf8, bad_header, nothing, bad_region):
         assert "Traceback" not in run.stderr
+    assert listed(ready) == []
+
+
+CLIENTS = """external_id,name,phone,email,plan,renews_on,city,tags
+c01,Ann Lee,+44 20 7946 0958,ann@example.org,pro,2030-02-01,London,clients
+c02,Bob Jones,+1 617 555 0123,bob@example.org,silver,2030-03-01,Boston,clients
+,Frank Green,+1 212 555 0103,frank@example.org,free,,New York,
+"""
+
+# A later file: fewer columns, empty cells, and one contact on two lines.
+UPDATES = """external_id,name,phone,email,plan,tags
+c02,Robert Jones,,,gold,
+,Frank G,+12125550103,,,
+c01,,,ann.lee@work.example,,vip
+c01,,+44 7911 123456,,team,
+"""
+
+
+def test_a_reimport_adds_to_contacts_and_removes_nothing_the_file_lacks(
+    ready: Pigeon, tmp_path: Path
+) -> None:
+    first = ready.cli_json("contacts", "import", write(tmp_path / "clients.csv", CLIENTS))
+    assert first["created"] == 3
+    before = {c["name"]: c for c in listed(ready)}
+    done = ready.cli_json("contacts", "import", write(tmp_path / "updates.csv", UPDATES))
+    assert (done["created"], done["updated"], done["unchanged"]) == (0, 4, 0), done
+    now = {c["external_id"] or c["name"]: c for c in listed(ready)}
+
+    robert = now["c02"]  # the file has no renews_on or city column: both stay
+    assert robert["name"] == "Robert Jones"
+    assert robert["attributes"] == {"plan": "gold", "renews_on": "2030-03-01", "city": "Boston"}
+    assert robert["handles"] == before["Bob Jones"]["handles"]
+    assert robert["tags"] == ["clients"]
+
+    frank = now["Frank G"]  # matched by phone; its empty email cell keeps his email
+    assert frank["id"] == before["Frank Green"]["id"]
+    assert [h["value"] for h in frank["handles"]] == ["+12125550103", "frank@example.org"]
+    assert frank["attributes"] == {"plan": "free", "city": "New York"}
+
+    ann = now["c01"]  # two lines of one file: both apply, in order
+    assert ann["name"] == "Ann Lee"
+    assert [(h["value"], h["primary"]) for h in ann["handles"]] == [
+        (LONDON, True),
+        ("ann@example.org", True),
+        ("ann.lee@work.example", False),
+        ("+447911123456", False),
+    ]
+    assert ann["tags"] == ["clients", "vip"]
+    assert ann["attributes"] == {"plan": "team", "renews_on": "2030-02-01", "city": "London"}
+
+    again = ready.cli_json("contacts", "import", str(tmp_path / "updates.csv"))
+    assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 4)
+
+
+def test_a_phone_number_with_letters_is_named_not_imported(ready: Pigeon, tmp_path: Path) -> None:
+    typo = write(tmp_path / "typo.csv", "name,phone,whatsapp\nAnn,+44 77OO 9OO 123,\n")
+    refused = ready.cli("contacts", "import", typo, check=False)
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines()[0] == (
+        "line 2: phone: '+44 77OO 9OO 123' contains letters: a phone number has digits only"
+    )
     assert listed(ready) == []

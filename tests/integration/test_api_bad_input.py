@@ -361,8 +361,12 @@ CASES: dict[tuple[str, str], list[Bad] | NoInput] = {
     ("POST", "/v1/batches"): [
         malformed(),
         not_an_object(),
-        Bad("template missing", "template", json={"name": "b", "audience": {}}),
-        Bad("template broken", "template", json={"name": "b", "template": "{{ x ", "audience": {}}),
+        Bad("template missing", "template", json={"name": "b", "audience": {"all": True}}),
+        Bad(
+            "template broken",
+            "template",
+            json={"name": "b", "template": "{{ x ", "audience": {"all": True}},
+        ),
         Bad(
             "unknown audience field",
             "audience.colour",
@@ -374,14 +378,14 @@ CASES: dict[tuple[str, str], list[Bad] | NoInput] = {
             json={
                 "name": "b",
                 "template": "x",
-                "audience": {},
+                "audience": {"all": True},
                 "auto_pause": {"max_failure_rate": False},
             },
         ),
         Bad(
             "send_at in seconds",
             "send_at",
-            json={"name": "b", "template": "x", "audience": {}, "send_at": 1700000000},
+            json={"name": "b", "template": "x", "audience": {"all": True}, "send_at": 1700000000},
         ),
         Bad(
             "repeat every second",
@@ -389,12 +393,15 @@ CASES: dict[tuple[str, str], list[Bad] | NoInput] = {
             json={
                 "name": "b",
                 "template": "x",
-                "audience": {},
+                "audience": {"all": True},
                 "repeat": {"rrule": "FREQ=SECONDLY"},
             },
         ),
     ],
-    ("GET", "/v1/batches"): [Bad("cursor not an id", "cursor", params={"cursor": "x"})],
+    ("GET", "/v1/batches"): [
+        Bad("cursor not an id", "cursor", params={"cursor": "x"}),
+        Bad("unknown status", "status", params={"status": "nope"}),
+    ],
     ("GET", "/v1/batches/{batch_id}"): [bad_id("batch_id")],
     ("GET", "/v1/batches/{batch_id}/items"): [
         bad_id("batch_id"),

@@ -1,6 +1,7 @@
 """/v1/contacts in process, on SQLite and PostgreSQL: the read model, PATCH semantics, bulk
-upserts (all or nothing, matched by external id or by handle, in few statements), consent,
-idempotency, and workspace isolation."""
+upserts (all or nothing, matched by external id or by handle, adding to a contact and
+removing nothing it does not name, in few statements), consent, idempotency, and workspace
+isolation."""
 
 from __future__ import annotations
 
@@ -119,6 +120,13 @@ def test_a_contact_is_created_read_changed_and_deleted(
     assert (changed["timezone"], changed["timezone_source"]) == ("America/New_York", "phone")
     assert changed["tags"] == ann["tags"] and changed["attributes"] == ann["attributes"]
     assert changed["external_id"] == "crm-1"
+    # Attributes and tags too, as whole sets (a bulk row would add to them).
+    replaced = api.patch(
+        f"/v1/contacts/{ann['id']}",
+        json={"attributes": {"plan": "gold"}, "tags": ["new"]},
+        headers=tenant.auth,
+    ).json()
+    assert (replaced["attributes"], replaced["tags"]) == ({"plan": "gold"}, ["new"])
 
     given = api.patch(
         f"/v1/contacts/{ann['id']}", json={"timezone": "Asia/Tokyo"}, headers=tenant.auth
@@ -136,6 +144,7 @@ def test_a_contact_is_created_read_changed_and_deleted(
     mine = [(e["action"], e["subject_type"]) for e in trail if e["subject_id"] == ann["id"]]
     assert mine == [
         ("contact_deleted", "contact"),
+        ("contact_updated", "contact"),
         ("contact_updated", "contact"),
         ("contact_updated", "contact"),
         ("contact_created", "contact"),
@@ -265,7 +274,7 @@ def test_a_bulk_upserts_by_external_id_then_by_handle(api: InProcessClient, tena
     assert (get(crm["id"])["name"], get(crm["id"])["tags"]) == ("CRM renamed", ["a"])
     matched = get(older["id"])
     assert matched["name"] == "Matched"
-    assert [h["value"] for h in matched["handles"]] == ["new@x.org", LONDON]
+    assert [h["value"] for h in matched["handles"]] == [LONDON, "new@x.org"]  # added
     assert get(newer["id"])["name"] == "Newer"
     fresh = get(ids[3])
     assert (fresh["name"], fresh["attributes"], fresh["timezone"]) == (
@@ -276,6 +285,140 @@ def test_a_bulk_upserts_by_external_id_then_by_handle(api: InProcessClient, tena
 
     again = bulk(api, tenant, rows, default_region="GB").json()
     assert again["ids"][:2] == ids[:2] and again["unchanged"] == 5
+
+
+def test_a_bulk_row_adds_to_a_contact_and_removes_nothing_it_does_not_name(
+    api: InProcessClient, tenant: Tenant
+) -> None:
+    robert = create(
+        api,
+        tenant,
+        external_id="c02",
+        name="Robert",
+        tags=["clients"],
+        attributes={"plan": "silver", "renews_on": "2030-03-01", "city": "Leeds"},
+        handles=[{"kind": "phone", "value": BOSTON}, {"kind": "email", "value": "rj@x.org"}],
+    )
+    done = bulk(
+        api,
+        tenant,
+        [
+            # Re-imported by external id, from a file without renews_on and city.
+            {"external_id": "c02", "name": "Robert Jones", "attributes": {"plan": "gold"}},
+            # Matched by the phone, with no email: the email stays.
+            {"name": "", "timezone": None, "handles": [{"kind": "phone", "value": BOSTON}]},
+        ],
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["ids"] == [robert["id"], robert["id"]]
+    now = api.get(f"/v1/contacts/{robert['id']}", headers=tenant.auth).json()
+    assert now["name"] == "Robert Jones"  # an empty name changes nothing
+    assert now["attributes"] == {"plan": "gold", "renews_on": "2030-03-01", "city": "Leeds"}
+    assert now["handles"] == robert["handles"]
+    assert now["tags"] == ["clients"]
+    assert (now["timezone"], now["timezone_source"]) == ("America/New_York", "phone")
+
+    more = bulk(
+        api,
+        tenant,
+        [
+            {
+                "external_id": "c02",
+                "tags": ["vip"],
+                "attributes": {"city": None, "seats": 2},  # null removes the key
+                "handles": [
+                    {"kind": "phone", "value": LONDON, "primary": True},
+                    {"kind": "email", "value": "robert@y.org"},
+                ],
+            }
+        ],
+    ).json()
+    assert more["updated"] == 1
+    now = api.get(f"/v1/contacts/{robert['id']}", headers=tenant.auth).json()
+    assert now["attributes"] == {"plan": "gold", "renews_on": "2030-03-01", "seats": 2}
+    assert now["tags"] == ["clients", "vip"]
+    assert now["handles"] == [
+        {"kind": "phone", "value": BOSTON, "primary": False},
+        {"kind": "email", "value": "rj@x.org", "primary": True},  # stays primary
+        {"kind": "phone", "value": LONDON, "primary": True},  # marked so
+        {"kind": "email", "value": "robert@y.org", "primary": False},
+    ]
+    assert (now["timezone"], now["timezone_source"]) == ("Europe/London", "phone")
+    again = bulk(api, tenant, [{"external_id": "c02", "tags": ["vip"]}]).json()
+    assert again["unchanged"] == 1
+
+
+def test_two_rows_of_one_contact_in_a_bulk_merge_in_order(
+    api: InProcessClient, tenant: Tenant
+) -> None:
+    rows = [
+        {
+            "external_id": "c07",
+            "name": "Dee",
+            "tags": ["a"],
+            "attributes": {"plan": "pro", "city": "York"},
+            "handles": [{"kind": "phone", "value": LONDON}],
+        },
+        {
+            "external_id": "c07",
+            "tags": ["b"],
+            "attributes": {"plan": "gold"},
+            "handles": [{"kind": "email", "value": "dee@x.org"}],
+        },
+    ]
+    done = bulk(api, tenant, rows).json()
+    assert (done["created"], done["updated"]) == (1, 1)
+    dee = api.get(f"/v1/contacts/{done['ids'][0]}", headers=tenant.auth).json()
+    assert dee["name"] == "Dee"
+    assert dee["tags"] == ["a", "b"]
+    assert dee["attributes"] == {"plan": "gold", "city": "York"}
+    assert [h["value"] for h in dee["handles"]] == [LONDON, "dee@x.org"]
+    # The same two rows for a contact that exists already.
+    existing = create(api, tenant, external_id="c08", tags=["z"])
+    for row in rows:
+        row["external_id"] = "c08"
+    done = bulk(api, tenant, rows).json()
+    assert (done["created"], done["updated"], done["ids"]) == (0, 2, [existing["id"]] * 2)
+    found = api.get(f"/v1/contacts/{existing['id']}", headers=tenant.auth).json()
+    assert found["tags"] == ["z", "a", "b"]
+    assert found["attributes"] == {"plan": "gold", "city": "York"}
+    assert [h["value"] for h in found["handles"]] == [LONDON, "dee@x.org"]
+
+
+def test_what_a_bulk_adds_must_still_fit_the_contact(
+    api: InProcessClient, tenant: Tenant, container: Services
+) -> None:
+    create(api, tenant, external_id="full", tags=[f"t{i}" for i in range(48)])
+    before = row_counts(container)
+    rows = [
+        {"name": "fine"},
+        {"external_id": "full", "tags": ["n1", "n2"]},
+        {"external_id": "full", "tags": ["n3"]},
+    ]
+    response = bulk(api, tenant, rows)
+    assert response.status_code == 422, response.text
+    assert problem_fields(response) == ["contacts[2].tags"]
+    assert row_counts(container) == before
+
+
+def test_a_phone_number_with_letters_is_refused(api: InProcessClient, tenant: Tenant) -> None:
+    response = bulk(
+        api,
+        tenant,
+        [
+            {"handles": [{"kind": "phone", "value": "+44 77OO 9OO 123"}]},
+            {"handles": [{"kind": "whatsapp", "value": "+44 7911 123 456"}]},
+            {"handles": [{"kind": "whatsapp", "value": "+44 77OO 9OO 123"}]},
+        ],
+    )
+    assert response.status_code == 422, response.text
+    assert problem_fields(response) == [
+        "contacts[0].handles[0].value",
+        "contacts[2].handles[0].value",
+    ]
+    detail = json.dumps(response.json())
+    assert "'+44 77OO 9OO 123' contains letters: a phone number has digits only" in detail
+    assert api.get("/v1/contacts", headers=tenant.auth).json()["items"] == []
 
 
 def test_a_row_with_handles_of_several_contacts_changes_the_oldest(
@@ -314,7 +457,7 @@ def test_ten_thousand_contacts_upsert_in_a_few_statements(
         took = time.perf_counter() - started
     assert response.status_code == 200, response.text
     assert response.json()["created"] == 10_000
-    changed = [{**row, "name": f"{row['name']}!", "tags": ["import"]} for row in rows]
+    changed = [{**row, "name": f"{row['name']}!", "tags": ["import", "renewed"]} for row in rows]
     with statements(container) as updated_with:
         response = bulk(api, tenant, changed)
     assert response.json()["updated"] == 10_000
@@ -323,7 +466,8 @@ def test_ten_thousand_contacts_upsert_in_a_few_statements(
     assert len(created_with) < 40 and len(updated_with) < 40, (created_with, updated_with)
     assert took < 30
     listed = api.get("/v1/contacts", params={"tag": "t3", "limit": 1}, headers=tenant.auth)
-    assert listed.json()["items"] == []  # t3 was replaced by the update
+    [kept] = listed.json()["items"]  # tags are added to, not replaced
+    assert kept["tags"] == ["import", "t3", "renewed"]
     started = time.perf_counter()
     page = api.get("/v1/contacts", params={"q": "person 9999!"}, headers=tenant.auth).json()
     assert [c["external_id"] for c in page["items"]] == ["e9999"]
@@ -578,12 +722,14 @@ def test_an_audience_is_read_in_two_statements_in_contact_order(
         assert len(ran) <= 2
         return [m.name for m in found]
 
-    assert members() == ["A", "B", "C"]
+    assert members(all=True) == ["A", "B", "C"]
+    assert members() == []  # naming nobody is nobody, not everyone
+    assert members(all=True, where={"plan": "pro"}) == ["A", "C"]
     assert members(tags=("vip",)) == ["A", "B"]
     assert members(tags=("vip", "gb")) == ["A", "B", "C"]
     assert members(tags=("vip", "gb"), tags_mode="all") == ["A"]
     assert members(contact_ids=(c["id"],), tags=("vip",)) == ["A", "B", "C"]
-    assert members(where={"plan": "pro"}) == ["A", "C"]
+    assert members(where={"plan": "pro"}) == []
     assert members(tags=("vip",), where={"plan": ("free", "team")}) == ["B"]
     with container.db.transaction(readonly=True) as uow:
         [found] = contact_store.audience(uow, tenant.id, Audience(contact_ids=(b["id"],)))

@@ -260,7 +260,7 @@ def test_a_batch_is_refused_naming_the_field(api: InProcessClient, tenant: Tenan
         ({"auto_pause": {"window": 0}}, "auto_pause.window"),
     ]
     for change, name in cases:
-        body = {"name": "b", "template": "x", "audience": {}, **change}
+        body = {"name": "b", "template": "x", "audience": {"all": True}, **change}
         response = api.post("/v1/batches", json=body, headers=tenant.auth)
         assert response.status_code == 422, (change, response.text)
         assert name in problem_fields(response), (change, response.text)
@@ -312,3 +312,21 @@ def test_a_repeating_batch_starts_a_copy_at_each_occurrence_with_its_audience_th
     assert len(items(api, tenant, copy["id"])) == 2  # the audience as it is now
     recurrences.run_upkeep(container)  # nothing more until the next day
     assert len(api.get("/v1/batches", headers=tenant.auth).json()["items"]) == 2
+
+
+def test_a_repeating_batch_counts_from_its_send_at_and_ends_when_canceled(
+    api: InProcessClient, tenant: Tenant
+) -> None:
+    contacts(api, tenant, [person(1)])
+    batch = create(
+        api,
+        tenant,
+        send_at="2030-01-10T14:00:00Z",  # a Thursday, three days after it is started
+        repeat={"rrule": "FREQ=WEEKLY", "timezone": "Europe/London"},
+    )
+    recurrence_id = act(api, tenant, batch["id"], "start")["repeat"]["recurrence_id"]
+    found = api.get(f"/v1/recurrences/{recurrence_id}", headers=tenant.auth).json()
+    assert found["next_at"] == "2030-01-17T14:00:00Z"  # a week after send_at, not the start
+    act(api, tenant, batch["id"], "cancel")
+    found = api.get(f"/v1/recurrences/{recurrence_id}", headers=tenant.auth).json()
+    assert (found["status"], found["next_at"]) == ("stopped", None)

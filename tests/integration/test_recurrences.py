@@ -262,12 +262,12 @@ def test_the_worker_runtime_makes_occurrences_on_drain(
 # Kinds --------------------------------------------------------------------------------------
 
 
-def _batch_recurrence(container: Services, tenant: Tenant) -> str:
+def _survey_recurrence(container: Services, tenant: Tenant) -> str:
     with container.db.transaction() as uow:
         found = Recurrence(
             id="01900000-0000-7000-8000-00000000ba7c",
             workspace_id=tenant.id,
-            kind="batch",
+            kind="survey",  # a kind no maker makes
             rrule="FREQ=DAILY",
             timezone="UTC",
             dtstart=utc("2030-01-07T08:00:00Z"),
@@ -291,7 +291,7 @@ def test_a_kind_nothing_makes_is_left_alone_with_a_log_line(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr(recurrences, "_WARNED", set())
-    rid = _batch_recurrence(container, tenant)
+    rid = _survey_recurrence(container, tenant)
     message_rid = repeating(api, tenant)["recurrence_id"]
     clock.set(utc("2030-01-08T10:00:00Z"))
     with caplog.at_level(logging.WARNING, logger="pigeon.services.recurrences"):
@@ -312,12 +312,12 @@ def test_a_registered_maker_makes_its_kinds_occurrences(
 ) -> None:
     made: list[tuple[str, datetime]] = []
 
-    def make_batch(svc: Services, uow: Any, found: Recurrence, at: datetime) -> str:
+    def make_survey(svc: Services, uow: Any, found: Recurrence, at: datetime) -> str:
         made.append((found.id, at))
-        return "a-batch"
+        return "a-survey"
 
-    monkeypatch.setitem(recurrences._MAKERS, "batch", make_batch)
-    rid = _batch_recurrence(container, tenant)
+    monkeypatch.setitem(recurrences._MAKERS, "survey", make_survey)
+    rid = _survey_recurrence(container, tenant)
     clock.set(utc("2030-01-08T08:00:00Z"))
     assert upkeep(container) == 1
     assert made == [(rid, utc("2030-01-08T08:00:00Z"))]

@@ -180,11 +180,19 @@ def sent(api: InProcessClient, device: NewDevice, claimed: list[dict[str, Any]])
     assert response.status_code == 200, response.text
 
 
+def limit_devices(api: InProcessClient, tenant: Tenant, *devices: NewDevice) -> None:
+    """Each device its own policy (Apple limits each account): work is given to one at
+    release, so that its policy applies."""
+    for device in devices:
+        put_throttle(api, tenant, f"?device_id={device.id}", max_per_minute=1000)
+
+
 def test_work_goes_to_the_least_loaded_online_device_and_sticks_to_the_last_sender(
     api: InProcessClient, tenant: Tenant, container: Services
 ) -> None:
     a, b = new_device(api, tenant, "a"), new_device(api, tenant, "b")
     assert claim(api, a) == [] and claim(api, b) == []  # both online now
+    limit_devices(api, tenant, a, b)
     ids = [new_message(api, tenant, recipient=f"+4420794609{i:02d}")["id"] for i in range(4)]
     release(container)
     devices = [message(api, tenant, i)["device_id"] for i in ids]
@@ -199,11 +207,29 @@ def test_work_goes_to_the_least_loaded_online_device_and_sticks_to_the_last_send
     assert [message(api, tenant, i)["device_id"] for i in again] == devices
 
 
+def test_without_device_policies_work_stays_with_the_channel_unless_a_device_wrote_before(
+    api: InProcessClient, tenant: Tenant, container: Services
+) -> None:
+    a, b = new_device(api, tenant, "a"), new_device(api, tenant, "b")
+    claim(api, a), claim(api, b)
+    first = new_message(api, tenant, recipient=LONDON)["id"]
+    release(container)
+    assert message(api, tenant, first)["device_id"] is None  # the first free device takes it
+    sent(api, b, claim(api, b))
+    second = new_message(api, tenant, recipient=LONDON)["id"]
+    other = new_message(api, tenant, recipient=NEW_YORK)["id"]
+    release(container)
+    assert message(api, tenant, second)["device_id"] == b.id  # b wrote to London last
+    assert message(api, tenant, other)["device_id"] is None
+    assert [m["id"] for m in claim(api, a)] == [other]  # not b's conversation
+
+
 def test_work_of_a_device_that_goes_quiet_moves_to_one_that_is_online(
     api: InProcessClient, tenant: Tenant, container: Services, clock: FrozenClock
 ) -> None:
     a, b = new_device(api, tenant, "a"), new_device(api, tenant, "b")
     claim(api, a), claim(api, b)
+    limit_devices(api, tenant, a, b)
     ids = [new_message(api, tenant, recipient=f"+4420794609{i:02d}")["id"] for i in range(4)]
     release(container)
     on_b = [i for i in ids if message(api, tenant, i)["device_id"] == b.id]
@@ -223,6 +249,7 @@ def test_revoking_a_device_moves_what_pigeon_gave_it_and_fails_what_was_pinned_t
 ) -> None:
     a, b = new_device(api, tenant, "a"), new_device(api, tenant, "b")
     claim(api, a), claim(api, b)
+    limit_devices(api, tenant, a, b)
     pinned = new_message(api, tenant, device_id=b.id)["id"]
     ids = [new_message(api, tenant, recipient=f"+4420794609{i:02d}")["id"] for i in range(4)]
     release(container)
@@ -243,3 +270,36 @@ def test_an_opt_out_meets_an_email_address_whatever_its_case(
         consent.opt_out(uow, tenant.id, stopped["channel_id"], "ann.lee@example.com", source="api")
     assert release(container) == []
     assert message(api, tenant, stopped["id"])["status"] == "suppressed"
+
+
+def test_an_opt_out_suppresses_what_was_already_released_before_a_device_claims_it(
+    api: InProcessClient, tenant: Tenant, container: Services
+) -> None:
+    device = new_device(api, tenant)
+    waiting = new_message(api, tenant, recipient=LONDON)
+    assert release(container) == [waiting["id"]]
+    with container.db.transaction() as uow:
+        consent.opt_out(uow, tenant.id, waiting["channel_id"], LONDON, source="api")
+    assert claim(api, device) == []
+    found = message(api, tenant, waiting["id"])
+    assert (found["status"], found["events"][-1]["detail"]) == (
+        "suppressed",
+        {"reason": "opted_out"},
+    )
+
+
+def test_a_new_message_waits_behind_those_held_before_it(
+    api: InProcessClient, tenant: Tenant, container: Services, clock: FrozenClock
+) -> None:
+    put_throttle(api, tenant, max_per_hour=1)
+    new_message(api, tenant, recipient=LONDON)
+    assert len(release(container)) == 1
+    clock.advance(600)
+    earlier = new_message(api, tenant, recipient=LONDON)["id"]
+    assert release(container) == []  # held until an hour after the first
+    clock.advance(600)
+    later = new_message(api, tenant, recipient=NEW_YORK)["id"]
+    assert release(container) == []
+    first, second = (message(api, tenant, i)["held"] for i in (earlier, later))
+    assert first["until"] < second["until"], (first, second)  # first come, first served
+    assert second["reason"] == "max_per_hour"

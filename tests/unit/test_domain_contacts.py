@@ -15,6 +15,8 @@ from pigeon.domain.contacts import (
     Contact,
     Handle,
     HandleKind,
+    Resolved,
+    limit_problems,
     merged,
     normalize,
     parse_contact,
@@ -85,6 +87,20 @@ def test_a_handle_of_the_wrong_kind_is_refused(kind: str, raw: str, problem: str
     with pytest.raises(ValidationError) as caught:
         normalize(kind, raw)
     assert caught.value.errors == {"value": problem}
+
+
+@pytest.mark.parametrize("kind", ["phone", "whatsapp", "imessage"])
+@pytest.mark.parametrize("raw", ["+44 77OO 9OO 123", "1-800-FLOWERS", "+1 617 555 0123 ext 2"])
+def test_a_phone_number_with_letters_is_refused_not_read_as_a_keypad(kind: str, raw: str) -> None:
+    """phonenumbers reads letters as keypad digits: the letter O typed for a zero made
+    +44 77OO 9OO 123 into +447766966123, another person's number."""
+    with pytest.raises(ValidationError) as caught:
+        normalize(kind, raw, region="US", field_name="handles[0].value")
+    [(name, problem)] = caught.value.errors.items()
+    assert name == "handles[0].value"
+    assert problem.startswith(f"{raw!r} contains letters: a phone number has digits only")
+    errors = errors_of({"handles": [{"kind": kind, "value": raw}]}, region="GB")
+    assert list(errors) == ["handles[0].value"] and "contains letters" in errors["handles[0].value"]
 
 
 def test_regions_are_region_codes() -> None:
@@ -226,8 +242,7 @@ def test_a_channel_sends_to_the_primary_handle_of_its_first_kind_the_contact_has
 # Time zones of contacts -------------------------------------------------------------------
 
 
-def contact_of(**fields: object) -> Contact:
-    resolved = resolve(None, parse_contact(fields))
+def as_contact(resolved: Resolved) -> Contact:
     return Contact(
         id="c",
         workspace_id="w",
@@ -241,6 +256,10 @@ def contact_of(**fields: object) -> Contact:
         created_at=T0,
         updated_at=T0,
     )
+
+
+def contact_of(**fields: object) -> Contact:
+    return as_contact(resolve(None, parse_contact(fields)))
 
 
 def test_the_zone_follows_the_primary_phone_until_one_is_given() -> None:
@@ -275,12 +294,155 @@ def test_a_change_replaces_only_what_it_gives() -> None:
     assert (retagged.name, retagged.tags, retagged.tags_changed) == (None, ("b",), True)
 
 
+def test_a_patch_replaces_attributes_handles_and_tags_whole() -> None:
+    ann = contact_of(
+        name="Ann",
+        tags=["a"],
+        attributes={"plan": "pro", "city": "Leeds"},
+        handles=[{"kind": "phone", "value": LONDON}, {"kind": "email", "value": "a@x.org"}],
+    )
+    patched = resolve(
+        ann,
+        parse_contact(
+            {
+                "attributes": {"plan": "gold"},
+                "handles": [{"kind": "phone", "value": BOSTON}],
+                "tags": ["b"],
+            }
+        ),
+    )
+    assert dict(patched.attributes) == {"plan": "gold"}
+    assert patched.handles == (Handle(HandleKind.PHONE, BOSTON, True),)
+    assert patched.tags == ("b",)
+
+
+def upsert(current: Contact, **fields: object) -> Contact:
+    return as_contact(resolve(current, parse_contact(fields), upsert=True))
+
+
+def test_an_upsert_merges_attributes_and_removes_only_a_key_given_null() -> None:
+    robert = contact_of(
+        external_id="c02", attributes={"plan": "silver", "renews_on": "2030-03-01", "city": "Leeds"}
+    )
+    again = upsert(robert, external_id="c02", name="Robert Jones", attributes={"plan": "gold"})
+    assert dict(again.attributes) == {"plan": "gold", "renews_on": "2030-03-01", "city": "Leeds"}
+    assert again.name == "Robert Jones"
+    removed = upsert(again, attributes={"city": None, "seats": 3})
+    assert dict(removed.attributes) == {"plan": "gold", "renews_on": "2030-03-01", "seats": 3}
+    made = resolve(None, parse_contact({"attributes": {"a": 1, "b": None}}), upsert=True)
+    assert dict(made.attributes) == {"a": 1}
+    # A create or a PATCH stores the null.
+    assert dict(resolve(None, parse_contact({"attributes": {"b": None}})).attributes) == {"b": None}
+
+
+def test_an_upsert_adds_handles_and_keeps_the_primary_unless_one_is_marked() -> None:
+    frank = contact_of(
+        handles=[
+            {"kind": "phone", "value": BOSTON},
+            {"kind": "email", "value": "frank@x.org"},
+        ]
+    )
+    # Matched by the phone, with no email: the email stays.
+    same = upsert(frank, name="Frank G", handles=[{"kind": "phone", "value": "+1 617 555 0123"}])
+    assert same.handles == frank.handles and same.name == "Frank G"
+    added = upsert(
+        frank,
+        handles=[{"kind": "phone", "value": LONDON}, {"kind": "imessage", "value": "f@icloud.com"}],
+    )
+    assert [(h.kind, h.value, h.primary) for h in added.handles] == [
+        ("phone", BOSTON, True),  # the contact's primary stays
+        ("email", "frank@x.org", True),
+        ("phone", LONDON, False),
+        ("imessage", "f@icloud.com", True),  # the first of a kind new to the contact
+    ]
+    assert added.timezone == "America/New_York"
+    marked = upsert(added, handles=[{"kind": "phone", "value": LONDON, "primary": True}])
+    assert [(h.value, h.primary) for h in marked.handles if h.kind == "phone"] == [
+        (BOSTON, False),
+        (LONDON, True),
+    ]
+    assert (marked.timezone, marked.timezone_source) == ("Europe/London", "phone")
+    existing = upsert(marked, handles=[{"kind": "phone", "value": BOSTON, "primary": True}])
+    assert [(h.value, h.primary) for h in existing.handles if h.kind == "phone"] == [
+        (BOSTON, True),
+        (LONDON, False),
+    ]
+
+
+def test_an_upsert_joins_tags_and_takes_only_text_that_is_not_empty() -> None:
+    ann = contact_of(external_id="e1", name="Ann", timezone="Asia/Tokyo", tags=["a", "b"])
+    same = upsert(ann, name=None, timezone=None, external_id="", tags=["b", "c"])
+    assert (same.external_id, same.name, same.timezone, same.timezone_source) == (
+        "e1",
+        "Ann",
+        "Asia/Tokyo",
+        "given",
+    )
+    assert same.tags == ("a", "b", "c")
+    renamed = upsert(ann, name="Ann Lee", timezone="Europe/Paris", tags=[])
+    assert (renamed.name, renamed.timezone, renamed.tags) == ("Ann Lee", "Europe/Paris", ("a", "b"))
+    assert parse_contact({"name": "", "tags": [], "attributes": {}, "handles": []}).gives == set()
+    assert parse_contact({"name": "x", "tags": ["t"]}).gives == {"name", "tags"}
+
+
 def test_two_rows_for_one_contact_merge_in_order() -> None:
-    first = parse_contact({"name": "Ann", "tags": ["a"], "consent": {}})
-    then = parse_contact({"name": "Ann Lee", "attributes": {"n": 1}})
+    first_raw = {
+        "name": "Ann",
+        "tags": ["a"],
+        "consent": {},
+        "attributes": {"n": 0, "city": "Leeds", "gone": 1},
+        "handles": [{"kind": "phone", "value": LONDON}, {"kind": "email", "value": "a@x.org"}],
+    }
+    then_raw = {
+        "name": "Ann Lee",
+        "timezone": "",
+        "tags": ["b"],
+        "attributes": {"n": 1, "gone": None},
+        "handles": [{"kind": "phone", "value": BOSTON, "primary": True}],
+    }
+    first, then = parse_contact(first_raw), parse_contact(then_raw)
     both = merged(first, then)
-    assert (both.name, both.tags, dict(both.attributes)) == ("Ann Lee", ("a",), {"n": 1})
-    assert both.given == {"name", "tags", "attributes", "consent"}
+    assert (both.name, both.tags, dict(both.attributes)) == (
+        "Ann Lee",
+        ("a", "b"),
+        {"n": 1, "city": "Leeds", "gone": None},
+    )
+    assert [(h.value, h.primary) for h in both.handles] == [
+        (LONDON, False),
+        ("a@x.org", True),
+        (BOSTON, True),
+    ]
+    assert both.given == {"name", "tags", "attributes", "consent", "handles", "timezone"}
+    # The same as the rows one after the other, onto a contact or onto none.
+    mobile = contact_of(handles=[{"kind": "phone", "value": UK_MOBILE}], tags=["z"])
+    for current in (None, mobile):
+        at_once = resolve(current, both, upsert=True)
+        step = as_contact(resolve(current, first, upsert=True))
+        one_by_one = resolve(step, then, upsert=True)
+        assert at_once == one_by_one
+        assert dict(at_once.attributes) == {"n": 1, "city": "Leeds"}
+        assert at_once.name == "Ann Lee"
+        assert (at_once.timezone, at_once.timezone_source) == ("America/New_York", "phone")
+    assert resolve(mobile, both, upsert=True).tags == ("z", "a", "b")
+
+
+def test_what_an_upsert_adds_must_still_fit_a_contact() -> None:
+    full = contact_of(tags=[f"t{i}" for i in range(45)], attributes={f"a{i}": i for i in range(99)})
+    fits = resolve(
+        full, parse_contact({"tags": ["t1", "new"], "attributes": {"a1": 2}}), upsert=True
+    )
+    assert limit_problems(fits) == {}
+    over = resolve(
+        full,
+        parse_contact({"tags": [f"n{i}" for i in range(6)], "attributes": {"x": 1, "y": 2}}),
+        upsert=True,
+    )
+    assert limit_problems(over) == {
+        "tags": "at most 50 tags per contact: with the contact's own, it would have 51",
+        "attributes": (
+            "at most 100 attributes per contact: with the contact's own, it would have 101"
+        ),
+    }
 
 
 # Checking input ----------------------------------------------------------------------------
@@ -391,7 +553,7 @@ def test_an_audience_from_json_names_its_bad_fields() -> None:
         where={"plan": ("pro", "team")},
     )
     assert Audience.from_json(audience.to_json()) == audience
-    assert Audience.from_json({}).everyone
+    assert not audience.everyone and audience.to_json()["all"] is False
     with pytest.raises(ValidationError) as caught:
         Audience.from_json(
             {"tags": [""], "tags_mode": "most", "contact_ids": ["x"], "where": {"p": {"a": 1}}}
@@ -402,3 +564,37 @@ def test_an_audience_from_json_names_its_bad_fields() -> None:
         "audience.contact_ids[0]",
         "audience.where.p",
     }
+
+
+def test_an_audience_names_someone_or_says_all() -> None:
+    """An empty audience was every contact: a batch with its tags forgotten went to all."""
+    for empty in ({}, {"tags": [], "contact_ids": [], "where": {"plan": "pro"}}, {"all": False}):
+        with pytest.raises(ValidationError) as caught:
+            Audience.from_json(empty)
+        assert caught.value.errors == {
+            "audience": "names nobody: name tags, contact_ids, or all: true (every contact)"
+        }
+    everyone = Audience.from_json({"all": True, "where": {"plan": "pro"}})
+    assert everyone == Audience(all=True, where={"plan": "pro"}) and everyone.everyone
+    assert everyone.to_json() == {
+        "tags": [],
+        "tags_mode": "any",
+        "contact_ids": [],
+        "where": {"plan": "pro"},
+        "all": True,
+    }
+    assert Audience.from_json(everyone.to_json()) == everyone
+    assert not Audience().everyone and not Audience(tags=("vip",)).everyone
+    for bad in (
+        {"all": True, "tags": ["vip"]},
+        {"all": True, "contact_ids": ["01900000-0000-7000-8000-000000000000"]},
+        {"all": "true"},
+        {"all": 1},
+        {"all": None, "tags": ["vip"]},
+    ):
+        with pytest.raises(ValidationError) as caught:
+            Audience.from_json(bad)
+        assert list(caught.value.errors) == ["audience.all"], bad
+    with pytest.raises(ValidationError) as caught:
+        Audience.from_json({}, field_name="batch.audience")
+    assert list(caught.value.errors) == ["batch.audience"]

@@ -4,6 +4,10 @@ Pure: input is checked here, field by field, and every problem is named (`handle
 `attributes.plan`), so a surface can report them all at once. A handle's value is stored
 normalised (E.164 phones, emails lower-cased whole), which is what matching, consent and
 sending compare.
+
+A change applies one of two ways (`resolve`): a PATCH replaces each field it gives (handles,
+tags and attributes as whole sets); an upsert (a bulk row, an imported line) adds to what the
+contact has and removes nothing it does not name.
 """
 
 from __future__ import annotations
@@ -133,7 +137,11 @@ ConsentChange = Literal["opted_out", "opted_in"]
 
 @dataclass(frozen=True)
 class NewContact:
-    """Checked input for a contact: a create, or the fields a change replaces (`given`)."""
+    """Checked input for a contact: a create, or a change (the fields it names: `given`).
+
+    Each kind of `handles` has one primary handle: the one marked so (its kind is then in
+    `marked`), else the first of its kind. An attribute given as None is one an upsert
+    removes (a PATCH or a create stores the null)."""
 
     given: frozenset[str]
     external_id: str | None = None
@@ -143,6 +151,14 @@ class NewContact:
     tags: tuple[str, ...] = ()
     attributes: Mapping[str, Any] = field(default_factory=dict)
     consent: Mapping[str, ConsentChange] = field(default_factory=dict)
+    marked: frozenset[HandleKind] = frozenset()  # kinds with a handle marked primary
+
+    @property
+    def gives(self) -> frozenset[str]:
+        """The fields an upsert takes something from: text that is not empty, handles, tags,
+        attributes and consent that are not (an empty CSV cell, `"name": null`, `"tags": []`
+        change nothing)."""
+        return frozenset(name for name in FIELDS if getattr(self, name))
 
 
 @dataclass(frozen=True)
@@ -179,7 +195,11 @@ def normalize(
     kind: HandleKind | str, raw: str, *, region: str | None = None, field_name: str = "value"
 ) -> str:
     """The stored form of a handle of `kind`: E.164 for phones (a national number read in
-    `region`), an email address lower-cased whole; an iMessage handle is either."""
+    `region`), an email address lower-cased whole; an iMessage handle is either.
+
+    A phone number with a letter in it is refused: phonenumbers reads letters as the digits
+    of a phone keypad, so `+44 77OO 9OO 123` (the letter O for zero) would be stored as
+    another number, +447766966123, without a word."""
     kind = HandleKind(kind)
     if not isinstance(raw, str):
         raise ValidationError.field(field_name, "must be text")
@@ -192,6 +212,11 @@ def normalize(
     if is_email or not text:
         # The same reading as a message's recipient; the whole address lower-cased.
         return normalize_handle(raw, field=field_name, region=region).lower()
+    if any(character.isalpha() for character in text):
+        also = " (an Apple ID that is an email address has an @)" if kind not in PHONE_ONLY else ""
+        raise ValidationError.field(
+            field_name, f"{text!r} contains letters: a phone number has digits only{also}"
+        )
     problem, e164, _zone = _phone(text, region)
     if problem is not None:
         raise ValidationError.field(field_name, problem)
@@ -349,7 +374,7 @@ def parse_contact(
     where: str = "",
 ) -> NewContact:
     """Check a contact as given (parsed JSON, or a CSV row made into the same shape): a
-    create, or a change that replaces the fields it gives (`NewContact.given`).
+    create, or a change (`resolve` applies it as a PATCH or as an upsert).
 
     `where` prefixes every field name (`contacts[3].`). Raises ValidationError naming every
     bad field.
@@ -365,7 +390,9 @@ def parse_contact(
     external_id = _text(problems, "external_id", raw.get("external_id"), max_length=MAX_EXTERNAL_ID)
     name = _text(problems, "name", raw.get("name"), max_length=MAX_NAME)
     timezone = _timezone(problems, raw.get("timezone"))
-    handles = _handles(problems, raw["handles"], region) if "handles" in raw else ()
+    handles, marked = (
+        _handles(problems, raw["handles"], region) if "handles" in raw else ((), set())
+    )
     tags = _tags(problems, "tags", raw["tags"]) if "tags" in raw else ()
     attributes = _attributes(problems, raw["attributes"]) if "attributes" in raw else {}
     consent = _consent(problems, raw["consent"]) if "consent" in raw else {}
@@ -380,6 +407,7 @@ def parse_contact(
         tags=tags,
         attributes=attributes,
         consent=consent,
+        marked=frozenset(marked),
     )
 
 
@@ -410,13 +438,16 @@ def _timezone(problems: _Problems, value: Any) -> str | None:
     return value.strip()
 
 
-def _handles(problems: _Problems, value: Any, region: str | None) -> tuple[Handle, ...]:
+def _handles(
+    problems: _Problems, value: Any, region: str | None
+) -> tuple[tuple[Handle, ...], set[HandleKind]]:
+    """The handles, one primary per kind; and the kinds whose primary was marked so."""
     if not isinstance(value, list):
         problems.add("handles", "must be a list")
-        return ()
+        return (), set()
     if len(value) > MAX_HANDLES:
         problems.add("handles", f"at most {MAX_HANDLES} handles per contact")
-        return ()
+        return (), set()
     parsed: list[Handle] = []
     seen: dict[tuple[HandleKind, str], int] = {}
     primary_at: dict[HandleKind, int] = {}
@@ -460,7 +491,7 @@ def _handles(problems: _Problems, value: Any, region: str | None) -> tuple[Handl
                 continue
             primary_at[kind] = index
         parsed.append(Handle(kind, normal, primary))
-    return with_primaries(parsed)
+    return with_primaries(parsed), set(primary_at)
 
 
 def with_primaries(handles: Iterable[Handle]) -> tuple[Handle, ...]:
@@ -474,6 +505,26 @@ def with_primaries(handles: Iterable[Handle]) -> tuple[Handle, ...]:
             marked.add(handle.kind)
         out.append(handle)
     return tuple(out)
+
+
+def added_handles(
+    have: Iterable[Handle], new: Iterable[Handle], marked: Iterable[HandleKind]
+) -> tuple[Handle, ...]:
+    """`have` with the `new` handles it lacks added after them. A kind in `marked` takes its
+    primary from `new` (the handle of that kind marked primary there); every other kind
+    keeps the primary it has, or, new to the contact, has the first of its kind."""
+    new = tuple(new)
+    out = {(h.kind, h.value): h for h in have}
+    for handle in new:
+        out.setdefault((handle.kind, handle.value), Handle(handle.kind, handle.value, False))
+    for kind in set(marked):
+        chosen = next((h.value for h in new if h.kind == kind and h.primary), None)
+        if chosen is None:
+            continue
+        for key, handle in out.items():
+            if handle.kind == kind:
+                out[key] = Handle(kind, handle.value, handle.value == chosen)
+    return with_primaries(out.values())
 
 
 def _prefixed(error: ValidationError, where: str) -> ValidationError:
@@ -590,10 +641,20 @@ def _consent(problems: _Problems, value: Any) -> dict[str, ConsentChange]:
 # Applying a change ----------------------------------------------------------------------
 
 
-def resolve(current: Contact | None, change: NewContact) -> Resolved:
-    """The fields a contact has after `change` (a create when `current` is None): each field
-    given replaces the current one, handles and tags as whole sets; the time zone, when not
-    given, follows the primary phone number."""
+def resolve(current: Contact | None, change: NewContact, *, upsert: bool = False) -> Resolved:
+    """The fields a contact has after `change` (a create when `current` is None).
+
+    As a PATCH (the default), each field given replaces the current one: handles, tags and
+    attributes as whole sets, null clearing a name or a time zone. As an upsert, the change
+    adds and removes nothing it does not name: its attributes merge key by key (a key given
+    null is removed), its handles are added (`added_handles`), its tags joined to the
+    contact's, and its external id, name and time zone replace the contact's only when they
+    are not empty.
+
+    Either way the time zone, unless one was given, follows the primary phone number.
+    """
+    if upsert:
+        return _upserted(current, change)
     given = change.given
 
     def pick(name: str, now: Any) -> Any:
@@ -604,28 +665,104 @@ def resolve(current: Contact | None, change: NewContact) -> Resolved:
     zone, source = (current.timezone, current.timezone_source) if current else (None, None)
     if "timezone" in given:
         zone, source = (change.timezone, ZONE_GIVEN) if change.timezone else (None, None)
-    if source != ZONE_GIVEN:
-        phone = phone_for_zone(handles)
-        inferred = zone_from_phone(phone) if phone else None
-        zone, source = (inferred, ZONE_FROM_PHONE) if inferred else (None, None)
-    return Resolved(
+    return _resolved(
+        current,
         external_id=pick("external_id", current.external_id if current else None),
         name=pick("name", current.name if current else None),
-        timezone=zone,
-        timezone_source=source,
+        zone=(zone, source),
         attributes=pick("attributes", current.attributes if current else {}),
         tags=tags,
         handles=handles,
-        tags_changed=current is None or ("tags" in given and tags != current.tags),
-        handles_changed=current is None or ("handles" in given and handles != current.handles),
     )
 
 
+def _upserted(current: Contact | None, change: NewContact) -> Resolved:
+    attributes = dict(current.attributes) if current else {}
+    for key, value in change.attributes.items():
+        if value is None:
+            attributes.pop(key, None)
+        else:
+            attributes[key] = value
+    zone, source = (current.timezone, current.timezone_source) if current else (None, None)
+    if change.timezone:
+        zone, source = change.timezone, ZONE_GIVEN
+    return _resolved(
+        current,
+        external_id=change.external_id or (current.external_id if current else None),
+        name=change.name or (current.name if current else None),
+        zone=(zone, source),
+        attributes=attributes,
+        tags=tuple(dict.fromkeys((*(current.tags if current else ()), *change.tags))),
+        handles=added_handles(current.handles if current else (), change.handles, change.marked),
+    )
+
+
+def _resolved(
+    current: Contact | None,
+    *,
+    external_id: str | None,
+    name: str | None,
+    zone: tuple[str | None, str | None],
+    attributes: Mapping[str, Any],
+    tags: tuple[str, ...],
+    handles: tuple[Handle, ...],
+) -> Resolved:
+    timezone, source = zone
+    if source != ZONE_GIVEN:
+        phone = phone_for_zone(handles)
+        inferred = zone_from_phone(phone) if phone else None
+        timezone, source = (inferred, ZONE_FROM_PHONE) if inferred else (None, None)
+    return Resolved(
+        external_id=external_id,
+        name=name,
+        timezone=timezone,
+        timezone_source=source,
+        attributes=attributes,
+        tags=tags,
+        handles=handles,
+        tags_changed=current is None or tags != current.tags,
+        handles_changed=current is None or handles != current.handles,
+    )
+
+
+def limit_problems(resolved: Resolved) -> dict[str, str]:
+    """What an upsert made too big, by field: it adds handles, tags and attributes to a
+    contact's, each row within the limits, the sum maybe not."""
+    problems: dict[str, str] = {}
+    for name, count, limit in (
+        ("handles", len(resolved.handles), MAX_HANDLES),
+        ("tags", len(resolved.tags), MAX_TAGS),
+        ("attributes", len(resolved.attributes), MAX_ATTRIBUTES),
+    ):
+        if count > limit:
+            problems[name] = (
+                f"at most {limit} {name} per contact: with the contact's own, it would have {count}"
+            )
+    if "attributes" not in problems:
+        size = len(json.dumps(dict(resolved.attributes), ensure_ascii=False).encode())
+        if size > MAX_ATTRIBUTES_BYTES:
+            problems["attributes"] = (
+                f"must be at most {MAX_ATTRIBUTES_BYTES} bytes of JSON: with the contact's own, "
+                f"they would be {size}"
+            )
+    return problems
+
+
 def merged(first: NewContact, then: NewContact) -> NewContact:
-    """Two changes to one contact as one: `then`'s fields replace `first`'s."""
-    values = {name: getattr(then if name in then.given else first, name) for name in FIELDS}
-    values["consent"] = {**first.consent, **then.consent}
-    return NewContact(given=first.given | then.given, **values)
+    """Two upserts of one contact as one, `then` after `first`, as `resolve(upsert=True)`
+    would apply them one after the other: attributes merged key by key (a null kept, to
+    remove the key), handles added, tags joined, text taken from `then` when not empty."""
+    return NewContact(
+        given=first.given | then.given,
+        external_id=then.external_id or first.external_id,
+        name=then.name or first.name,
+        timezone=then.timezone or first.timezone,
+        handles=added_handles(first.handles, then.handles, then.marked),
+        tags=tuple(dict.fromkeys((*first.tags, *then.tags))),
+        attributes={**first.attributes, **then.attributes},
+        consent={**first.consent, **then.consent},
+        marked=first.marked | then.marked,
+    )
 
 
 # Audiences ------------------------------------------------------------------------------
@@ -643,17 +780,19 @@ MAX_WHERE = 20
 @dataclass(frozen=True)
 class Audience:
     """Who a batch goes to: contacts with the tags (any or all of them) and the contacts
-    named, or every contact when neither is given; then only those whose attributes match
-    `where` ({attribute: value, or a list of values any of which will do})."""
+    named, or every contact with `all` (and only then: an audience that names nobody is
+    nobody, never everyone); then only those whose attributes match `where` ({attribute:
+    value, or a list of values any of which will do})."""
 
     tags: tuple[str, ...] = ()
     tags_mode: Literal["any", "all"] = "any"
     contact_ids: tuple[str, ...] = ()
     where: Mapping[str, Scalar | tuple[Scalar, ...]] = field(default_factory=dict)
+    all: bool = False
 
     @property
     def everyone(self) -> bool:
-        return not self.tags and not self.contact_ids
+        return self.all
 
     def matches(self, contact: HasAttributes) -> bool:
         """Whether the contact's attributes satisfy `where` (tags and ids are the store's)."""
@@ -674,18 +813,32 @@ class Audience:
             "tags_mode": self.tags_mode,
             "contact_ids": list(self.contact_ids),
             "where": {k: list(v) if isinstance(v, tuple) else v for k, v in self.where.items()},
+            "all": self.all,
         }
 
     @classmethod
     def from_json(cls, raw: Any, *, field_name: str = "audience") -> Audience:
-        """An audience as given: {tags, tags_mode, contact_ids, where}; each bad field named
-        (`audience.where.plan`)."""
+        """An audience as given: {tags, tags_mode, contact_ids, where, all}; each bad field
+        named (`audience.where.plan`). It must name someone: tags, contact_ids, or `all:
+        true` (every contact), which goes alone. An empty audience is refused, not read as
+        every contact: a batch to everyone is asked for, never fallen into."""
         problems = _Problems(f"{field_name}.")
         if not isinstance(raw, Mapping):
             raise ValidationError.field(field_name, "must be an object")
         for key in raw:
-            if key not in ("tags", "tags_mode", "contact_ids", "where"):
+            if key not in ("tags", "tags_mode", "contact_ids", "where", "all"):
                 problems.add(str(key), "is not a known field")
+        everyone = raw.get("all", False)
+        if not isinstance(everyone, bool):
+            problems.add("all", "must be true or false")
+            everyone = None
+        names_some = any(raw.get(key) not in (None, [], ()) for key in ("tags", "contact_ids"))
+        if everyone and names_some:
+            problems.add(
+                "all", "true is every contact: give all: true alone, or tags and contact_ids"
+            )
+        elif everyone is False and not names_some:
+            problems.add("", "names nobody: name tags, contact_ids, or all: true (every contact)")
         tags = _tags(problems, "tags", raw.get("tags", []))
         mode = raw.get("tags_mode", "any")
         if mode not in ("any", "all"):
@@ -705,6 +858,7 @@ class Audience:
             tags_mode="all" if mode == "all" else "any",
             contact_ids=tuple(dict.fromkeys(str(uuid.UUID(i)) for i in ids)),
             where=where,
+            all=bool(everyone),
         )
 
 

@@ -127,8 +127,12 @@ def create(svc: Services, who: Principal, new: NewBatch) -> Batch:
     try:
         audience = Audience.from_json(new.audience)
     except ValidationError as error:
-        errors.update({f"audience.{k}" if not k.startswith("audience") else k: v
-                       for k, v in error.errors.items()})  # fmt: skip
+        errors.update(
+            {
+                f"audience.{k}" if not k.startswith("audience") else k: v
+                for k, v in error.errors.items()
+            }
+        )
         audience = None
     if problem := _variables_problem(new.variables):
         errors["variables"] = problem
@@ -261,13 +265,21 @@ def get(svc: Services, who: Principal, batch_id: str) -> Progress:
         return Progress(batch, store.progress(uow, batch.id))
 
 
-def list_(svc: Services, who: Principal, *, limit: int, before: str | None) -> list[Batch]:
+def list_(
+    svc: Services,
+    who: Principal,
+    *,
+    limit: int,
+    before: str | None,
+    status: BatchStatus | None = None,
+) -> list[Batch]:
     with auth.acting(svc, who, readonly=True) as uow:
         return store.list_(
             uow,
             who.workspace_id,
             limit=limit,
             before=before if before and is_uuid(before) else None,
+            status=status,
         )
 
 
@@ -358,7 +370,8 @@ def _recur(uow: UnitOfWork, batch: Batch, *, actor: str) -> None:
     assert batch.repeat is not None
     rule = parse_rule(batch.repeat["rrule"])
     zone_name = batch.repeat.get("timezone") or _workspace_zone(uow, batch.workspace_id)
-    dtstart = batch.started_at or uow.now
+    # The series is anchored where the batch is: its send_at, else its start.
+    dtstart = batch.send_at or batch.started_at or uow.now
     recurrence = Recurrence(
         id=new_id(),
         workspace_id=batch.workspace_id,
@@ -367,7 +380,7 @@ def _recur(uow: UnitOfWork, batch: Batch, *, actor: str) -> None:
         timezone=zone_name,
         dtstart=dtstart,
         template={"batch_id": batch.id},
-        next_at=next_occurrence(rule, ZoneInfo(zone_name), dtstart, dtstart),
+        next_at=next_occurrence(rule, ZoneInfo(zone_name), dtstart, max(dtstart, uow.now)),
         occurrences=1,
         created_at=uow.now,
         updated_at=uow.now,
@@ -384,6 +397,25 @@ def _recur(uow: UnitOfWork, batch: Batch, *, actor: str) -> None:
         subject_id=recurrence.id,
         at=uow.now,
         detail={"rrule": rule.text, "timezone": zone_name, "batch_id": batch.id},
+    )
+
+
+def _stop_recurring(uow: UnitOfWork, batch: Batch, *, actor: str) -> None:
+    """Canceling a recurring batch ends its series too."""
+    recurrence_id = (batch.repeat or {}).get("recurrence_id")
+    found = recurrence_store.get(uow, batch.workspace_id, recurrence_id) if recurrence_id else None
+    if found is None or found.stopped_at is not None:
+        return
+    recurrence_store.stop(uow, found)
+    accounts.audit(
+        uow,
+        workspace_id=batch.workspace_id,
+        actor=actor,
+        action="recurrence_stopped",
+        subject_type="recurrence",
+        subject_id=found.id,
+        at=uow.now,
+        detail={"reason": "batch_canceled", "batch_id": batch.id},
     )
 
 
@@ -448,12 +480,32 @@ def _write_items(
                 "updated_at": uow.now,
             }
         )
-        items.append(_item(batch, planned.contact_id, planned.recipient, planned.body,
-                           ItemStatus.QUEUED, None, message_id, uow.now))  # fmt: skip
+        items.append(
+            _item(
+                batch,
+                planned.contact_id,
+                planned.recipient,
+                planned.body,
+                ItemStatus.QUEUED,
+                None,
+                message_id,
+                uow.now,
+            )
+        )
     for skipped in resolution.skipped:
-        reason = skipped.reason if skipped.detail is None else f"{skipped.reason}: {skipped.detail}"
-        items.append(_item(batch, skipped.contact_id, skipped.recipient, None,
-                           ItemStatus.SKIPPED, reason, None, uow.now))  # fmt: skip
+        items.append(
+            _item(
+                batch,
+                skipped.contact_id,
+                skipped.recipient,
+                None,
+                ItemStatus.SKIPPED,
+                skipped.reason,
+                None,
+                uow.now,
+                detail=skipped.detail,
+            )
+        )
     message_store.insert_many(uow, rows, actor=f"batch:{batch.id}")
     store.insert_items(uow, items)
 
@@ -467,6 +519,8 @@ def _item(
     reason: str | None,
     message_id: str | None,
     now: datetime,
+    *,
+    detail: str | None = None,
 ) -> dict[str, Any]:
     return {
         "id": new_id(),
@@ -477,6 +531,7 @@ def _item(
         "body": body,
         "status": status,
         "reason": reason,
+        "detail": detail,
         "message_id": message_id,
         "updated_at": now,
     }
@@ -611,6 +666,7 @@ def cancel(svc: Services, who: Principal, batch_id: str) -> Progress:
     with auth.acting(svc, who) as uow:
         batch = _existing(uow, who, batch_id, lock=True)
         moved = _move(uow, batch, BatchStatus.CANCELED, who, values={"finished_at": uow.now})
+        _stop_recurring(uow, moved, actor=who.actor)
         message_store.move_many(
             uow,
             store.waiting_messages(uow, moved),

@@ -2,7 +2,9 @@
 
 Every change commits with its audit event; every query is scoped by the caller's workspace.
 A bulk upsert is all or nothing: every row is checked first, and one bad row writes nothing
-and is named with every other (`contacts[3].handles[0].value`).
+and is named with every other (`contacts[3].handles[0].value`). A PATCH replaces the fields
+it gives; an upsert adds to the contact and removes nothing it does not name
+(domain.contacts.resolve).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pigeon.domain.contacts import (
     NewContact,
     Resolved,
     check_tag,
+    limit_problems,
     merged,
     parse_contact,
     parse_contacts,
@@ -237,7 +240,8 @@ def update(
     *,
     region: str | None = None,
 ) -> Contact:
-    """Replace the fields given (handles and tags as whole sets); apply consent changes."""
+    """Replace the fields given (handles, tags and attributes as whole sets; null clears a
+    name or a time zone); apply consent changes. Unlike an upsert, which adds."""
     change = parse_contact(raw, region=region_of(region))
     with auth.acting(svc, who) as uow:
         current = store.get(uow, who.workspace_id, contact_id) if is_uuid(contact_id) else None
@@ -336,13 +340,14 @@ def _created_event(
 
 
 def _updated_event(
-    contact: Contact, change: NewContact, **detail: Any
+    contact: Contact, change: NewContact, *, upsert: bool = False, **detail: Any
 ) -> tuple[str, str, Mapping[str, Any]]:
     consent_detail = {"consent": dict(change.consent)} if change.consent else {}
+    fields = change.gives if upsert else change.given
     return (
         "contact_updated",
         contact.id,
-        {"fields": sorted(change.given), **consent_detail, **detail},
+        {"fields": sorted(fields), **consent_detail, **detail},
     )
 
 
@@ -431,7 +436,14 @@ def upsert_many(
     A row with an external id changes the contact that has it, or creates one that will; a
     row without changes the first contact (the oldest) that has any of its handles, or
     creates one. Rows apply in order, so a later row may change a contact an earlier one
-    created. Each row replaces the fields it gives, as a PATCH does.
+    created, and two rows of one contact merge in order.
+
+    A row adds to its contact and removes nothing it does not name (unlike a PATCH, which
+    replaces the fields it gives): its attributes merge key by key (a key given null is
+    removed); its handles are added, a handle marked primary taking the primary of its
+    kind, else the contact's primary staying; its tags are joined to the contact's; its
+    external_id, name and timezone replace the contact's only when not empty. The sum must
+    still fit a contact (20 handles, 50 tags, 100 attributes).
     """
     if not rows:
         raise ValidationError.field(field_name, "must hold at least one contact")
@@ -522,9 +534,13 @@ def _upsert(
     events = []
     made: dict[str, tuple[Contact, NewContact]] = {}
     untouched: set[str] = set()
+    last_row = {contact_id: index for index, contact_id in enumerate(ids)}
+    too_big: dict[str, str] = {}
     for target in targets.values():
         current = target.current
-        resolved = resolve(current, target.change)
+        resolved = resolve(current, target.change, upsert=True)
+        where = f"{field_name}[{last_row[target.contact_id]}]."
+        too_big.update({where + k: v for k, v in limit_problems(resolved).items()})
         contact = _contact(target.contact_id, workspace_id, resolved, current, now)
         made[target.contact_id] = (contact, target.change)
         if current is None:
@@ -536,11 +552,13 @@ def _upsert(
             untouched.add(contact.id)  # an import run again: nothing to write
         else:
             changed.append(contact)
-            events.append(_updated_event(contact, target.change, bulk=True))
+            events.append(_updated_event(contact, target.change, upsert=True, bulk=True))
             if resolved.tags_changed:
                 new_tags.append(contact.id)
             if resolved.handles_changed:
                 new_handles.append(contact.id)
+    if too_big:
+        raise ValidationError(too_big)
     if channels:
         _check_consent_targets(
             {

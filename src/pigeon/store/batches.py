@@ -16,8 +16,9 @@ from sqlalchemy import func, insert, select, update
 from pigeon.domain.messages import Message
 from pigeon.domain.transitions import BATCHES, BatchStatus, ItemStatus, MessageStatus
 from pigeon.store import accounts
+from pigeon.store.bulk import insert_rows
 from pigeon.store.sql import one_of, status_is
-from pigeon.store.tables import batch_items, batches, message_events, messages
+from pigeon.store.tables import batch_items, batch_sends, batches, message_events, messages
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -79,6 +80,7 @@ class Item:
     body: str | None
     status: ItemStatus
     reason: str | None
+    detail: str | None
     message_id: str | None
     updated_at: datetime
 
@@ -109,9 +111,16 @@ def set_repeat(uow: UnitOfWork, batch: Batch, repeat: Mapping[str, Any]) -> None
 
 
 def list_(
-    uow: UnitOfWork, workspace_id: str, *, limit: int, before: str | None = None
+    uow: UnitOfWork,
+    workspace_id: str,
+    *,
+    limit: int,
+    before: str | None = None,
+    status: BatchStatus | None = None,
 ) -> list[Batch]:
     query = select(batches).where(batches.c.workspace_id == workspace_id)
+    if status is not None:
+        query = query.where(batches.c.status == status)
     if before:
         query = query.where(batches.c.id < before)
     rows = uow.conn.execute(query.order_by(batches.c.id.desc()).limit(limit)).all()
@@ -151,8 +160,7 @@ def move(
 
 
 def insert_items(uow: UnitOfWork, rows: Sequence[Mapping[str, Any]]) -> None:
-    if rows:
-        uow.conn.execute(insert(batch_items), list(rows))
+    insert_rows(uow, batch_items, rows)
 
 
 def progress(uow: UnitOfWork, batch_id: str) -> dict[ItemStatus, int]:
@@ -261,8 +269,8 @@ def waiting_messages(uow: UnitOfWork, batch: Batch) -> list[Message]:
 
 
 def follow(uow: UnitOfWork, message_ids: Sequence[str], status: MessageStatus) -> None:
-    """Bring the items of these messages to what `status` makes of them, then complete or
-    auto-pause their batches. Runs inside the message change's own transaction."""
+    """Bring the items of these messages to what `status` makes of them, then complete
+    their batches. Runs inside the message change's own transaction."""
     target = ITEM_OF_MESSAGE.get(status)
     if target is None or not message_ids:
         return
@@ -272,7 +280,8 @@ def follow(uow: UnitOfWork, message_ids: Sequence[str], status: MessageStatus) -
     if reason is not None:
         values["reason"] = reason
     elif item_status is I.FAILED:
-        values["reason"] = (
+        values["reason"] = "send_failed"
+        values["detail"] = (
             select(messages.c.last_error).where(messages.c.id == t.message_id).scalar_subquery()
         )
     rows = uow.conn.execute(
@@ -281,11 +290,22 @@ def follow(uow: UnitOfWork, message_ids: Sequence[str], status: MessageStatus) -
         .values(**values)
         .returning(t.batch_id)
     ).all()
-    touched = {r.batch_id for r in rows}
-    for batch_id in sorted(touched):
-        if item_status is I.FAILED:
-            _maybe_auto_pause(uow, batch_id)
+    for batch_id in sorted({r.batch_id for r in rows}):
         _maybe_complete(uow, batch_id)
+
+
+def record_sends(uow: UnitOfWork, outcomes: Sequence[tuple[str, bool]]) -> None:
+    """Record the outcome of sends of batch messages, (batch id, failed) each, a failed
+    attempt that will be retried included, and pause a batch whose last sends failed too
+    often (its `auto_pause`)."""
+    if not outcomes:
+        return
+    uow.conn.execute(
+        insert(batch_sends),
+        [{"batch_id": batch_id, "failed": failed, "at": uow.now} for batch_id, failed in outcomes],
+    )
+    for batch_id in sorted({batch_id for batch_id, failed in outcomes if failed}):
+        _maybe_auto_pause(uow, batch_id)
 
 
 def _batch_by_id(uow: UnitOfWork, batch_id: str) -> Batch | None:
@@ -318,18 +338,23 @@ def _maybe_auto_pause(uow: UnitOfWork, batch_id: str) -> None:
     batch = _batch_by_id(uow, batch_id)
     if batch is None or batch.status is not BatchStatus.SENDING or not batch.auto_pause:
         return
-    window = int(batch.auto_pause["window"])
     limit = float(batch.auto_pause["max_failure_rate"])
-    t = batch_items.c
+    # A batch smaller than the window is judged over all of its messages.
+    messages_in_batch = uow.conn.execute(
+        select(func.count()).where(
+            batch_items.c.batch_id == batch_id, batch_items.c.message_id.is_not(None)
+        )
+    ).scalar_one()
+    window = min(int(batch.auto_pause["window"]), messages_in_batch)
     recent = uow.conn.execute(
-        select(t.status)
-        .where(t.batch_id == batch_id, t.status.in_([I.SENT, I.FAILED]))
-        .order_by(t.updated_at.desc(), t.id.desc())
+        select(batch_sends.c.failed)
+        .where(batch_sends.c.batch_id == batch_id)
+        .order_by(batch_sends.c.id.desc())
         .limit(window)
     ).all()
-    if len(recent) < window:
+    if not window or len(recent) < window:
         return
-    failed = sum(1 for r in recent if r.status == I.FAILED)
+    failed = sum(1 for r in recent if r.failed)
     if failed / window <= limit:
         return
     reason = f"auto-paused: {failed} of the last {window} sends failed"

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from pigeon.store.database import UnitOfWork
 
 
+CHUNK = 5000  # handles per statement: SQLite binds each one
+
+
 def key(handle: str) -> str:
     """The form consent is kept under: an email address whole in lower case (messages keep
     the local part as given, contacts lower-case it all: both must meet the same opt-out)."""
@@ -46,7 +49,13 @@ def opt_out(
     source: str,
     keyword: str | None = None,
 ) -> bool:
-    """Record that `handle` opted out of `channel_id`; False if it already had."""
+    """Record that `handle` opted out of `channel_id`, and suppress what waits to go to it
+    there; False if it had already opted out."""
+    from pigeon.store import messages
+
+    messages.suppress_waiting(
+        uow, workspace_id, channel_id, [handle, key(handle)], actor=f"opt-out:{source}"
+    )
     dialect = postgresql if uow.dialect == "postgresql" else sqlite
     row = uow.conn.execute(
         dialect.insert(opt_outs)
@@ -99,14 +108,18 @@ def opted_out(
     wanted = set(pairs)
     if not wanted:
         return set()
+    if not any_in(uow, [workspace_id]):
+        return set()  # the common case, whatever the number of pairs
     handles = sorted({key(handle) for _channel, handle in wanted})
-    rows = uow.conn.execute(
-        select(opt_outs.c.channel_id, opt_outs.c.handle).where(
-            opt_outs.c.workspace_id == workspace_id,
-            one_of(uow.dialect, opt_outs.c.handle, handles),
-        )
-    ).all()
-    found = {(r.channel_id, r.handle) for r in rows}
+    found: set[tuple[str, str]] = set()
+    for start in range(0, len(handles), CHUNK):
+        rows = uow.conn.execute(
+            select(opt_outs.c.channel_id, opt_outs.c.handle).where(
+                opt_outs.c.workspace_id == workspace_id,
+                one_of(uow.dialect, opt_outs.c.handle, handles[start : start + CHUNK]),
+            )
+        ).all()
+        found |= {(r.channel_id, r.handle) for r in rows}
     return {(channel, handle) for channel, handle in wanted if (channel, key(handle)) in found}
 
 

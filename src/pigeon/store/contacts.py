@@ -13,7 +13,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from psycopg.types.json import Json
-from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, false, func, or_, select, update
 
 from pigeon.domain.contacts import Audience, AudienceMember, Contact, Handle, HandleKind
 from pigeon.domain.ids import new_id
@@ -385,7 +385,8 @@ def by_handle(uow: UnitOfWork, workspace_id: str, values: Iterable[str]) -> dict
 
 
 def _chosen(uow: UnitOfWork, workspace_id: str, audience: Audience) -> ColumnElement[bool]:
-    """Whether a contact (`contacts.id`) is in the audience by its tags or its id."""
+    """Whether a contact (`contacts.id`) is in the audience by its tags or its id; every
+    contact only with `audience.all` (an audience that names nobody chooses nobody)."""
     c, t = contacts.c, contact_tags.c
     if audience.everyone:
         return c.workspace_id == workspace_id
@@ -401,6 +402,8 @@ def _chosen(uow: UnitOfWork, workspace_id: str, audience: Audience) -> ColumnEle
         parts.append(c.id.in_(tagged))
     if audience.contact_ids:
         parts.append(_one_of(uow, c.id, audience.contact_ids))
+    if not parts:
+        return false()
     return and_(c.workspace_id == workspace_id, or_(*parts))
 
 

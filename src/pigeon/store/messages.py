@@ -273,6 +273,28 @@ def move_many(
     return moved
 
 
+def suppress_waiting(
+    uow: UnitOfWork, workspace_id: str, channel_id: str, handles: Sequence[str], *, actor: str
+) -> int:
+    """An opt-out reaches what already waits for the handle on the channel: its queued and
+    released messages (not pigeon's own answers to the keyword) end suppressed now, so a
+    device never claims them. Claimed ones are already on the device."""
+    from pigeon.domain.optout import REPLY_META_KEY
+
+    c = messages.c
+    query = select(messages).where(
+        c.workspace_id == workspace_id,
+        c.recipient.in_(sorted(set(handles))),
+        c.channel_id == channel_id,
+        c.status.in_([M.QUEUED, M.RELEASED]),
+    )
+    if uow.dialect == "postgresql":
+        query = query.order_by(c.id).with_for_update()
+    found = [Message.from_row(row._mapping) for row in uow.conn.execute(query).all()]
+    waiting = [m for m in found if not (m.meta or {}).get(REPLY_META_KEY)]
+    return len(move_many(uow, waiting, M.SUPPRESSED, actor=actor, detail={"reason": "opted_out"}))
+
+
 def _queue_values(
     target: MessageStatus, message: Message, values: Mapping[str, Any] | None
 ) -> dict[str, Any]:
@@ -353,6 +375,14 @@ def settle_claims(
                 for s in applied
             ],
         )
+    batches.record_sends(
+        uow,
+        [
+            (s.message.batch_id, s.target in (M.FAILED, M.QUEUED))
+            for s in applied
+            if s.message.batch_id is not None and s.message.status is M.CLAIMED
+        ],
+    )
     by_target: dict[MessageStatus, list[Moved]] = {}
     for s in applied:
         by_target.setdefault(s.target, []).append(_moved(s.message))
@@ -412,6 +442,7 @@ _CANDIDATE_COLUMNS = [
     messages.c.channel_id,
     messages.c.device_id,
     messages.c.recipient,
+    messages.c.hold_reason,
     select(channels.c.kind)
     .where(channels.c.id == messages.c.channel_id)
     .scalar_subquery()
@@ -445,7 +476,13 @@ def release_step(
     )
     candidates = [
         throttle.Candidate(
-            r.id, r.workspace_id, r.channel_id, r.channel_kind, r.device_id, r.recipient
+            r.id,
+            r.workspace_id,
+            r.channel_id,
+            r.channel_kind,
+            r.device_id,
+            r.recipient,
+            held=r.hold_reason is not None,
         )
         for r in uow.conn.execute(pick).all()
     ]

@@ -211,6 +211,14 @@ def _where(predicate: str) -> dict[str, Any]:
 
 # The release step walks this index: its cost follows what is due, not the backlog.
 Index("ix_messages_queued_release_at", messages.c.release_at, **_only(MessageStatus.QUEUED))
+# Messages the throttle holds, by when they go: a new message waits behind them (FIFO).
+Index(
+    "ix_messages_held_workspace_id_channel_id_release_at",
+    messages.c.workspace_id,
+    messages.c.channel_id,
+    messages.c.release_at,
+    **_where("hold_reason IS NOT NULL"),
+)
 # Pausing, resuming and canceling a batch reach its messages.
 Index("ix_messages_batch_id", messages.c.batch_id, **_where("batch_id IS NOT NULL"))
 # Device claims: released messages of one channel, in the claim's order (oldest, then id).
@@ -526,12 +534,27 @@ batch_items = Table(
     Column("recipient", String(254)),
     Column("body", Text()),
     Column("status", String(16), nullable=False),
-    Column("reason", Text()),  # why skipped or failed
+    Column("reason", String(40)),  # why skipped or failed: no_primary_handle, opted_out, ...
+    Column("detail", Text()),  # what went wrong, for a person
     Column("message_id", String(36)),
     Column("updated_at", UTCDateTime(), nullable=False),
     CheckConstraint(_one_of("status", ItemStatus), name="status"),
     Index(None, "batch_id", "status"),
     Index(None, "message_id"),
+)
+
+# The outcome of each send of a batch's messages, a failed attempt that will be retried
+# included: auto-pause reads the last N (store/batches.record_sends).
+batch_sends = Table(
+    "batch_sends",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("batch_id", String(36), ForeignKey("batches.id", ondelete="CASCADE"), nullable=False),
+    Column("failed", Boolean(), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Index(None, "batch_id", "id"),
 )
 
 # Recurring messages and batches: each occurrence becomes its own message (or batch) as it

@@ -41,6 +41,14 @@ if TYPE_CHECKING:
     from pigeon.store.database import UnitOfWork
 
 DAY = timedelta(days=1)
+SCOPE_WIDE = frozenset(
+    {
+        throttle.HoldReason.MAX_PER_MINUTE,
+        throttle.HoldReason.MAX_PER_HOUR,
+        throttle.HoldReason.MAX_PER_DAY,
+        throttle.HoldReason.MIN_GAP,
+    }
+)
 SENT_STATUSES = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ)
 
 
@@ -54,6 +62,7 @@ class Candidate:
     channel_kind: str
     device_id: str | None
     recipient: str
+    held: bool = False  # the throttle held it before: it is in its own slot now
     device_assigned: bool = False
 
 
@@ -87,8 +96,9 @@ def plan(uow: UnitOfWork, candidates: Sequence[Candidate], *, offline_after: flo
     )
     live = [c for c in candidates if c.id not in suppressed]
     result.suppress = [c for c in candidates if c.id in suppressed]
-    _assign_devices(uow, live, now=uow.now, offline_after=offline_after)
     policies = locked_policies(uow, {c.workspace_id for c in live})
+    limited = {p.scope_id for p in policies if p.scope == "device"}
+    _assign_devices(uow, live, limited, now=uow.now, offline_after=offline_after)
     if not policies:
         result.release = live
         return result
@@ -105,17 +115,33 @@ def plan(uow: UnitOfWork, candidates: Sequence[Candidate], *, offline_after: flo
         result.counted = [c for c in live if c.workspace_id in {p.workspace_id for p in policies}]
         return result
     gate = _Gate(uow, policies)
+    # Where a scope-wide rule held a message, the ones after it under the same policies go
+    # after it too: first come, first served (a recipient's own gap or zone holds only it).
+    floors: dict[tuple[int, ...], tuple[datetime, throttle.HoldReason]] = {}
     for candidate in live:
         scopes = gate.scopes_of(candidate)
         if not scopes:
             result.release.append(candidate)
             continue
+        key = tuple(id(scope) for scope in scopes)
+        floor, behind = floors.get(key, (now, None))
+        if not candidate.held:  # a newcomer waits behind what earlier passes held
+            earlier = gate.held_until(candidate, scopes)
+            if earlier is not None and earlier[0] > floor:
+                floor, behind = earlier
         decision = throttle.earliest(
             scopes,
-            now,
+            floor,
             recipient_zone=gate.recipient_zone(candidate),
             recipient_last=gate.recipient_last(candidate),
         )
+        if decision.reason is None and behind is not None:
+            decision = throttle.Decision(decision.at, behind)  # waits behind an earlier one
+        if not decision.allows(now):
+            # The floor is what the policies alone hold it for, not its recipient's gap.
+            shared = throttle.earliest(scopes, floor, recipient_zone=None, recipient_last=None)
+            if shared.at is not None and shared.at > now and shared.reason in SCOPE_WIDE:
+                floors[key] = (shared.at, shared.reason)
         if decision.allows(now):
             result.release.append(candidate)
             gate.spend(candidate, scopes, now)
@@ -340,17 +366,26 @@ def _without_keyword_replies(uow: UnitOfWork, chosen: Sequence[Candidate]) -> se
 
 
 def _assign_devices(
-    uow: UnitOfWork, candidates: Sequence[Candidate], *, now: datetime, offline_after: float
+    uow: UnitOfWork,
+    candidates: Sequence[Candidate],
+    limited: set[str],
+    *,
+    now: datetime,
+    offline_after: float,
 ) -> None:
-    """Give each unpinned gateway message a device: the one that last sent to its recipient
-    if it is online, else the online device with the least waiting work."""
+    """Give unpinned gateway messages a device when it matters: the online device that last
+    sent to the recipient (a conversation stays on one Apple ID), else, where the channel's
+    devices have their own throttle policies (`limited`), the online device with the least
+    work waiting, so its policy can be applied now. The rest stay with the channel: the first
+    online device free to claim takes each, the least loaded one at that moment."""
     wanting = [c for c in candidates if c.channel_kind == ChannelKind.GATEWAY and not c.device_id]
     if not wanting:
         return
     online = online_devices(uow, {c.channel_id for c in wanting}, now, offline_after)
     if not online:
         return
-    loads = _waiting_per_device(uow, [d for ds in online.values() for d in ds])
+    balanced = {channel for channel, ids in online.items() if limited.intersection(ids)}
+    loads = _waiting_per_device(uow, [d for ids in online.values() for d in ids])
     sticky = _last_senders(uow, [c for c in wanting if len(online.get(c.channel_id, ())) > 1])
     for c in wanting:
         choices = online.get(c.channel_id)
@@ -358,6 +393,8 @@ def _assign_devices(
             continue
         device = sticky.get((c.channel_id, c.recipient))
         if device not in choices:
+            if c.channel_id not in balanced:
+                continue
             device = min(choices, key=lambda d: (loads.get(d, 0), d))
         loads[device] = loads.get(device, 0) + 1
         c.device_id, c.device_assigned = device, True
@@ -432,6 +469,45 @@ class _Gate:
         self._zones: dict[str, ZoneInfo] = {}
         self._recipient_last: dict[tuple[str, str], datetime | None] = {}
         self._recipient_zones: dict[tuple[str, str], ZoneInfo | None] = {}
+        self._held: dict[tuple[str, str], tuple[datetime, throttle.HoldReason] | None] = {}
+
+    def held_until(
+        self, c: Candidate, scopes: Sequence[throttle.Scope]
+    ) -> tuple[datetime, throttle.HoldReason] | None:
+        """The slots earlier passes gave the channel's messages that its policies hold, now
+        reserved in `scopes` (once), and the last of them: a newcomer goes after it."""
+        key = (c.workspace_id, c.channel_id)
+        if key not in self._held:
+            m = messages.c
+            rows = self.uow.conn.execute(
+                select(m.release_at, m.hold_reason)
+                .where(
+                    m.workspace_id == c.workspace_id,
+                    m.channel_id == c.channel_id,
+                    m.hold_reason.in_(sorted(str(r) for r in SCOPE_WIDE)),
+                    m.release_at > self.uow.now,
+                    status_is(messages, MessageStatus.QUEUED),
+                )
+                .order_by(m.release_at.desc())
+                .limit(max(self._largest_limit(c.workspace_id), 1))
+            ).all()
+            for row in rows:
+                throttle.record(scopes, row.release_at)
+            self._held[key] = (
+                (rows[0].release_at, throttle.HoldReason(rows[0].hold_reason)) if rows else None
+            )
+        return self._held[key]
+
+    def _largest_limit(self, workspace_id: str) -> int:
+        return max(
+            (
+                limit or 0
+                for p in self.by_scope.values()
+                if p.workspace_id == workspace_id
+                for limit in (p.rules.max_per_minute, p.rules.max_per_hour, p.rules.max_per_day)
+            ),
+            default=0,
+        )
 
     def scopes_of(self, c: Candidate) -> list[throttle.Scope]:
         keys = [

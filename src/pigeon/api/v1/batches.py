@@ -7,13 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
 
 from pigeon.api.deps import PigeonRoute, Reader, Sender, Svc
 from pigeon.api.openapi import answers
 from pigeon.api.v1.render import batch_item_out, batch_out, preview_out
 from pigeon.api.v1.schemas import Instant, RepeatIn, Uuid
-from pigeon.domain.transitions import ItemStatus
+from pigeon.domain.transitions import BatchStatus, ItemStatus
 from pigeon.errors import ValidationError
 from pigeon.services import batches, recurrences
 
@@ -23,9 +23,13 @@ MAX_PAGE = 500
 
 class AudienceIn(BaseModel):
     """Who the batch goes to: contacts with the tags (any or all of them), the contacts
-    named, or both; `where` keeps those whose attributes equal the values given."""
+    named, or both, or `all`; `where` keeps those whose attributes equal the values given.
+    An audience that names nobody is refused."""
 
     model_config = ConfigDict(extra="forbid")
+    all: StrictBool = Field(
+        default=False, description="Every contact (alone: not with tags or contact_ids)"
+    )
     tags: list[str] = Field(default_factory=list)
     tags_mode: str = "any"
     contact_ids: list[str] = Field(default_factory=list)
@@ -82,10 +86,11 @@ def create_batch(body: BatchCreateIn, svc: Svc, who: Sender) -> JSONResponse:
 def list_batches(
     svc: Svc,
     who: Reader,
+    status: BatchStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Uuid | None = None,
 ) -> dict[str, Any]:
-    found = batches.list_(svc, who, limit=limit + 1, before=cursor)
+    found = batches.list_(svc, who, limit=limit + 1, before=cursor, status=status)
     more = len(found) > limit
     found = found[:limit]
     return {

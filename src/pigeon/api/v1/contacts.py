@@ -112,7 +112,14 @@ def upsert_contacts(
 
     A row with an `external_id` changes the contact that has it (or creates it); a row
     without one changes the first contact that has any of its handles (or creates one).
-    Rows apply in order; each replaces the fields it gives, as a PATCH does."""
+    Rows apply in order, two rows of one contact merging in order.
+
+    A row adds to its contact and removes nothing it does not name (a PATCH, by contrast,
+    replaces what it gives): `attributes` merge key by key, a key given `null` being
+    removed; `handles` are added to the contact's, one marked `primary` becoming the
+    primary of its kind (else the contact's primary stays); `tags` are added to the
+    contact's; `external_id`, `name` and `timezone` replace the contact's only when given
+    and not empty (`null` or `""` changes nothing)."""
     done = contacts.upsert_many(svc, who, body.contacts, region=default_region)
     return {
         "created": done.created,
@@ -134,7 +141,9 @@ def get_contact(contact_id: Uuid, svc: Svc, who: Reader) -> dict[str, Any]:
 def update_contact(
     contact_id: Uuid, body: ContactIn, svc: Svc, who: Sender, default_region: Region = None
 ) -> dict[str, Any]:
-    """Replaces the fields given; `handles` and `tags` are replaced as whole sets."""
+    """Replaces the fields given: `handles`, `tags` and `attributes` as whole sets (what is
+    not in them is removed), `null` clearing `name` or `timezone`. To add to a contact
+    instead, upsert it through /v1/contacts/bulk."""
     changed = contacts.update(
         svc, who, contact_id, body.model_dump(exclude_unset=True), region=default_region
     )

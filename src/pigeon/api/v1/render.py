@@ -227,6 +227,7 @@ def batch_item_out(item: Item) -> dict[str, Any]:
         "body": item.body,
         "status": str(item.status),
         "reason": item.reason,
+        "detail": item.detail,
         "message_id": item.message_id,
         "updated_at": iso(item.updated_at),
     }

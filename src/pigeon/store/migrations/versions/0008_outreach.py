@@ -30,6 +30,10 @@ IN_BATCH: dict[str, Any] = {
     "postgresql_where": sa.text("batch_id IS NOT NULL"),
     "sqlite_where": sa.text("batch_id IS NOT NULL"),
 }
+HELD: dict[str, Any] = {
+    "postgresql_where": sa.text("hold_reason IS NOT NULL"),
+    "sqlite_where": sa.text("hold_reason IS NOT NULL"),
+}
 HAS_EXTERNAL_ID: dict[str, Any] = {
     "postgresql_where": sa.text("external_id IS NOT NULL"),
     "sqlite_where": sa.text("external_id IS NOT NULL"),
@@ -61,6 +65,12 @@ def upgrade() -> None:
     op.drop_index("ix_messages_queued_scheduled_for", table_name="messages")
     op.create_index("ix_messages_queued_release_at", "messages", ["release_at"], **QUEUED)
     op.create_index("ix_messages_batch_id", "messages", ["batch_id"], **IN_BATCH)
+    op.create_index(
+        "ix_messages_held_workspace_id_channel_id_release_at",
+        "messages",
+        ["workspace_id", "channel_id", "release_at"],
+        **HELD,
+    )
 
     op.create_table(
         "contacts",
@@ -219,7 +229,8 @@ def upgrade() -> None:
         sa.Column("recipient", sa.String(254)),
         sa.Column("body", sa.Text()),
         sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("reason", sa.Text()),
+        sa.Column("reason", sa.String(40)),
+        sa.Column("detail", sa.Text()),
         sa.Column("message_id", sa.String(36)),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_batch_items"),
@@ -230,6 +241,23 @@ def upgrade() -> None:
     )
     op.create_index("ix_batch_items_batch_id_status", "batch_items", ["batch_id", "status"])
     op.create_index("ix_batch_items_message_id", "batch_items", ["message_id"])
+    op.create_table(
+        "batch_sends",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("batch_id", sa.String(36), nullable=False),
+        sa.Column("failed", sa.Boolean(), nullable=False),
+        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_batch_sends"),
+        sa.ForeignKeyConstraint(
+            ["batch_id"], ["batches.id"], name="fk_batch_sends_batch_id_batches", ondelete="CASCADE"
+        ),
+    )
+    op.create_index("ix_batch_sends_batch_id_id", "batch_sends", ["batch_id", "id"])
     op.create_table(
         "recurrences",
         sa.Column("id", sa.String(36), nullable=False),
@@ -264,6 +292,7 @@ def downgrade() -> None:
     for table in (
         "workspace_settings",
         "recurrences",
+        "batch_sends",
         "batch_items",
         "batches",
         "throttle_ledger",
@@ -274,6 +303,7 @@ def downgrade() -> None:
         "contacts",
     ):
         op.drop_table(table)
+    op.drop_index("ix_messages_held_workspace_id_channel_id_release_at", table_name="messages")
     op.drop_index("ix_messages_batch_id", table_name="messages")
     op.drop_index("ix_messages_queued_release_at", table_name="messages")
     op.create_index("ix_messages_queued_scheduled_for", "messages", ["scheduled_for"], **QUEUED)
