@@ -23,7 +23,7 @@ from pigeon.domain.storable import json_problem, text_problem
 from pigeon.domain.templates import RenderProblem, compile_template
 from pigeon.domain.transitions import BATCHES, BatchStatus, ItemStatus, MessageStatus
 from pigeon.errors import IllegalTransition, NotFound, ValidationError
-from pigeon.services import auth, recurrences
+from pigeon.services import auth, messages, recurrences
 from pigeon.services.context import Principal
 from pigeon.store import accounts, consent
 from pigeon.store import batches as store
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 
 MAX_TEMPLATE_CHARS = 20_000
 MAX_VARIABLES_BYTES = 64_000
-MAX_SKIPPED_LISTED = 1000
 MAX_SAMPLES = 50
 DEFAULT_AUTO_PAUSE = {"window": 20, "max_failure_rate": 0.5}
 Batch = store.Batch
@@ -243,16 +242,8 @@ def _channel(
         if channel_id
         else accounts.default_channel(uow, who.workspace_id)
     )
-    if channel is None:
-        errors["channel_id"] = (
-            "no such channel in this workspace"
-            if channel_id
-            else "this workspace has no default channel"
-        )
-    elif channel.disabled_at is not None:
-        errors["channel_id"] = "this channel is disabled"
-    elif not svc.can_send(channel.kind):
-        errors["channel_id"] = f"this channel's kind ({channel.kind}) has no sender in this pigeon"
+    if problem := messages.channel_problem(svc, channel, channel_id):
+        errors["channel_id"] = problem
     return channel
 
 
@@ -617,8 +608,7 @@ def _timeline(
             ("channel", batch.channel_id),
         ):
             ledger = throttle_store.ledger_of(uow, policy)
-            policy_zone = ZoneInfo(policy.rules.timezone) if policy.rules.timezone else zone
-            scopes.append(throttle.Scope(policy.rules, ledger, policy_zone))
+            scopes.append(throttle.Scope(policy.rules, ledger, policy.rules.zone(zone)))
     if not planned:
         return Timeline(start, None, None, [], {})
     if not scopes:

@@ -330,16 +330,20 @@ class _ChannelCache:
         return self._by_id[channel_id]
 
     def problem(self, channel: Channel | None, asked: str | None) -> str | None:
-        """Why messages cannot go through `channel`, or None."""
-        if channel is None:
-            if asked:
-                return "no such channel in this workspace"
-            return "this workspace has no default channel"
-        if channel.disabled_at is not None:
-            return "this channel is disabled"
-        if not self._svc.can_send(channel.kind):
-            return f"this channel's kind ({channel.kind}) has no sender in this pigeon"
-        return None
+        return channel_problem(self._svc, channel, asked)
+
+
+def channel_problem(svc: Services, channel: Channel | None, asked: str | None) -> str | None:
+    """Why messages cannot go through `channel` (`asked`: the id the caller gave), or None."""
+    if channel is None:
+        if asked:
+            return "no such channel in this workspace"
+        return "this workspace has no default channel"
+    if channel.disabled_at is not None:
+        return "this channel is disabled"
+    if not svc.can_send(channel.kind):
+        return f"this channel's kind ({channel.kind}) has no sender in this pigeon"
+    return None
 
 
 def _validated_row(

@@ -236,7 +236,8 @@ def hold_messages(uow: UnitOfWork, batch: Batch, *, actor: str) -> int:
 
 
 def lift_messages(uow: UnitOfWork, batch: Batch) -> int:
-    """Resume: the batch's waiting messages may be released from now on."""
+    """Resume: the batch's waiting messages may be released from now on (the scheduler's
+    next pass, or a claim on its way, releases them and wakes whoever waits)."""
     c = messages.c
     result = uow.conn.execute(
         update(messages)
@@ -245,14 +246,8 @@ def lift_messages(uow: UnitOfWork, batch: Batch) -> int:
             status_is(messages, M.QUEUED),
             c.hold_reason == BATCH_PAUSED,
         )
-        .values(release_at=func.coalesce(c.scheduled_for, uow.now), hold_reason=None)
+        .values(release_at=c.scheduled_for, hold_reason=None)
     )
-    if result.rowcount:
-        uow.notify(
-            "messages",
-            {"workspace_id": batch.workspace_id, "ids": [], "status": M.QUEUED,
-             "channels": {}, "devices": {}, "earliest": uow.now.isoformat()},
-        )  # fmt: skip
     return result.rowcount
 
 

@@ -22,7 +22,7 @@ from pigeon.domain import throttle
 from pigeon.domain.channels import ChannelKind
 from pigeon.domain.optout import REPLY_META_KEY
 from pigeon.domain.transitions import MessageStatus
-from pigeon.store import consent
+from pigeon.store import accounts, consent
 from pigeon.store.bulk import insert_rows
 from pigeon.store.sql import one_of, status_is
 from pigeon.store.tables import (
@@ -32,7 +32,6 @@ from pigeon.store.tables import (
     messages,
     throttle_ledger,
     throttle_policies,
-    workspaces,
 )
 
 if TYPE_CHECKING:
@@ -114,7 +113,7 @@ def plan(uow: UnitOfWork, candidates: Sequence[Candidate], *, offline_after: flo
         result.release = live
         result.counted = [c for c in live if c.workspace_id in {p.workspace_id for p in policies}]
         return result
-    gate = _Gate(uow, policies)
+    gate = _Gate(uow, policies, live)
     # Where a scope-wide rule held a message, the ones after it under the same policies go
     # after it too: first come, first served (a recipient's own gap or zone holds only it).
     floors: dict[tuple[int, ...], tuple[datetime, throttle.HoldReason]] = {}
@@ -316,7 +315,7 @@ def lift_holds(uow: UnitOfWork, workspace_id: str, *, reasons: Iterable[str]) ->
             status_is(messages, MessageStatus.QUEUED),
             c.hold_reason.in_(sorted(set(reasons))),
         )
-        .values(release_at=func.coalesce(c.scheduled_for, uow.now), hold_reason=None)
+        .values(release_at=c.scheduled_for, hold_reason=None)
     )
     return result.rowcount
 
@@ -347,8 +346,8 @@ def _opted_out(uow: UnitOfWork, candidates: Sequence[Candidate]) -> set[tuple[st
     for c in candidates:
         by_workspace.setdefault(c.workspace_id, []).append((c.channel_id, c.recipient))
     found: set[tuple[str, str]] = set()
-    for workspace_id in consent.any_in(uow, by_workspace):
-        found |= consent.opted_out(uow, workspace_id, by_workspace[workspace_id])
+    for workspace_id, pairs in by_workspace.items():
+        found |= consent.opted_out(uow, workspace_id, pairs)  # one look when it has none
     return found
 
 
@@ -385,7 +384,7 @@ def _assign_devices(
     if not online:
         return
     balanced = {channel for channel, ids in online.items() if limited.intersection(ids)}
-    loads = _waiting_per_device(uow, [d for ids in online.values() for d in ids])
+    loads = _waiting_per_device(uow, [d for ch in balanced for d in online[ch]]) if balanced else {}
     sticky = _last_senders(uow, [c for c in wanting if len(online.get(c.channel_id, ())) > 1])
     for c in wanting:
         choices = online.get(c.channel_id)
@@ -461,15 +460,18 @@ class _Gate:
     """The policies of the candidates' workspaces with what they have spent, loaded once
     per scope and kept up to date as this pass releases and reserves."""
 
-    def __init__(self, uow: UnitOfWork, policies: Sequence[Policy]) -> None:
+    def __init__(
+        self, uow: UnitOfWork, policies: Sequence[Policy], candidates: Sequence[Candidate]
+    ) -> None:
         self.uow = uow
         self.by_scope = {(p.workspace_id, p.scope, p.scope_id): p for p in policies}
         self.workspaces = {p.workspace_id for p in policies}
         self._scopes: dict[tuple[str, str, str], throttle.Scope] = {}
         self._zones: dict[str, ZoneInfo] = {}
         self._recipient_last: dict[tuple[str, str], datetime | None] = {}
-        self._recipient_zones: dict[tuple[str, str], ZoneInfo | None] = {}
+        self._recipient_zones: dict[tuple[str, str], ZoneInfo] = {}
         self._held: dict[tuple[str, str], tuple[datetime, throttle.HoldReason] | None] = {}
+        self._load_recipients(candidates)
 
     def held_until(
         self, c: Candidate, scopes: Sequence[throttle.Scope]
@@ -530,69 +532,65 @@ class _Gate:
         return self._scopes[key]
 
     def _zone(self, policy: Policy) -> ZoneInfo:
-        if policy.rules.timezone:
-            return ZoneInfo(policy.rules.timezone)
         if policy.workspace_id not in self._zones:
-            name = self.uow.conn.execute(
-                select(workspaces.c.timezone).where(workspaces.c.id == policy.workspace_id)
-            ).scalar()
-            self._zones[policy.workspace_id] = ZoneInfo(name or "UTC")
-        return self._zones[policy.workspace_id]
+            workspace = accounts.get_workspace(self.uow, policy.workspace_id)
+            self._zones[policy.workspace_id] = ZoneInfo(workspace.timezone if workspace else "UTC")
+        return policy.rules.zone(self._zones[policy.workspace_id])
 
     def _ledger(self, policy: Policy) -> throttle.Ledger:
         return ledger_of(self.uow, policy)
 
     def recipient_last(self, c: Candidate) -> datetime | None:
-        key = (c.workspace_id, c.recipient)
-        if key not in self._recipient_last:
-            led = throttle_ledger.c
-            gap = max(
-                (
-                    p.rules.recipient_min_gap_seconds or 0
-                    for p in self.by_scope.values()
-                    if p.workspace_id == c.workspace_id
-                ),
-                default=0,
-            )
-            last = None
-            if gap:
-                last = self.uow.conn.execute(
-                    select(func.max(led.at)).where(  # rows kept per recipient (by_recipient)
-                        led.workspace_id == c.workspace_id,
-                        led.recipient == c.recipient,
-                        led.at > self.uow.now - timedelta(seconds=gap),
-                    )
-                ).scalar()
-            self._recipient_last[key] = last
-        return self._recipient_last[key]
+        return self._recipient_last.get((c.workspace_id, c.recipient))
 
     def recipient_zone(self, c: Candidate) -> ZoneInfo | None:
-        key = (c.workspace_id, c.recipient)
-        if key not in self._recipient_zones:
-            self._recipient_zones[key] = self._lookup_zone(c) if self._wants_zone(c) else None
-        return self._recipient_zones[key]
+        return self._recipient_zones.get((c.workspace_id, c.recipient))
 
-    def _wants_zone(self, c: Candidate) -> bool:
-        return any(
-            p.rules.quiet_hours is not None and p.rules.quiet_zone == "recipient"
-            for p in self.by_scope.values()
-            if p.workspace_id == c.workspace_id
-        )
+    def _load_recipients(self, candidates: Sequence[Candidate]) -> None:
+        """What the per-recipient rules need of every candidate, a statement or two per
+        workspace: its last release within the gap, its zone for quiet hours."""
+        by_workspace: dict[str, set[str]] = {}
+        for c in candidates:
+            by_workspace.setdefault(c.workspace_id, set()).add(c.recipient)
+        for workspace_id, recipients in by_workspace.items():
+            rules = [p.rules for p in self.by_scope.values() if p.workspace_id == workspace_id]
+            gap = max((r.recipient_min_gap_seconds or 0 for r in rules), default=0)
+            if gap:
+                self._load_last(workspace_id, sorted(recipients), gap)
+            if any(r.quiet_hours is not None and r.quiet_zone == "recipient" for r in rules):
+                self._load_zones(workspace_id, sorted(recipients))
 
-    def _lookup_zone(self, c: Candidate) -> ZoneInfo | None:
-        """The contact's zone, else the one its phone number names, else None."""
-        name = self.uow.conn.execute(
-            select(contacts.c.timezone)
-            .join(contact_handles, contact_handles.c.contact_id == contacts.c.id)
+    def _load_last(self, workspace_id: str, recipients: list[str], gap: float) -> None:
+        led = throttle_ledger.c  # rows kept per recipient while a gap is in force
+        rows = self.uow.conn.execute(
+            select(led.recipient, func.max(led.at))
             .where(
-                contact_handles.c.workspace_id == c.workspace_id,
-                contact_handles.c.value == c.recipient,
+                led.workspace_id == workspace_id,
+                one_of(self.uow.dialect, led.recipient, recipients),
+                led.at > self.uow.now - timedelta(seconds=gap),
+            )
+            .group_by(led.recipient)
+        ).all()
+        self._recipient_last.update({(workspace_id, r[0]): r[1] for r in rows})
+
+    def _load_zones(self, workspace_id: str, recipients: list[str]) -> None:
+        """The contact's zone, else the one its phone number names, else none."""
+        from pigeon.domain.contacts import zone_from_phone
+
+        h = contact_handles.c
+        rows = self.uow.conn.execute(
+            select(h.value, contacts.c.timezone)
+            .join(contacts, h.contact_id == contacts.c.id)
+            .where(
+                h.workspace_id == workspace_id,
+                one_of(self.uow.dialect, h.value, recipients),
                 contacts.c.timezone.is_not(None),
             )
-            .limit(1)
-        ).scalar()
-        if name is None and c.recipient.startswith("+"):
-            from pigeon.domain.contacts import zone_from_phone
-
-            name = zone_from_phone(c.recipient)
-        return ZoneInfo(name) if name else None
+        ).all()
+        given = {value: zone for value, zone in rows}
+        for recipient in recipients:
+            name = given.get(recipient)
+            if name is None and recipient.startswith("+"):
+                name = zone_from_phone(recipient)
+            if name:
+                self._recipient_zones[(workspace_id, recipient)] = ZoneInfo(name)

@@ -14,7 +14,9 @@ from pigeon.domain.inbound import InboundMessage
 from pigeon.domain.jobs import Depth, Job
 from pigeon.domain.messages import Message, MessageEvent
 from pigeon.domain.recurrence import Recurrence
-from pigeon.domain.transitions import ItemStatus, MessageStatus
+from pigeon.domain.transitions import ITEMS, ItemStatus, MessageStatus
+
+MAX_SKIPPED_LISTED = 1000  # skipped recipients a preview lists (all are counted)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -207,16 +209,13 @@ def batch_out(batch: Batch, items: Mapping[ItemStatus, int] | None) -> dict[str,
     }
     if items is not None:
         total = sum(items.values())
-        done = sum(n for s, n in items.items() if s in FINISHED_ITEMS)
+        done = sum(n for s, n in items.items() if s in ITEMS.terminal)
         out["progress"] = {
             "items": {str(s): n for s, n in items.items()},
             "total": total,
             "finished": done,
         }
     return out
-
-
-FINISHED_ITEMS = frozenset({ItemStatus.SENT, ItemStatus.FAILED, ItemStatus.SKIPPED})
 
 
 def batch_item_out(item: Item) -> dict[str, Any]:
@@ -268,9 +267,6 @@ def preview_out(preview: Preview) -> dict[str, Any]:
             "by_hour": [{"hour": iso(hour), "count": n} for hour, n in timeline.by_hour],
         },
     }
-
-
-MAX_SKIPPED_LISTED = 1000
 
 
 def recurrence_out(recurrence: Recurrence) -> dict[str, Any]:
