@@ -35,3 +35,29 @@ def test_failed_attempts_that_will_be_retried_pause_a_batch(
     assert found["status_reason"] == "auto-paused: 3 of the last 3 sends failed"
     clock.advance(60)
     assert claim(api, device) == []  # the retries wait for a person to resume
+
+
+def test_a_failed_send_is_not_retried_once_its_batch_is_canceled_and_waits_while_paused(
+    api: InProcessClient, tenant: Tenant, clock: FrozenClock
+) -> None:
+    device = new_device(api, tenant)
+    contacts(api, tenant, [person(i) for i in range(2)])
+    batch = create(api, tenant, auto_pause=None)
+    act(api, tenant, batch["id"], "start")
+    first, second = claim(api, device)
+
+    act(api, tenant, batch["id"], "pause")
+    report(api, device, [first], "failed", error="timed out")
+    waiting = api.get(f"/v1/messages/{first['id']}", headers=tenant.auth).json()
+    assert (waiting["status"], waiting["held"]) == (
+        "queued",
+        {"reason": "batch_paused", "until": None},
+    )
+
+    act(api, tenant, batch["id"], "cancel")
+    report(api, device, [second], "failed", error="timed out")
+    stopped = api.get(f"/v1/messages/{second['id']}", headers=tenant.auth).json()
+    assert stopped["status"] == "failed"
+    assert stopped["last_error"] == "timed out; not retried: its batch was canceled"
+    clock.advance(3600)
+    assert claim(api, device) == []  # nothing of a canceled batch goes out

@@ -159,6 +159,17 @@ def move(
     return get(uow, batch.workspace_id, batch.id)
 
 
+def statuses(uow: UnitOfWork, batch_ids: set[str]) -> dict[str, BatchStatus]:
+    if not batch_ids:
+        return {}
+    rows = uow.conn.execute(
+        select(batches.c.id, batches.c.status).where(
+            one_of(uow.dialect, batches.c.id, sorted(batch_ids))
+        )
+    ).all()
+    return {row.id: BatchStatus(row.status) for row in rows}
+
+
 def insert_items(uow: UnitOfWork, rows: Sequence[Mapping[str, Any]]) -> None:
     insert_rows(uow, batch_items, rows)
 

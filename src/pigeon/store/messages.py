@@ -22,7 +22,7 @@ from sqlalchemy import (
 
 from pigeon.domain import transitions
 from pigeon.domain.messages import Message, MessageEvent
-from pigeon.domain.transitions import MessageStatus
+from pigeon.domain.transitions import BatchStatus, MessageStatus
 from pigeon.errors import Conflict
 from pigeon.store import accounts, batches, claims, throttle
 from pigeon.store.bulk import Rows, insert_rows, insert_together
@@ -220,6 +220,7 @@ def move(
     detail: Mapping[str, Any] | None = None,
 ) -> Message:
     """Move one message to `target`, guarded by the state machine and its current status."""
+    [(target, values)] = _retries_under_batches(uow, [(message, target, values or {})])
     transitions.check(message.status, target)
     row = uow.conn.execute(
         update(messages)
@@ -295,6 +296,37 @@ def suppress_waiting(
     return len(move_many(uow, waiting, M.SUPPRESSED, actor=actor, detail={"reason": "opted_out"}))
 
 
+RETRY_SOURCES = frozenset({M.CLAIMED, M.UNKNOWN})
+
+
+def _retries_under_batches(
+    uow: UnitOfWork, moves: Sequence[tuple[Message, MessageStatus, Mapping[str, Any]]]
+) -> list[tuple[MessageStatus, Mapping[str, Any]]]:
+    """A send that failed goes back to the queue for a retry, unless its batch stopped
+    meanwhile: a canceled batch's message is not tried again (it fails), a paused batch's
+    waits with the others until the batch is resumed."""
+    retried = {
+        m.batch_id
+        for m, target, _v in moves
+        if target is M.QUEUED and m.batch_id and m.status in RETRY_SOURCES
+    }
+    stopped = batches.statuses(uow, retried) if retried else {}
+    decided: list[tuple[MessageStatus, Mapping[str, Any]]] = []
+    for message, target, values in moves:
+        status = stopped.get(message.batch_id or "") if message.status in RETRY_SOURCES else None
+        if target is M.QUEUED and status is BatchStatus.CANCELED:
+            error = f"{values.get('last_error') or 'failed'}; not retried: its batch was canceled"
+            kept = {k: v for k, v in values.items() if k not in ("scheduled_for",)}
+            decided.append((M.FAILED, {**kept, "last_error": error}))
+        elif target is M.QUEUED and status is BatchStatus.PAUSED:
+            decided.append(
+                (target, {**values, "release_at": None, "hold_reason": batches.BATCH_PAUSED})
+            )
+        else:
+            decided.append((target, values))
+    return decided
+
+
 def _queue_values(
     target: MessageStatus, message: Message, values: Mapping[str, Any] | None
 ) -> dict[str, Any]:
@@ -331,6 +363,11 @@ def settle_claims(
 
     Returns the moved messages by id; a settlement missing from the result lost its claim.
     """
+    decided = _retries_under_batches(uow, [(s.message, s.target, s.values) for s in settlements])
+    settlements = [
+        replace(s, target=target, values=values)
+        for s, (target, values) in zip(settlements, decided, strict=True)
+    ]
     groups: dict[tuple[Any, ...], list[Settlement]] = {}
     for settlement in settlements:
         transitions.check(settlement.message.status, settlement.target, report=True)
