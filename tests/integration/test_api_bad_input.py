@@ -521,6 +521,28 @@ CASES: dict[tuple[str, str], list[Bad] | NoInput] = {
             json={"reports": [{**OK_REPORT, "message_id": "{mid}", "status": "weird"}]},
         ),
     ],
+    ("POST", "/v1/gateway/release"): [
+        malformed(),
+        not_an_object(),
+        Bad("releases missing", "releases", json={}),
+        Bad("releases empty", "releases", json={"releases": []}),
+        Bad("releases not a list", "releases", json={"releases": "all"}),
+        Bad(
+            "a release's message id",
+            "releases[0].message_id",
+            json={"releases": [{"message_id": BAD_ID, "claim_token": "t"}]},
+        ),
+        Bad(
+            "a release without its token",
+            "releases[0].claim_token",
+            json={"releases": [{"message_id": "{mid}"}]},
+        ),
+        Bad(
+            "too many releases",
+            "releases",
+            json={"releases": [{"message_id": "{mid}", "claim_token": "t"}] * 501},
+        ),
+    ],
     ("POST", "/v1/gateway/heartbeat"): [anonymous()],
     ("POST", "/v1/gateway/inbound"): [
         malformed(),

@@ -215,11 +215,10 @@ def test_a_report_with_a_stale_token_is_refused(
 
 
 def test_refused_reports_say_why(api: InProcessClient, tenant: Tenant, device: NewDevice) -> None:
-    other = new_device(api, tenant, "other mac")
     claimed_id = new_message(api, tenant)["id"]
     [claimed] = claim(api, device)["messages"]
     token = claimed["claim_token"]
-    never_claimed = new_message(api, tenant, scheduled_for="2030-02-01T00:00:00Z")["id"]
+    pinned = new_message(api, tenant, scheduled_for="2030-02-01T00:00:00Z", device_id=device.id)
 
     def refusal(by: NewDevice, message_id: str, claim_token: str, status: str = "sent") -> str:
         response = report(api, by, message_id=message_id, claim_token=claim_token, status=status)
@@ -227,8 +226,7 @@ def test_refused_reports_say_why(api: InProcessClient, tenant: Tenant, device: N
         detail: str = response.json()["detail"]
         return detail
 
-    assert "has not been claimed" in refusal(device, never_claimed, token)
-    assert "claimed by someone else" in refusal(other, claimed_id, token)
+    assert "has not been claimed" in refusal(device, pinned["id"], token)
     assert "claimed again, or the token is wrong" in refusal(device, claimed_id, STALE_TOKEN)
     assert report(api, device, message_id=claimed_id, claim_token=token, status="delivered")
     late = refusal(device, claimed_id, token, status="failed")
@@ -300,7 +298,7 @@ def test_a_report_from_another_device_is_refused(
     refused = report(
         api, other, message_id=message["id"], claim_token=claimed["claim_token"], status="sent"
     )
-    assert refused.status_code == 409
+    assert refused.status_code == 404
     assert status_of(api, tenant, message["id"])["status"] == "claimed"
 
 
@@ -557,3 +555,131 @@ def test_a_waiting_claim_gives_up_after_its_wait(live_api: InProcessClient) -> N
     thread.join(timeout=10)
     assert outcome["response"].json() == {"lease_expires_at": None, "messages": []}
     assert outcome["at"] - started >= 0.6
+
+
+def test_another_devices_message_is_not_found_whatever_its_state(
+    api: InProcessClient, tenant: Tenant, device: NewDevice
+) -> None:
+    """A device learns nothing of others' work: a report on a message that is neither
+    claimed by it nor pinned to it reads exactly like one on a message that does not exist."""
+    other = new_device(api, tenant, "other mac")
+    waiting = new_message(api, tenant, scheduled_for="2030-02-01T00:00:00Z")["id"]
+    held = new_message(api, tenant)["id"]
+    done = new_message(api, tenant)["id"]
+    tokens = {m["id"]: m["claim_token"] for m in claim(api, device)["messages"]}
+    assert report(api, device, message_id=done, claim_token=tokens[done], status="sent")
+    missing = "01a230f0-d4c4-7fcd-aa1c-d1f8dd492a3c"
+    cases = {"waiting": waiting, "held": held, "sent": done, "missing": missing}
+    for name, message_id in cases.items():
+        for status in ("sent", "failed", "unknown"):
+            token = tokens.get(message_id, STALE_TOKEN)
+            response = report(api, other, message_id=message_id, claim_token=token, status=status)
+            assert response.status_code == 404, (name, response.text)
+            assert response.json()["detail"] == f"no message {message_id} in this workspace"
+    assert status_of(api, tenant, held)["status"] == "claimed"
+    assert status_of(api, tenant, done)["status"] == "sent"
+
+
+# Release and unknown ------------------------------------------------------------------------
+
+
+def release(api: InProcessClient, device: NewDevice, *items: dict[str, Any]) -> list[Any]:
+    response = api.post("/v1/gateway/release", json={"releases": list(items)}, headers=device.auth)
+    assert response.status_code == 200, response.text
+    results: list[Any] = response.json()["results"]
+    return results
+
+
+def test_released_claims_go_to_another_device_at_once_without_an_attempt(
+    api: InProcessClient, tenant: Tenant, device: NewDevice
+) -> None:
+    other = new_device(api, tenant, "other mac")
+    ids = [new_message(api, tenant, body=f"m{i}")["id"] for i in range(3)]
+    claimed = {m["id"]: m for m in claim(api, device)["messages"]}
+    kept, *handed = ids
+    results = release(
+        api, device, *({"message_id": i, "claim_token": claimed[i]["claim_token"]} for i in handed)
+    )
+    assert results == [{"message_id": i, "status": "released"} for i in handed]
+    # A repeat (the answer was lost) changes nothing.
+    again = release(
+        api, device, {"message_id": handed[0], "claim_token": claimed[handed[0]]["claim_token"]}
+    )
+    assert again == [{"message_id": handed[0], "status": "released"}]
+
+    taken = claim(api, other)["messages"]
+    assert sorted(m["id"] for m in taken) == sorted(handed)
+    assert all(m["attempt"] == 1 for m in taken)  # the handed-back claim was no attempt
+    history = [e["to"] for e in status_of(api, tenant, handed[0])["events"]]
+    assert history[-3:] == ["claimed", "released", "claimed"]
+    assert status_of(api, tenant, kept)["status"] == "claimed"
+    assert [m["id"] for m in claim(api, device)["messages"]] == [kept]  # still its own
+
+
+def test_release_answers_each_item_and_refuses_what_is_not_the_devices(
+    api: InProcessClient, tenant: Tenant, device: NewDevice
+) -> None:
+    other = new_device(api, tenant, "other mac")
+    mine = new_message(api, tenant)["id"]
+    [claimed] = claim(api, device)["messages"]
+    token = claimed["claim_token"]
+
+    [foreign] = release(api, other, {"message_id": mine, "claim_token": token})
+    assert foreign["error"]["status"] == 404
+    stale, good = release(
+        api,
+        device,
+        {"message_id": mine, "claim_token": STALE_TOKEN},
+        {"message_id": mine, "claim_token": token},
+    )
+    assert stale["error"]["status"] == 409
+    assert good == {"message_id": mine, "status": "released"}
+
+
+def test_a_release_after_the_lease_ran_out_is_the_lease_policys(
+    api: InProcessClient, tenant: Tenant, device: NewDevice, container: Services, clock: FrozenClock
+) -> None:
+    message = new_message(api, tenant)["id"]
+    [claimed] = claim(api, device)["messages"]
+    clock.advance(61)
+    [late] = release(api, device, {"message_id": message, "claim_token": claimed["claim_token"]})
+    assert late["error"]["status"] == 409
+    assert status_of(api, tenant, message)["status"] == "claimed"  # until the sweep decides
+    scheduling.expire_leases(container)
+    assert status_of(api, tenant, message)["status"] == "unknown"
+
+
+def test_an_unknown_report_stops_every_further_send(
+    api: InProcessClient, tenant: Tenant, device: NewDevice
+) -> None:
+    """A device that crashed mid-send cannot tell whether the message went out: `unknown`
+    ends its claim, and no device is handed it again until a person decides."""
+    other = new_device(api, tenant, "other mac")
+    message = new_message(api, tenant)["id"]
+    [claimed] = claim(api, device)["messages"]
+    answer = report(
+        api, device, message_id=message, claim_token=claimed["claim_token"], status="unknown"
+    )
+    assert answer.json() == {"message_id": message, "status": "unknown"}
+    shown = status_of(api, tenant, message)
+    assert shown["status"] == "unknown"
+    assert "does not know whether it went out" in shown["last_error"]
+    assert claim(api, other)["messages"] == []
+    assert claim(api, device)["messages"] == []  # not handed back either
+
+
+def test_a_late_unknown_stops_the_retry_the_lease_policy_queued(
+    api: InProcessClient, tenant: Tenant, device: NewDevice, container: Services, clock: FrozenClock
+) -> None:
+    channel_id = api.get("/v1/devices", headers=tenant.auth).json()["items"][0]["channel_id"]
+    api.patch(f"/v1/channels/{channel_id}", json={"on_lease_expiry": "retry"}, headers=tenant.auth)
+    message = new_message(api, tenant)["id"]
+    [claimed] = claim(api, device)["messages"]
+    clock.advance(61)
+    assert scheduling.expire_leases(container).requeued == 1
+    late = report(
+        api, device, message_id=message, claim_token=claimed["claim_token"], status="unknown"
+    )
+    assert late.json()["status"] == "unknown"
+    clock.advance(3600)
+    assert claim(api, device)["messages"] == []

@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from pigeon.domain.transitions import MessageStatus
-from pigeon.errors import LeaseExpired, StaleClaim
+from pigeon.errors import LeaseExpired, NotFound, StaleClaim
 
 if TYPE_CHECKING:
     import random
@@ -29,12 +29,18 @@ class Outcome(StrEnum):
     REJECTED = "rejected"  # the provider refused for good: no retry
     DELIVERED = "delivered"
     READ = "read"
+    # The holder does not know whether it went out (it crashed mid-send): never sent again.
+    UNKNOWN = "unknown"
+    # The holder hands the claim back unsent (it is stopping): another device takes it now.
+    RELEASED = "released"
 
 
 # Where a failure report still moves a message: its live claim, or a send it bounces.
 FAILURE_MOVES = frozenset({M.CLAIMED, M.SENT, M.DELIVERED, M.READ})
-# What a holder whose lease ran out may still report: the message went out.
-REPORTS_AFTER_LEASE = frozenset({Outcome.SENT, Outcome.DELIVERED})
+# What a holder whose lease ran out may still report: the message went out, or may have.
+REPORTS_AFTER_LEASE = frozenset({Outcome.SENT, Outcome.DELIVERED, Outcome.UNKNOWN})
+# A message may have gone out: whatever waits to be sent again stops (unknown).
+MAY_HAVE_GONE_OUT_FROM = frozenset({M.CLAIMED, M.QUEUED, M.RELEASED})
 
 
 def check_report(
@@ -43,15 +49,20 @@ def check_report(
     """Refuse a report unless it comes from the message's current claim, and, once that
     claim's lease ran out without a report, unless it says the message went out.
 
+    A message that neither was claimed by `holder` nor is pinned to it is none of its
+    business: not found, whatever its state, so a device learns nothing of others' work.
+
     The token of the latest claim stays on the message after its lease ends (through a
     requeue, a new release, `unknown`): a late `sent` from that holder is then recorded, as
     it prevents a second send, but a late failure cannot requeue or otherwise steer the
     message. A new claim replaces the token, and every report under the old one is refused.
     """
+    if holder not in (message.claimed_by, message.device_id):
+        raise NotFound(f"no message {message.id} in this workspace")
     if message.claim_token is None:
         raise StaleClaim("this message has not been claimed: only a claimed message is reported")
     if message.claimed_by != holder:
-        raise StaleClaim("this message is claimed by someone else")
+        raise StaleClaim("this message is claimed by another device")
     if token != message.claim_token:
         raise StaleClaim(
             "this claim token is not the message's current claim: "
@@ -102,6 +113,18 @@ def decide(
         return Decision(M.DELIVERED, values)
     if outcome is Outcome.READ:
         return Decision(M.READ)
+    if outcome is Outcome.UNKNOWN:
+        if message.status not in MAY_HAVE_GONE_OUT_FROM:
+            return Decision(message.status)  # settled, or unknown already
+        text = (error or "the device does not know whether it went out")[:MAX_ERROR_CHARS]
+        return Decision(M.UNKNOWN, {"last_error": text, "lease_expires_at": None})
+    if outcome is Outcome.RELEASED:
+        if message.status is not M.CLAIMED:
+            return Decision(message.status)  # released already, or settled since
+        values = {"lease_expires_at": None, "attempts": max(message.attempts - 1, 0)}
+        if message.device_assigned:  # the gate's choice, not a pin: any device may take it
+            values.update(device_id=None, device_assigned=False)
+        return Decision(M.RELEASED, values)
     if message.status not in FAILURE_MOVES:
         # Neither a live claim nor a send to bounce: this claim's failure was recorded
         # already (check_report refused it if the lease ran out instead), and the message

@@ -39,8 +39,9 @@ M = MessageStatus
 MESSAGE_TRANSITIONS: Mapping[MessageStatus, frozenset[MessageStatus]] = {
     M.QUEUED: frozenset({M.RELEASED, M.CANCELED, M.SUPPRESSED, M.EXPIRED, M.FAILED}),
     M.RELEASED: frozenset({M.CLAIMED, M.QUEUED, M.CANCELED, M.SUPPRESSED, M.EXPIRED, M.FAILED}),
-    # claimed -> queued is a retry after a failed attempt or an expired lease (channel policy).
-    M.CLAIMED: frozenset({M.SENT, M.DELIVERED, M.FAILED, M.QUEUED, M.UNKNOWN}),
+    # claimed -> queued is a retry after a failed attempt or an expired lease (channel policy);
+    # claimed -> released, a claim its holder hands back unsent.
+    M.CLAIMED: frozenset({M.SENT, M.DELIVERED, M.FAILED, M.QUEUED, M.UNKNOWN, M.RELEASED}),
     M.SENT: frozenset({M.DELIVERED, M.READ, M.FAILED}),
     M.DELIVERED: frozenset({M.READ}),
     M.READ: frozenset(),
@@ -57,11 +58,12 @@ MESSAGE_TRANSITIONS: Mapping[MessageStatus, frozenset[MessageStatus]] = {
 # Reports only: the holder of a message's latest claim may report that it went out after
 # its lease ended, while the message was requeued, released again or given up on. That is
 # recorded while nobody has claimed the message since (services/delivery checks the token),
-# because the send happened and a second one would duplicate it. No other path takes these.
+# because the send happened and a second one would duplicate it; or that it may have gone
+# out (unknown), which stops a second send while it waits. No other path takes these.
 WENT_OUT_LATE = frozenset({M.SENT, M.DELIVERED})
 LATE_REPORT_TRANSITIONS: Mapping[MessageStatus, frozenset[MessageStatus]] = {
-    M.QUEUED: WENT_OUT_LATE,
-    M.RELEASED: WENT_OUT_LATE,
+    M.QUEUED: WENT_OUT_LATE | {M.UNKNOWN},
+    M.RELEASED: WENT_OUT_LATE | {M.UNKNOWN},
     M.FAILED: WENT_OUT_LATE,
 }
 

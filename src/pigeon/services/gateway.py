@@ -122,6 +122,23 @@ def report(svc: Services, device: Device, reports: Sequence[Report]) -> list[Rep
         )
 
 
+@dataclass(frozen=True)
+class Release:
+    message_id: str
+    claim_token: str
+
+
+def release(svc: Services, device: Device, releases: Sequence[Release]) -> list[ReportResult]:
+    """Hand claims back unsent (the device is stopping): each message is released again at
+    once, without counting an attempt, and waiting claims of other devices are woken for it.
+    A claim whose lease ran out is the lease policy's, and is refused like a late failure."""
+    return report(
+        svc,
+        device,
+        [Report(r.message_id, Outcome.RELEASED, claim_token=r.claim_token) for r in releases],
+    )
+
+
 def heartbeat(svc: Services, device: Device) -> datetime:
     with svc.db.transaction() as uow:
         _seen(svc, uow, device)

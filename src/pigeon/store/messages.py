@@ -417,7 +417,9 @@ def settle_claims(
         [
             (s.message.batch_id, s.target in (M.FAILED, M.QUEUED))
             for s in applied
-            if s.message.batch_id is not None and s.message.status is M.CLAIMED
+            if s.message.batch_id is not None
+            and s.message.status is M.CLAIMED
+            and s.target is not M.RELEASED  # handed back unsent: no attempt was made
         ],
     )
     by_target: dict[MessageStatus, list[Moved]] = {}

@@ -29,6 +29,7 @@ from pigeon.api.v1.schemas import (
     MAX_REPORTS,
     ClaimIn,
     InboundsIn,
+    ReleasesIn,
     ReportIn,
     ReportsIn,
     iso,
@@ -38,6 +39,7 @@ from pigeon.services import gateway
 router = APIRouter(prefix="/v1/gateway", tags=["gateway"], route_class=PigeonRoute)
 BATCH_LIMITS["/v1/gateway/report"] = ("reports", MAX_REPORTS)
 BATCH_LIMITS["/v1/gateway/inbound"] = ("messages", MAX_INBOUND)
+BATCH_LIMITS["/v1/gateway/release"] = ("releases", MAX_REPORTS)
 WAITING_ROUTES.add("/v1/gateway/claim")
 log = logging.getLogger(__name__)
 
@@ -169,6 +171,17 @@ def report(
     if result.error is not None:
         raise result.error
     return JSONResponse(_result(result))
+
+
+@router.post("/release")
+def release(svc: Svc, device: DeviceAuth, body: ReleasesIn) -> JSONResponse:
+    """Hand claimed messages back unsent (`{"releases": [{message_id, claim_token}]}`), as
+    a device that is stopping does: each is released at once, without counting an attempt,
+    for any device of the channel to claim. Answered per item, like a list of reports."""
+    results = gateway.release(
+        svc, device, [gateway.Release(r.message_id, r.claim_token) for r in body.releases]
+    )
+    return JSONResponse({"results": [_result(r) for r in results]})
 
 
 @router.post("/heartbeat")

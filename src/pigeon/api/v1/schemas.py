@@ -198,7 +198,9 @@ class ReportIn(Body):
 
     message_id: Uuid
     claim_token: str
-    status: Literal["sent", "failed", "delivered", "read"]
+    # failed: may be retried; rejected: refused for good; unknown: it may have gone out
+    # (the device crashed mid-send), so it is never sent again.
+    status: Literal["sent", "failed", "rejected", "delivered", "read", "unknown"]
     # Recorded, never refused (the report must land): cut and cleaned by services.delivery.
     error: str | None = None
 
@@ -208,6 +210,15 @@ MAX_REPORTS = 500
 
 class ReportsIn(Body):
     reports: list[ReportIn] = Field(min_length=1, max_length=MAX_REPORTS)
+
+
+class ReleaseIn(Body):
+    message_id: Uuid
+    claim_token: str
+
+
+class ReleasesIn(Body):
+    releases: list[ReleaseIn] = Field(min_length=1, max_length=MAX_REPORTS)
 
 
 class InboundIn(Body):
@@ -270,6 +281,8 @@ __all__ = [
     "MessageIn",
     "Number",
     "OptOutIn",
+    "ReleaseIn",
+    "ReleasesIn",
     "RepeatIn",
     "ReportIn",
     "ReportsIn",
