@@ -101,12 +101,14 @@ class _Commands(click.Group):
     the tests that start many) does not pay for it at start."""
 
     LAZY = {
+        "gateway": "pigeon.gateway.cli:gateway",
         "extract": "pigeon.extract.command:extract",
         "contacts": "pigeon.cli_contacts:contacts",
         "batch": "pigeon.cli_batches:batch",
     }
     # What `pigeon --help` says of them, so that listing them imports nothing.
     LAZY_HELP = {
+        "gateway": "Run the device gateway agent (a Mac that sends iMessages); doctor; launchd.",
         "extract": "Find the follow-up time and summary in TEXT.",
         "contacts": "Import and list contacts.",
         "batch": "Create, preview, start, pause, resume, cancel and watch outreach batches.",
@@ -135,10 +137,28 @@ class _Commands(click.Group):
         return super().get_command(ctx, cmd_name)
 
 
+# What `pip install pigeon` alone runs; every other command is the server's.
+AGENT_COMMANDS = frozenset({"gateway"})
+
+
 @click.group(cls=_Commands)
 @click.version_option(package_name="pigeon")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """pigeon: reliable outbound messaging and follow-ups."""
+    command = ctx.invoked_subcommand
+    if command is not None and command not in AGENT_COMMANDS and not _server_installed():
+        raise click.ClickException(
+            f"`pigeon {command}` is the server's: install it with "
+            "pip install 'pigeon[server]' (`pip install pigeon` alone is the gateway agent "
+            "and the Python client)"
+        )
+
+
+def _server_installed() -> bool:
+    from importlib.util import find_spec
+
+    return all(find_spec(name) is not None for name in ("sqlalchemy", "fastapi", "pydantic"))
 
 
 @main.command()
