@@ -169,10 +169,10 @@ class Pigeon:
     def _started(self, process: Process) -> None:
         """Called once a process has started; a subclass may watch it."""
 
-    def serve(self, *args: str, env: dict[str, str] | None = None) -> Server:
-        """`pigeon serve` on a port the OS picks; returns once it is listening."""
+    def serve(self, *args: str, env: dict[str, str] | None = None, port: int = 0) -> Server:
+        """`pigeon serve` on `port` (0: one the OS picks); returns once it is listening."""
         process = self._spawn(
-            "serve", "serve", "--host", "127.0.0.1", "--port", "0", *args, env=env
+            "serve", "serve", "--host", "127.0.0.1", "--port", str(port), *args, env=env
         )
         url = process.wait_for(LISTENING).group(1)
         printed = "\n".join(process.lines)
