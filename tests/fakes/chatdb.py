@@ -213,8 +213,9 @@ class FakeChatDB:
         values: dict[str, object] = {"item_type": RENAMED, "group_title": title, "is_finished": 1}
         return self._insert(by, "iMessage", chat, at, values)
 
-    def deliver(self, guid: str, at: datetime) -> None:
-        self._update(guid, is_delivered=1, date_delivered=apple_ns(at))
+    def deliver(self, guid: str, at: datetime | None) -> None:
+        # None: the flag alone, as Messages often leaves an SMS (date_delivered stays 0).
+        self._update(guid, is_delivered=1, date_delivered=apple_ns(at) if at else 0)
 
     def read(self, guid: str, at: datetime) -> None:
         self._update(guid, is_read=1, date_read=apple_ns(at))

@@ -171,6 +171,8 @@ async def test_the_cursor_survives_a_restart(
     chat.receive(FRIEND, "first", at=datetime.now(UTC))
     await one_pass()
     chat.receive(FRIEND, "while stopped", at=datetime.now(UTC))
+    # An old conversation synced from iCloud arrives as new rows: not pushed.
+    chat.receive(FRIEND, "from 2019", at=datetime(2019, 5, 1, tzinfo=UTC))
     await one_pass()
     texts = [item["text"] for item in admin.inbound.list()["items"]]
     assert sorted(texts) == ["first", "while stopped"]

@@ -82,6 +82,10 @@ class Receipt:
     delivered_at: datetime | None
     read_at: datetime | None
     error: int  # message.error; 0 for none
+    # The flags, for what Messages marks without a date (an SMS is often `is_delivered`
+    # with date_delivered left 0).
+    delivered: bool = False
+    read: bool = False
 
 
 def apple_time(value: int | float | None) -> datetime | None:
@@ -185,7 +189,10 @@ _SENT_SINCE: Final = (
       AND m.item_type = 0 AND m.associated_message_type = 0
     ORDER BY m.date, m.ROWID LIMIT ?"""
 )
-_RECEIPTS: Final = "SELECT guid, date_delivered, date_read, error FROM message WHERE guid IN "
+_RECEIPTS: Final = (
+    "SELECT guid, date_delivered, date_read, is_delivered, is_read, error FROM message"
+    " WHERE guid IN "
+)
 
 
 class ChatDB:
@@ -252,6 +259,8 @@ class ChatDB:
                     delivered_at=apple_time(row["date_delivered"]),
                     read_at=apple_time(row["date_read"]),
                     error=row["error"] or 0,
+                    delivered=bool(row["is_delivered"]),
+                    read=bool(row["is_read"]),
                 )
                 for row in self._query(sql, chunk)
             )

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from pigeon.gateway.chatdb import ChatDB
+from pigeon.gateway.server import Refused
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("pigeon.gateway")
 
 CURSOR = "chat.db"
+SINCE = "chat.db since"  # when inbound sync first started (Unix seconds)
 MATCH_SECONDS = 600  # how long after a send its chat.db row is looked for
 MATCH_SLACK = 5.0  # Messages may date the row a little before the agent's own clock
 RECEIPT_SECONDS = 7 * 86_400  # how long receipts are watched for
@@ -65,16 +67,37 @@ class InboundSync:
             # First start: from now on, not the years of history the Mac holds.
             cursor = self.chat.last_rowid()
             self.journal.set_cursor(CURSOR, cursor)
+            self.journal.set_cursor(SINCE, int(time.time()))
             log.info("inbound sync starts after chat.db row %d", cursor)
+        # History can still arrive as new rows (Messages in iCloud syncing old
+        # conversations): what was received before the first start is not pushed.
+        since = self.journal.cursor(SINCE) or 0
         while True:
             scan = self.chat.received_after(cursor)
-            if scan.messages:
-                accepted, duplicates = await self.server.push_inbound(scan.messages)
-                log.info("pushed %d received messages (%d already there)", accepted, duplicates)
+            fresh = [m for m in scan.messages if m.at.timestamp() >= since]
+            if fresh:
+                await self._push(fresh)
             if scan.last_rowid <= cursor:
                 return
             cursor = scan.last_rowid
             self.journal.set_cursor(CURSOR, cursor)
+
+    async def _push(self, messages: list[ChatMessage]) -> None:
+        try:
+            accepted, duplicates = await self.server.push_inbound(messages)
+        except Refused as error:
+            if error.status not in (400, 413, 422):
+                raise  # a revoked token: try again later, skip nothing
+            # The server will never take these as they are: skipped, so that one odd row
+            # does not hold back everything received after it.
+            log.error(
+                "the server refused %d received messages (%s): skipped %s",
+                len(messages),
+                error,
+                ", ".join(m.guid for m in messages),
+            )
+            return
+        log.info("pushed %d received messages (%d already there)", accepted, duplicates)
 
     def _follow_sent(self) -> bool:
         now = time.time()
@@ -87,9 +110,9 @@ class InboundSync:
             entry = watching[receipt.guid]
             if receipt.error:
                 seen = "failed"
-            elif receipt.read_at is not None:
+            elif receipt.read_at is not None or receipt.read:
                 seen = "read"
-            elif receipt.delivered_at is not None:
+            elif receipt.delivered_at is not None or receipt.delivered:
                 seen = "delivered"
             else:
                 continue

@@ -414,3 +414,16 @@ def test_uri_characters_in_the_path_are_quoted(tmp_path: Path) -> None:
     with build_chat_db(folder / "chat.db") as fake, ChatDB(fake.path) as chat:
         fake.receive(ALICE, "found", at=T0)
         assert [m.text for m in chat.received_after(0).messages] == ["found"]
+
+
+def test_a_delivered_flag_without_a_date_is_a_delivery(tmp_path: Path) -> None:
+    """Messages often marks an SMS `is_delivered` and leaves date_delivered at 0."""
+    with build_chat_db(tmp_path / "chat.db") as fake:
+        at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+        sms = fake.sent("+14155550100", "hi", at=at, service="SMS")
+        pending = fake.sent("+14155550100", "later", at=at)
+        fake.deliver(sms, None)
+        with ChatDB(fake.path) as chat:
+            receipts = {r.guid: r for r in chat.receipts([sms, pending])}
+    assert (receipts[sms].delivered, receipts[sms].delivered_at) == (True, None)
+    assert not receipts[pending].delivered
