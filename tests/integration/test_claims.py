@@ -13,7 +13,7 @@ from pigeon.clock import FrozenClock
 from pigeon.domain.accounts import Device
 from pigeon.domain.channels import LeaseExpiryPolicy
 from pigeon.domain.transitions import MessageStatus
-from pigeon.errors import StaleClaim
+from pigeon.errors import NotFound
 from pigeon.services import admin, gateway, messages, scheduling
 from pigeon.services.context import Principal, Services
 from tests.factories import add_device, schedule
@@ -148,18 +148,19 @@ def test_stale_lease_cannot_overwrite_the_newer_claim(
         svc, healthy, [gateway.Report(second.id, gateway.Outcome.SENT, second.claim_token)]
     )
     assert done.message is not None and done.message.status is M.SENT
-    # The paused device wakes up and reports failure with its old token: refused.
+    # The paused device wakes up and reports failure with its old token: refused, and as
+    # the message is another device's now, as not found (it learns nothing of it).
     [stale] = gateway.report(
         svc,
         paused,
         [gateway.Report(first.id, gateway.Outcome.FAILED, first.claim_token, "timeout")],
     )
-    assert isinstance(stale.error, StaleClaim)
+    assert isinstance(stale.error, NotFound)
     # Same when it presents the new token it never had, or reports on the healthy one's claim.
     [forged] = gateway.report(
         svc, paused, [gateway.Report(first.id, gateway.Outcome.FAILED, second.claim_token)]
     )
-    assert isinstance(forged.error, StaleClaim)
+    assert isinstance(forged.error, NotFound)
     final = messages.get(svc, who, first.id)
     assert final.message.status is M.SENT and final.message.last_error is not None
     assert [e.to_status for e in final.events][-1] is M.SENT
