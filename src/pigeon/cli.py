@@ -132,6 +132,7 @@ class _Commands(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.LAZY and cmd_name not in self.commands:
+            _require_server(cmd_name)  # before the import that would fail
             module, _, attribute = self.LAZY[cmd_name].partition(":")
             self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
         return super().get_command(ctx, cmd_name)
@@ -146,8 +147,12 @@ AGENT_COMMANDS = frozenset({"gateway"})
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """pigeon: reliable outbound messaging and follow-ups."""
-    command = ctx.invoked_subcommand
-    if command is not None and command not in AGENT_COMMANDS and not _server_installed():
+    if ctx.invoked_subcommand is not None:
+        _require_server(ctx.invoked_subcommand)
+
+
+def _require_server(command: str) -> None:
+    if command not in AGENT_COMMANDS and not _server_installed():
         raise click.ClickException(
             f"`pigeon {command}` is the server's: install it with "
             "pip install 'pigeon[server]' (`pip install pigeon` alone is the gateway agent "
@@ -158,7 +163,8 @@ def main(ctx: click.Context) -> None:
 def _server_installed() -> bool:
     from importlib.util import find_spec
 
-    return all(find_spec(name) is not None for name in ("sqlalchemy", "fastapi", "pydantic"))
+    needed = ("sqlalchemy", "fastapi", "pydantic", "dateutil", "holidays", "phonenumbers")
+    return all(find_spec(name) is not None for name in needed)
 
 
 @main.command()

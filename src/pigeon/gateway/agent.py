@@ -38,7 +38,8 @@ T = TypeVar("T")
 
 STOP_GRACE_SECONDS = 10.0  # after the last send: for the release and the last reports
 JOURNAL_KEEP_SECONDS = 7 * 86_400
-DEFAULT_LEASE_SECONDS = 60.0  # when the clocks disagree too much to trust the server's
+DEFAULT_LEASE_SECONDS = 60.0
+REPORTS_BEFORE_CLAIM_SECONDS = 2.0  # when the clocks disagree too much to trust the server's
 
 
 @dataclass
@@ -74,6 +75,7 @@ class Agent:
         self.inbound = inbound
         self._stopping = asyncio.Event()
         self._to_report = asyncio.Event()
+        self._claim_limit = settings.batch
         self.sent = 0
 
     def stop(self) -> None:
@@ -115,9 +117,10 @@ class Agent:
     async def _claim_loop(self) -> None:
         backoff = Backoff(cap=60.0)
         while not self._stopping.is_set():
+            await self._reports_landed(REPORTS_BEFORE_CLAIM_SECONDS)
             try:
                 claim = await self._unless_stopping(
-                    self.server.claim(limit=self.settings.batch, wait=self.settings.poll_seconds)
+                    self.server.claim(limit=self._claim_limit, wait=self.settings.poll_seconds)
                 )
             except Unreachable as error:
                 delay = backoff.next()
@@ -138,20 +141,46 @@ class Agent:
     async def _work(self, claim: Claim) -> None:
         deadline = self._deadline(claim)
         waiting = list(claim.messages)
+        sent = 0
         while waiting and not self._stopping.is_set() and time.monotonic() < deadline:
-            await self._send(waiting.pop(0))
-            if waiting and self.settings.send_interval:
-                await self._pause(self.settings.send_interval)
+            if sent and self.settings.send_interval:
+                # Never past the lease: what cannot be sent in time goes back before it ends.
+                await self._pause(min(self.settings.send_interval, deadline - time.monotonic()))
+                if self._stopping.is_set() or time.monotonic() >= deadline:
+                    break
+            sending = asyncio.ensure_future(self._send(waiting.pop(0)))
+            stopping = asyncio.ensure_future(self._stopping.wait())
+            either: set[asyncio.Future[Any]] = {sending, stopping}
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not sending.done() and waiting:
+                # A stop: the rest goes back at once, while the send under way finishes.
+                await self._release(waiting, "stopping")
+                waiting = []
+            await sending
+            sent += 1
         if waiting:
             why = "stopping" if self._stopping.is_set() else "lease nearly over"
             await self._release(waiting, why)
+            if not self._stopping.is_set():
+                # Claim no more than can be sent within a lease next time.
+                self._claim_limit = max(1, sent)
+        else:
+            self._claim_limit = min(self.settings.batch, self._claim_limit * 2)
 
     async def _send(self, message: Claimed) -> None:
+        before = self.journal.get(message.id)
         decided = self.journal.reclaimed(message.id, message.claim_token)
         if decided is not None:
             # Handed out again (a lost answer, or a lease that ran out): the journal knows
             # what happened, so it is reported, never sent twice.
-            log.info("message %s was %s already: reported again", message.id, decided.outcome)
+            same_claim = before is not None and before.claim_token == message.claim_token
+            log.log(
+                logging.DEBUG if same_claim else logging.INFO,
+                "message %s was %s already: reported again",
+                message.id,
+                decided.outcome,
+            )
             self._to_report.set()
             return
         outgoing = Outgoing(message.id, message.recipient, message.body, message.attempt)
@@ -183,7 +212,8 @@ class Agent:
                 await asyncio.sleep(0.5 * 2**attempt)
                 continue
             released = sum(1 for r in results if r.status == "released")
-            log.info("handed back %d of %d claimed messages (%s)", released, len(claims), why)
+            level = logging.INFO if released == len(claims) else logging.WARNING
+            log.log(level, "handed back %d of %d claimed messages (%s)", released, len(claims), why)
             return
         log.warning(
             "%d claimed messages were not handed back: the server settles them when their "
@@ -234,6 +264,15 @@ class Agent:
                 log.warning("report on %s refused: %s", result.message_id, result.detail)
         self.journal.acknowledge(pending)
         return len(pending)
+
+    async def _reports_landed(self, timeout: float) -> None:
+        """Wait (a little) for the results of the last claim to reach the server: a claim
+        sent before them would be handed those messages back, as if their answer had been
+        lost."""
+        deadline = time.monotonic() + timeout
+        while self.journal.outcomes_unreported() and time.monotonic() < deadline:
+            self._to_report.set()
+            await asyncio.sleep(0.005)
 
     async def _last_reports(self) -> None:
         deadline = time.monotonic() + STOP_GRACE_SECONDS

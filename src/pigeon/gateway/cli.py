@@ -38,8 +38,15 @@ OPTIONS = {
 )
 @click.option("--journal", help="The journal's file [PIGEON_GATEWAY_JOURNAL].")
 @click.option("--chat-db", help="Messages' database for inbound sync [PIGEON_CHAT_DB].")
-@click.option("--poll-seconds", help="How long one claim waits for work [POLL_SECONDS].")
-@click.option("--log-level", default="INFO", show_default=True)
+@click.option(
+    "--poll-seconds", help="How long one claim waits for work, 0-60 [PIGEON_POLL_SECONDS]."
+)
+@click.option(
+    "--log-level",
+    default="INFO",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+)
 @click.pass_context
 def gateway(
     ctx: click.Context,
@@ -54,7 +61,8 @@ def gateway(
 ) -> None:
     """Run the device gateway agent: claim messages from the server, send them (through
     Messages.app with the messages driver), report every result; push what the Mac
-    receives. Stops cleanly on SIGTERM or Ctrl-C."""
+    receives. Stops cleanly on SIGTERM or Ctrl-C. Options go before a subcommand
+    (`pigeon gateway --url URL doctor`)."""
     from pigeon.log import setup
 
     setup(log_level.upper())

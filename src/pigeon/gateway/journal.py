@@ -13,6 +13,7 @@ reach the platter), one connection, used from the agent's event loop thread only
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -79,10 +80,24 @@ class Pending:
     receipt: bool = False  # what chat.db showed after the send, not the send's outcome
 
 
+class JournalInUse(Exception):
+    """Another agent holds this journal."""
+
+
 class Journal:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        # One agent per journal: a second one would take the first's sends under way for
+        # sends in doubt. The lock goes with the process, however it ends.
+        self._lock = (path.parent / f"{path.name}.lock").open("a")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.close()
+            raise JournalInUse(
+                f"another agent is running on the journal {path} (one agent per device)"
+            ) from None
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.row_factory = sqlite3.Row
         for pragma in (
@@ -97,6 +112,7 @@ class Journal:
 
     def close(self) -> None:
         self._db.close()
+        self._lock.close()  # and with it the lock
 
     # Sends ---------------------------------------------------------------------------------
 
@@ -132,10 +148,12 @@ class Journal:
     def reclaimed(self, message_id: str, claim_token: str) -> Entry | None:
         """The journal's answer for a message the server hands out again (under the same
         token: its last answer was lost; or a new one: its lease ran out meanwhile), or None
-        when it may be sent. Whatever is not a retryable failure is reported, never resent:
-        the report goes under the token the server holds now."""
+        when it may be sent. Only a failure the server chose to retry (a new claim, so a new
+        token) is sent again; under the same token the server has not had the failure's
+        report yet. Everything else is reported, never resent, under the token the server
+        holds now."""
         entry = self.get(message_id)
-        if entry is None or entry.outcome == RETRYABLE:
+        if entry is None or (entry.outcome == RETRYABLE and entry.claim_token != claim_token):
             return None
         if entry.in_doubt:
             self.finish(message_id, "unknown", IN_DOUBT_ERROR)
@@ -183,6 +201,13 @@ class Journal:
                         "UPDATE sends SET reported = 1 WHERE message_id = ? AND outcome = ?",
                         (report.message_id, report.status),
                     )
+
+    def outcomes_unreported(self) -> int:
+        return int(
+            self._db.execute(
+                "SELECT count(*) FROM sends WHERE reported = 0 AND outcome IS NOT NULL"
+            ).fetchone()[0]
+        )
 
     def count_unreported(self) -> int:
         return int(

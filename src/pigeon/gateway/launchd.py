@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
 LABEL = "dev.pigeon.gateway"
+EXIT_TIMEOUT_SECONDS = 90
 THROTTLE_SECONDS = 10
 
 
@@ -34,6 +35,9 @@ def plist_for(program: Sequence[str], env: Mapping[str, str], log_dir: Path) -> 
         "KeepAlive": {"SuccessfulExit": False},
         # An agent failing at start (a revoked token) must not be respawned in a tight loop.
         "ThrottleInterval": THROTTLE_SECONDS,
+        # launchd's SIGKILL comes 20 s after SIGTERM by default: too soon for a send that
+        # may take PIGEON_SEND_TIMEOUT (30 s) to finish and be reported.
+        "ExitTimeOut": EXIT_TIMEOUT_SECONDS,
         # Interactive: the limits of an app, i.e. none. Left Standard or Background, launchd
         # throttles its CPU and I/O and coalesces its timers, which delays the sends a user
         # queued and the heartbeats the server watches; the agent mostly waits, so being

@@ -14,7 +14,7 @@ from pigeon.gateway.agent import Agent
 from pigeon.gateway.clientserver import ClientServer
 from pigeon.gateway.drivers import build_driver
 from pigeon.gateway.inbound import InboundSync
-from pigeon.gateway.journal import Journal
+from pigeon.gateway.journal import Journal, JournalInUse
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -31,6 +31,8 @@ class StartError(Exception):
 async def build(settings: AgentSettings) -> Agent:
     try:
         journal = Journal(settings.journal)
+    except JournalInUse as error:
+        raise StartError(str(error)) from None
     except (OSError, sqlite3.Error) as error:
         raise StartError(f"cannot open the journal {settings.journal}: {error}") from None
     driver = build_driver(
@@ -67,7 +69,10 @@ def diagnose(overrides: Mapping[str, str]) -> list[Check]:
         settings = load(overrides=overrides)
     except ConfigError as error:
         return [doctor.Check("configuration", False, str(error), fix=_config_fix(error))]
-    checks = [doctor.Check("configuration", True, f"{settings.driver} driver, {settings.url}")]
+    checks = [
+        doctor.Check("configuration", True, f"{settings.driver} driver, {settings.url}"),
+        _check_journal(settings),
+    ]
     if settings.driver == "messages":
         checks.append(doctor.check_automation(settings.osascript))
     if settings.chat_db is not None:  # inbound sync reads it
@@ -89,3 +94,20 @@ def diagnose(overrides: Mapping[str, str]) -> list[Check]:
 
 def _config_fix(error: ConfigError) -> str:
     return f"set {error.variable} (see `pigeon gateway --help`)"
+
+
+def _check_journal(settings: AgentSettings) -> Check:
+    from pigeon.gateway import doctor
+
+    try:
+        Journal(settings.journal).close()
+    except JournalInUse as error:
+        return doctor.Check("journal", True, f"{settings.journal}: {error}")
+    except (OSError, sqlite3.Error) as error:
+        return doctor.Check(
+            "journal",
+            False,
+            f"cannot open {settings.journal}: {error}",
+            fix="set PIGEON_GATEWAY_JOURNAL to a file in a directory this user can write",
+        )
+    return doctor.Check("journal", True, str(settings.journal))

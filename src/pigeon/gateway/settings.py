@@ -7,6 +7,7 @@ a `ConfigError` naming the variable.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import shlex
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 DRIVERS = ("messages", "console", "command")
 MAX_BATCH = 100  # the server's claim limit
+MAX_CLAIM_WAIT = 60  # the longest wait the server takes in one claim
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,13 @@ def default_state_dir() -> Path:
     return Path(os.environ.get("XDG_STATE_HOME") or home / ".local" / "state") / "pigeon"
 
 
+def default_journal(token: str) -> Path:
+    """Named after the device token, not the host: a renamed Mac keeps its journal, and two
+    agents of one device on one Mac meet at the journal's lock."""
+    digest = hashlib.sha256(token.encode()).hexdigest()[:16]
+    return default_state_dir() / f"gateway-{digest}.db"
+
+
 def default_chat_db() -> Path:
     return Path.home() / "Library" / "Messages" / "chat.db"
 
@@ -77,8 +86,15 @@ def load(
         )
     name = source.get("GATEWAY_ID") or source.get("PIGEON_GATEWAY_NAME") or socket.gethostname()
     driver = source.get("PIGEON_GATEWAY_DRIVER") or (
-        "messages" if platform.system() == "Darwin" else "console"
+        "messages" if platform.system() == "Darwin" else ""
     )
+    if not driver:
+        # No silent default off a Mac: console would report every message sent unsent.
+        raise ConfigError(
+            "PIGEON_GATEWAY_DRIVER",
+            "is required off macOS (messages needs Messages.app): console prints each "
+            "message instead of sending it; command runs a program of yours",
+        )
     if driver not in DRIVERS:
         raise ConfigError("PIGEON_GATEWAY_DRIVER", f"must be one of {', '.join(DRIVERS)}")
     command = tuple(shlex.split(source.get("PIGEON_GATEWAY_COMMAND", "")))
@@ -96,9 +112,11 @@ def load(
         token=token,
         name=name,
         driver=driver,
-        journal=Path(journal) if journal else default_state_dir() / f"gateway-{_safe(name)}.db",
-        poll_seconds=_number(source, ("PIGEON_POLL_SECONDS", "POLL_SECONDS"), 20.0, 0, 300),
-        batch=int(_number(source, ("PIGEON_GATEWAY_BATCH",), 10, 1, MAX_BATCH)),
+        journal=Path(journal).expanduser() if journal else default_journal(token),
+        poll_seconds=_number(
+            source, ("PIGEON_POLL_SECONDS", "POLL_SECONDS"), 20.0, 0, MAX_CLAIM_WAIT
+        ),
+        batch=_integer(source, "PIGEON_GATEWAY_BATCH", 10, 1, MAX_BATCH),
         heartbeat_seconds=_number(source, ("PIGEON_HEARTBEAT_SECONDS",), 30.0, 1, 3600),
         send_timeout=_number(source, ("PIGEON_SEND_TIMEOUT",), 30.0, 1, 600),
         send_interval=_number(source, ("PIGEON_SEND_INTERVAL",), 0.0, 0, 3600),
@@ -163,6 +181,19 @@ def _number(
     return value
 
 
+def _integer(source: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = source.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(name, f"must be a whole number, not {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(name, f"must be between {low} and {high}")
+    return value
+
+
 def _flag(source: Mapping[str, str], name: str, *, default: bool) -> bool:
     value = source.get(name, "").strip().lower()
     if not value:
@@ -172,7 +203,3 @@ def _flag(source: Mapping[str, str], name: str, *, default: bool) -> bool:
     if value in ("0", "false", "no", "off"):
         return False
     raise ConfigError(name, "must be on or off")
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "gateway"

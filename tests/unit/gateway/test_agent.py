@@ -282,3 +282,61 @@ async def test_failures_are_reported_with_their_error(tmp_path: Path, outcome: S
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+async def test_a_failure_handed_back_under_the_same_claim_is_reported_not_resent(
+    tmp_path: Path,
+) -> None:
+    """The next claim reached the server before the failure's report did: the server hands
+    the message back under the same token, and the failure is reported, not tried again
+    outside the server's backoff."""
+    journal = Journal(tmp_path / "journal.db")
+    journal.intend(Outgoing("m1", "+14155550100", "hi"), "tok-1")
+    journal.finish("m1", "failed", "busy")
+    server = FakeServer([claimed(1, handed_back=True)])
+    driver = RecordingDriver()
+    agent = Agent(settings(tmp_path), server, driver, journal)
+    await run_until(agent, lambda: server.claims >= 2 and len(server.reports) >= 1)
+    assert driver.sent == []
+    assert (server.reports[0].status, server.reports[0].claim_token) == ("failed", "tok-1")
+
+
+async def test_a_pace_longer_than_the_lease_hands_back_in_time_and_claims_less(
+    tmp_path: Path,
+) -> None:
+    server = FakeServer([claimed(i) for i in range(4)], lease_seconds=0.6)
+    driver = RecordingDriver()
+    agent = Agent(
+        settings(tmp_path, send_interval=5.0, send_timeout=0.1),
+        server,
+        driver,
+        Journal(tmp_path / "journal.db"),
+    )
+    began = asyncio.get_running_loop().time()
+    await run_until(agent, lambda: len(server.released) == 3)
+    # Handed back before the lease ended (0.6 s), not after the 5 s pause.
+    assert asyncio.get_running_loop().time() - began < 1.5
+    assert driver.sent == ["m0"]
+    assert agent._claim_limit == 1
+
+
+async def test_a_stop_hands_the_rest_back_before_the_send_under_way_ends(
+    tmp_path: Path,
+) -> None:
+    server = FakeServer([claimed(i) for i in range(3)])
+    driver = RecordingDriver()
+    driver.on_send, driver.hold = threading.Event(), threading.Event()
+    agent = Agent(settings(tmp_path), server, driver, Journal(tmp_path / "journal.db"))
+    task = asyncio.create_task(agent.run())
+    await asyncio.to_thread(driver.on_send.wait, 5)
+    agent.stop()
+    for _ in range(200):
+        if server.released:
+            break
+        await asyncio.sleep(0.01)
+    assert server.released == [("m1", "tok-1"), ("m2", "tok-2")]
+    assert driver.sent == []  # m0 is still being sent
+    driver.hold.set()
+    await asyncio.wait_for(task, 5)
+    assert driver.sent == ["m0"]
+    assert statuses(server) == {"m0": ["sent"]}

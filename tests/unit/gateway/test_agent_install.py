@@ -20,6 +20,8 @@ SERVER_ONLY = (
     "anthropic",
     "alembic",
     "phonenumbers",
+    "dateutil",
+    "holidays",
     "cryptography",
 )
 
@@ -99,7 +101,8 @@ def test_the_agent_runs_without_the_server_installed(tmp_path: Path) -> None:
 
 
 def test_the_server_commands_say_what_to_install() -> None:
-    served = pigeon_without_server("serve")
-    assert served.returncode != 0
-    assert "pip install 'pigeon[server]'" in served.stderr
-    assert "Traceback" not in served.stderr
+    for command in (["serve"], ["extract", "call Ann tomorrow at 3pm"]):
+        answered = pigeon_without_server(*command)
+        assert answered.returncode != 0, command
+        assert "pip install 'pigeon[server]'" in answered.stderr, command
+        assert "Traceback" not in answered.stderr, command
