@@ -683,3 +683,24 @@ def test_a_late_unknown_stops_the_retry_the_lease_policy_queued(
     assert late.json()["status"] == "unknown"
     clock.advance(3600)
     assert claim(api, device)["messages"] == []
+
+
+@pytest.mark.parametrize("first", ["rejected", "failed"])
+def test_a_reported_failure_is_final_for_its_claim(
+    api: InProcessClient, tenant: Tenant, device: NewDevice, first: str
+) -> None:
+    """`rejected` (or a failure with no attempt left, or a bounce) cannot be turned into a
+    delivery by a later report under the same claim."""
+    message_id = new_message(api, tenant)["id"]
+    token = claim(api, device)["messages"][0]["claim_token"]
+    if first == "failed":  # a bounce: failed after sent
+        report(api, device, message_id=message_id, claim_token=token, status="sent")
+    refused_first = report(
+        api, device, message_id=message_id, claim_token=token, status=first, error="no"
+    )
+    assert refused_first.json()["status"] == "failed"
+    for later in ("delivered", "sent"):
+        answer = report(api, device, message_id=message_id, claim_token=token, status=later)
+        assert answer.status_code == 409, answer.text
+        assert "that report is final" in answer.json()["detail"]
+    assert status_of(api, tenant, message_id)["status"] == "failed"

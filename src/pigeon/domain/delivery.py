@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from pigeon.domain.transitions import MessageStatus
-from pigeon.errors import LeaseExpired, NotFound, StaleClaim
+from pigeon.errors import IllegalTransition, LeaseExpired, NotFound, StaleClaim
 
 if TYPE_CHECKING:
     import random
@@ -39,6 +39,7 @@ class Outcome(StrEnum):
 FAILURE_MOVES = frozenset({M.CLAIMED, M.SENT, M.DELIVERED, M.READ})
 # What a holder whose lease ran out may still report: the message went out, or may have.
 REPORTS_AFTER_LEASE = frozenset({Outcome.SENT, Outcome.DELIVERED, Outcome.UNKNOWN})
+WENT_OUT = frozenset({Outcome.SENT, Outcome.DELIVERED})
 # A message may have gone out: whatever waits to be sent again stops (unknown).
 MAY_HAVE_GONE_OUT_FROM = frozenset({M.CLAIMED, M.QUEUED, M.RELEASED})
 
@@ -67,6 +68,13 @@ def check_report(
         raise StaleClaim(
             "this claim token is not the message's current claim: "
             "the message was claimed again, or the token is wrong"
+        )
+    if message.status is M.FAILED and message.lease_expires_at is None and outcome in WENT_OUT:
+        # Failed by a report under this claim (a lease that ran out leaves its expiry):
+        # the holder said it did not, or will not, go out, and that is final.
+        raise IllegalTransition(
+            f"a failed message cannot become {outcome}: its failure was reported under "
+            "this claim, and that report is final"
         )
     if outcome not in REPORTS_AFTER_LEASE and lease_ran_out(message, now):
         raise LeaseExpired(
