@@ -19,7 +19,7 @@ import click
 OPTIONS = {
     "url": "PIGEON_URL",
     "token": "PIGEON_DEVICE_TOKEN",
-    "name": "GATEWAY_ID",
+    "name": "PIGEON_GATEWAY_NAME",
     "driver": "PIGEON_GATEWAY_DRIVER",
     "journal": "PIGEON_GATEWAY_JOURNAL",
     "chat_db": "PIGEON_CHAT_DB",
@@ -30,7 +30,7 @@ OPTIONS = {
 @click.group(invoke_without_command=True)
 @click.option("--url", help="The pigeon server [PIGEON_URL, API_BASE_URL].")
 @click.option("--token", help="This device's token [PIGEON_DEVICE_TOKEN].")
-@click.option("--name", help="A name for logs and the journal's file [GATEWAY_ID].")
+@click.option("--name", help="A name for the logs [PIGEON_GATEWAY_NAME, GATEWAY_ID].")
 @click.option(
     "--driver",
     type=click.Choice(["messages", "console", "command"]),

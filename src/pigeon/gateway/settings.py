@@ -84,7 +84,7 @@ def load(
             "is required: the device token shown once when the device was added "
             "(POST /v1/devices or `pigeon devices add`)",
         )
-    name = source.get("GATEWAY_ID") or source.get("PIGEON_GATEWAY_NAME") or socket.gethostname()
+    name = source.get("PIGEON_GATEWAY_NAME") or source.get("GATEWAY_ID") or socket.gethostname()
     driver = source.get("PIGEON_GATEWAY_DRIVER") or (
         "messages" if platform.system() == "Darwin" else ""
     )
