@@ -22,7 +22,7 @@ from tests.conftest import POSTGRES_URL, service_missing
 from tests.e2e.conftest import base_environment
 from tests.fault.harness import FaultPigeon
 
-TURN_TIMEOUT = 180.0  # waiting for the fault test running on another xdist worker
+TURN_TIMEOUT = 900.0  # waiting for the fault tests queued on the other xdist worker
 
 # Short leases, quick retries: a lost claim or report shows within seconds.
 FAULT_ENV = {

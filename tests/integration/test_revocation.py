@@ -82,7 +82,11 @@ def test_revoking_a_device_settles_its_claims_and_fails_what_was_pinned_to_it(
 ) -> None:
     device, spare = new_device(api, tenant, "old mac"), new_device(api, tenant, "spare")
     held = new_message(api, tenant, body="claimed, never reported")
-    claimed = api.post("/v1/gateway/claim", json={"limit": 1}, headers=device.auth).json()
+    # A claim that finds nothing waits: the scheduler may be releasing the message just then
+    # (SKIP LOCKED passes over it), and its release wakes the waiting claim.
+    claimed = api.post(
+        "/v1/gateway/claim", json={"limit": 1, "wait": 5}, headers=device.auth
+    ).json()
     assert [m["id"] for m in claimed["messages"]] == [held["id"]]
     pinned = [
         new_message(api, tenant, body="only via the old mac", device_id=device.id),
@@ -110,7 +114,7 @@ def test_revoking_a_device_settles_its_claims_and_fails_what_was_pinned_to_it(
         assert failed["last_error"] == "the device this message was pinned to was revoked"
     retried = api.post(f"/v1/messages/{pinned[0]['id']}/retry", headers=tenant.auth)
     assert retried.status_code == 409 and "revoked" in retried.json()["detail"]
-    taken = api.post("/v1/gateway/claim", json={}, headers=spare.auth).json()["messages"]
+    taken = api.post("/v1/gateway/claim", json={"wait": 5}, headers=spare.auth).json()["messages"]
     assert [m["id"] for m in taken] == [free["id"]]
     trail = api.get("/v1/audit", headers=tenant.auth).json()["items"]
     assert trail[0]["action"] == "device_revoked"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -84,13 +84,38 @@ class Waiting:
         return [(d, at, m["id"]) for d, at, body in self.answers for m in body["messages"]]
 
 
+StartWaiting = Callable[..., Waiting]
+
+
+@pytest.fixture
+def start_waiting(api: InProcessClient) -> Iterator[StartWaiting]:
+    """`start_waiting(devices, wait=...)`; every claim has answered before the app closes,
+    even when the test failed, so no connection outlives its pool."""
+    started: list[Waiting] = []
+
+    def start(devices: list[NewDevice], wait: float) -> Waiting:
+        started.append(Waiting(api, devices, wait))
+        return started[-1]
+
+    yield start
+    for waiting in started:
+        waiting.join()
+
+
+def _until(condition: Callable[[], bool], within: float) -> None:
+    """Poll `condition`: forty threads start slowly on a loaded machine."""
+    deadline = time.monotonic() + within
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def test_idle_waiters_run_no_queries_and_new_work_wakes_one(
-    api: InProcessClient, tenant: Tenant, services: Services
+    api: InProcessClient, tenant: Tenant, services: Services, start_waiting: StartWaiting
 ) -> None:
     devices = [new_device(api, tenant, f"mac-{i}") for i in range(WAITERS)]
     statements = Statements(services)
-    waiting = Waiting(api, devices, wait=4)
-    time.sleep(1.0)  # every waiter has made its first claim and sleeps
+    waiting = start_waiting(devices, wait=10)
+    _until(lambda: statements.claims() >= WAITERS, within=15.0)  # each claimed once, sleeps
     assert statements.claims() == WAITERS
     before = len(statements.seen)
     time.sleep(1.5)
@@ -98,18 +123,21 @@ def test_idle_waiters_run_no_queries_and_new_work_wakes_one(
 
     created_at = time.monotonic()
     message = new_message(api, tenant, body="for one of you")
-    time.sleep(0.5)
+    _until(lambda: bool(waiting.given()), within=5.0)
+    time.sleep(0.3)  # time for a second waiter to answer, were more than one woken
     [(_device, at, message_id)] = waiting.given()
     assert message_id == message["id"]
-    assert at - created_at < 0.1 + 0.05  # woken by the commit, not by a timer
+    assert at - created_at < 1.0  # woken by the commit, not at its wait's end (10 s)
     assert statements.claims() == WAITERS + 1  # one waiter woke, not all
     waiting.join()
     assert len(waiting.answers) == WAITERS
 
 
-def test_a_pinned_message_wakes_its_own_device(api: InProcessClient, tenant: Tenant) -> None:
+def test_a_pinned_message_wakes_its_own_device(
+    api: InProcessClient, tenant: Tenant, start_waiting: StartWaiting
+) -> None:
     devices = [new_device(api, tenant, f"mac-{i}") for i in range(5)]
-    waiting = Waiting(api, devices, wait=3)
+    waiting = start_waiting(devices, wait=3)
     time.sleep(0.5)
     message = new_message(api, tenant, device_id=devices[-1].id)  # the newest waiter
     time.sleep(0.5)
