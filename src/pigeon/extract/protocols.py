@@ -118,6 +118,7 @@ class Extraction:
     ambiguous: bool = False
     reason: Reason | None = None
     reason_text: str | None = None
+    question: str | None = None  # what to ask the sender back, when `ambiguous`
     source: str = "rules"
     notes: tuple[str, ...] = field(default=())
 
