@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, tzinfo
 from itertools import islice
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from pigeon.extract import timemath as tm
 from pigeon.extract.protocols import Grain
@@ -50,6 +51,9 @@ class Ctx:
     ref: datetime
     zone: tzinfo
     locale: str = "en"
+    # Follow-ups read a 12-hour time without am/pm in business hours ("at 3" is 15:00,
+    # "at 9" 09:00); the neutral reading (Duckling's) takes whichever comes next.
+    business: bool = False
 
     def at(self, ref: datetime) -> Ctx:
         return replace(self, ref=ref)
@@ -152,11 +156,22 @@ class Year(Anchored):
 
 @dataclass(frozen=True, slots=True)
 class Duration:
+    """`amount` `unit`s, then `rest` ("1 hour 45 minutes", "3 days 4 hours")."""
+
     amount: int
     unit: Grain
+    rest: Duration | None = None
+
+    def parts(self) -> list[Duration]:
+        head = Duration(self.amount, self.unit)
+        return [head, *(self.rest.parts() if self.rest else [])]
+
+    @property
+    def finest(self) -> Grain:
+        return min(part.unit for part in self.parts())
 
     def delta(self) -> timedelta:
-        return tm._FIXED[self.unit] * self.amount
+        return sum((tm._FIXED[p.unit] * p.amount for p in self.parts()), timedelta())
 
 
 # Duckling reports "in <n> <unit>" one grain finer than the unit.
@@ -173,10 +188,15 @@ _SHIFT_GRAIN = {
 
 
 def shift_from(base: datetime, duration: Duration, sign: int, zone: tzinfo) -> datetime:
-    """`base` moved by `duration`: exact for sub-day units, calendar otherwise."""
-    if duration.unit <= Grain.HOUR:
-        return tm.shift_exact(base, zone, duration.delta() * sign)
-    return tm.add(base, duration.unit, duration.amount * sign)
+    """`base` moved by `duration`: calendar days, weeks, months and years first (the wall
+    clock kept), then hours, minutes and seconds as elapsed time (across DST too)."""
+    moved, elapsed = base, timedelta()
+    for part in duration.parts():
+        if part.unit <= Grain.HOUR:
+            elapsed += part.delta()
+        else:
+            moved = tm.add(moved, part.unit, part.amount * sign)
+    return tm.shift_exact(moved, zone, elapsed * sign) if elapsed else moved
 
 
 class Shift(Anchored):
@@ -202,7 +222,7 @@ class Shift(Anchored):
             return self._grain
         if self.anchor is not None:
             return self.anchor.grain
-        return _SHIFT_GRAIN[self.duration.unit]
+        return _SHIFT_GRAIN[self.duration.finest]
 
     def span(self, ctx: Ctx) -> Span | None:
         base = ctx.ref
@@ -270,12 +290,14 @@ class TimeOfDay(Expr):
         ambiguous: bool = True,
         tz_offset: int | None = None,
         explicit_grain: Grain | None = None,
+        zone: str | None = None,
     ) -> None:
         self.hour = hour % 24 if hour != 24 else 0
         self.minute = minute
         self.second = second
         self.ambiguous = ambiguous and 1 <= hour <= 12
         self.tz_offset = tz_offset
+        self.zone = zone  # an IANA name: the wall time is that place's on the day meant
         self.explicit_grain = explicit_grain
 
     @property
@@ -284,7 +306,7 @@ class TimeOfDay(Expr):
             return self.explicit_grain
         if self.second is not None:
             return Grain.SECOND
-        if self.minute is not None or self.tz_offset is not None:
+        if self.minute is not None or self.tz_offset is not None or self.zone is not None:
             return Grain.MINUTE
         return Grain.HOUR
 
@@ -297,18 +319,24 @@ class TimeOfDay(Expr):
             ambiguous=False,
             tz_offset=self.tz_offset,
             explicit_grain=self.explicit_grain,
+            zone=self.zone,
         )
 
-    def _hours(self) -> tuple[int, ...]:
+    def _hours(self, business: bool = False) -> tuple[int, ...]:
+        if self.ambiguous and business:
+            return (business_hour(self.hour),)
         if self.ambiguous:
             return (self.hour % 12, self.hour % 12 + 12)
         return (self.hour,)
 
     def _times(self, day: date, ctx: Ctx) -> list[datetime]:
         out = []
-        for hour in self._hours():
+        for hour in self._hours(ctx.business):
             t = datetime(day.year, day.month, day.day, hour, self.minute or 0, self.second or 0)
-            if self.tz_offset is not None:
+            if self.zone is not None:
+                there = tm.localize(t, ZoneInfo(self.zone))
+                t = there.astimezone(ctx.zone).replace(tzinfo=None)
+            elif self.tz_offset is not None:
                 local = tm.localize(ctx.ref, ctx.zone).utcoffset() or timedelta()
                 t += local - timedelta(minutes=self.tz_offset)
             out.append(t)
@@ -320,10 +348,16 @@ class TimeOfDay(Expr):
     def future(self, ctx: Ctx) -> Iterator[Span]:
         # A time counts as upcoming while its hour has not ended: Duckling
         # reads "at 4:23" at 04:30 as today's 04:23.
+        # A follow-up, though, is never due at a time already gone: "at 10.05" at 10:15 is
+        # tomorrow's.
         day = ctx.ref.date() - timedelta(days=1)
         for _ in range(MAX_SCAN):
             for t in self._times(day, ctx):
-                if tm.round_down(t, Grain.HOUR) + timedelta(hours=1) > ctx.ref:
+                if (
+                    (t > ctx.ref)
+                    if ctx.business
+                    else (tm.round_down(t, Grain.HOUR) + timedelta(hours=1) > ctx.ref)
+                ):
                     yield self._span(t)
             day += timedelta(days=1)
 
@@ -334,6 +368,12 @@ class TimeOfDay(Expr):
                 if tm.round_down(t, Grain.HOUR) + timedelta(hours=1) <= ctx.ref:
                     yield self._span(t)
             day -= timedelta(days=1)
+
+
+def business_hour(hour: int) -> int:
+    """Of `hour` and `hour` + 12, the one from 07:00 to 18:59 (12 is noon)."""
+    hour %= 12
+    return hour + 12 if hour < 7 else hour
 
 
 class DailyRange(Expr):
@@ -564,6 +604,12 @@ class Weekend(Expr):
 
 
 def _coarse_fine(a: Expr, b: Expr) -> tuple[Expr, Expr]:
+    # A one-off span finer than a repeating expression lies inside one of its occurrences:
+    # "sat" + "14 jan at 09:30".
+    if isinstance(a, Anchored) != isinstance(b, Anchored):
+        one_off, repeating = (a, b) if isinstance(a, Anchored) else (b, a)
+        if one_off.grain <= repeating.grain:
+            return repeating, one_off
     if (a.period, a.grain) >= (b.period, b.grain):
         return a, b
     return b, a

@@ -16,20 +16,27 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import islice
 
 from pigeon.extract import expr as ex
 from pigeon.extract import timemath as tm
 from pigeon.extract.expr import Ctx, Duration, Expr, Span
-from pigeon.extract.holiday_rules import HOLIDAY_ALIASES, business_shift, holiday_expr
+from pigeon.extract.holiday_rules import (
+    HOLIDAY_ALIASES,
+    business_shift,
+    country_of,
+    holiday_expr,
+    is_business_day,
+)
 from pigeon.extract.lexicon import (
     DAY_FIRST_LOCALES,
     MONTHS,
     NUMBER_WORDS,
     ORDINAL_WORDS,
     QUANTIFIERS,
+    REGION_ZONES,
     UNITS,
     WEEKDAYS,
     ZONES,
@@ -63,7 +70,7 @@ SMALL_NUMBER = alternation(
     w for w, v in NUMBER_WORDS.items() if 0 < v < 100 and w not in {"a", "an", "single", "dozen"}
 )
 AMPM = r"(?P<ap>[ap])(?P<m_>\.?\s?m)?\.?"
-ZONE = alternation(ZONES)
+ZONE = alternation({**ZONES, **REGION_ZONES})
 THIS = r"(?:this|current|present)"
 NEXT = r"(?:next|coming|upcoming|the following|following)"
 LAST = r"(?:last|past|previous|the previous|preceding)"
@@ -106,6 +113,7 @@ def unit_grain(text: str) -> Grain | None:
 
 
 def year_value(text: str, *, two_digit: bool = True) -> int | None:
+    text = text.lstrip("'")  # "'27"
     value = int(text)
     if len(text) == 2 and two_digit:
         return 2000 + value if value < 50 else 1900 + value
@@ -137,7 +145,38 @@ _DURATION_RE = re.compile(
 )
 
 
+_COMPOUND_SPLIT = re.compile(r"\s*(?:,\s*(?:and\s+)?|\band\b|&|\+)\s*|\s+(?=\d|an? |one )")
+_HOURS_MINUTES = re.compile(
+    r"(?P<h>\d{1,3})\s*(?:h|hrs?|hours?)\s*(?P<m>[0-5]?\d)\s*(?:m|mins?|minutes?)?"
+)
+
+
 def parse_duration(text: str) -> Duration | None:
+    """One duration, or several that add up: "1 hour 45 minutes", "3 days, 4 hours",
+    "2h15", "1 week and 2 days"."""
+    single = _parse_one_duration(text)
+    if single is not None:
+        return single
+    m = _HOURS_MINUTES.fullmatch(text)
+    if m is not None:
+        return Duration(int(m["h"]), Grain.HOUR, Duration(int(m["m"]), Grain.MINUTE))
+    pieces = [piece for piece in _COMPOUND_SPLIT.split(text) if piece]
+    if len(pieces) < 2:
+        return None
+    parts = [_parse_one_duration(piece) for piece in pieces]
+    if any(part is None for part in parts):
+        return None
+    units = [part.unit for part in parts if part is not None]
+    if units != sorted(units, reverse=True) or len(set(units)) != len(units):
+        return None  # "5 minutes 2 hours" is not one duration
+    result: Duration | None = None
+    for part in reversed(parts):
+        assert part is not None
+        result = Duration(part.amount, part.unit, result)
+    return result
+
+
+def _parse_one_duration(text: str) -> Duration | None:
     m = _DURATION_RE.fullmatch(text)
     if m is None:
         return None
@@ -263,6 +302,7 @@ class Edge(ex.Anchored):
     }
     _YEAR = {"begin": (0, 3), "early": (0, 3), "mid": (3, 9), "end": (8, 12), "late": (8, 12)}
     _WEEK = {"begin": (0, 3), "early": (0, 3), "mid": (2, 5), "end": (4, 7), "late": (4, 7)}
+    _QUARTER = {"begin": (0, 1), "early": (0, 1), "mid": (1, 2), "end": (2, 3), "late": (2, 3)}
 
     def __init__(self, x: Expr, part: str) -> None:
         self.x = x
@@ -278,6 +318,9 @@ class Edge(ex.Anchored):
             return None
         if outer.grain == Grain.YEAR:
             a, b = self._YEAR[self.part]
+            return Span(tm.add_months(outer.start, a), tm.add_months(outer.start, b), Grain.MONTH)
+        if outer.grain == Grain.QUARTER:
+            a, b = self._QUARTER[self.part]
             return Span(tm.add_months(outer.start, a), tm.add_months(outer.start, b), Grain.MONTH)
         table = self._WEEK if outer.grain == Grain.WEEK else self._MONTH
         if outer.grain not in {Grain.WEEK, Grain.MONTH}:
@@ -424,9 +467,15 @@ def combine(a: Expr, b: Expr) -> Expr | None:
     ta, tb = as_time(a), as_time(b)
     if ta is not None and tb is not None:
         return None
+    for day, year in ((a, b), (b, a)):
+        if isinstance(year, AmbiguousYear) and day.grain == Grain.DAY and not day.latent:
+            return year_or_clock(day, year.year)
     time, other = (ta, b) if ta is not None else (tb, a) if tb is not None else (None, None)
     if time is not None and other is not None:
         return _time_with(time, other)
+    regrouped = _regroup(a, b)
+    if regrouped is not None:
+        return regrouped
     if a.latent or b.latent:
         return _latent_pair(a, b)
     if isinstance(a, Interval | Open) or isinstance(b, Interval | Open):
@@ -444,6 +493,22 @@ def combine(a: Expr, b: Expr) -> Expr | None:
     return ex.Intersect(a, b)
 
 
+def _regroup(a: Expr, b: Expr) -> Expr | None:
+    """ "the 4th" + "march afternoon": the day parts join first, then the time of day
+    applies to the day they name."""
+    for part, timed in ((a, b), (b, a)):
+        if not isinstance(timed, ex.Intersect) or timed.fine.kind not in {"time", "pod"}:
+            continue
+        if part.kind in {"time", "pod"} or isinstance(part, Interval | Open | Until):
+            continue
+        if part.grain != Grain.DAY or timed.coarse.grain <= Grain.DAY:
+            continue  # only a day joins a month, a year or a holiday season
+        day = combine(part, timed.coarse) if part is a else combine(timed.coarse, part)
+        if day is not None:
+            return ex.Intersect(day, timed.fine)
+    return None
+
+
 def _from_anchor(x: Expr, anchor: Expr) -> Expr:
     def fn(ctx: Ctx) -> Span | None:
         start = ex.first(anchor, ctx)
@@ -459,6 +524,13 @@ def _from_anchor(x: Expr, anchor: Expr) -> Expr:
 
 
 def _time_with(time: ex.TimeOfDay, other: Expr) -> Expr | None:
+    if isinstance(time, Midnight) and other.kind in _DATEISH | {"pod"}:
+        pod, day = pod_parts(other)
+        return _end_of(day or (ex.Cycle(Grain.DAY, 0) if pod is not None else other))
+    if other.kind == "dom" and other.latent:
+        return ex.Intersect(unlatent(other), unlatent(time))  # "the 15 at 11am"
+    if isinstance(other, ex.Shift) and other.anchor is None and other.duration.unit >= Grain.DAY:
+        return ex.Intersect(_day_of(other), unlatent(time))  # "3 days from now at 9"
     pod, day = pod_parts(other)
     if pod is not None:
         time = _rebuild_ampm(time, pod.name)
@@ -470,6 +542,14 @@ def _time_with(time: ex.TimeOfDay, other: Expr) -> Expr | None:
     if isinstance(other, Interval | Open | Until):
         return None
     return ex.Intersect(other, unlatent(time))
+
+
+def _day_of(x: Expr) -> Expr:
+    def fn(ctx: Ctx) -> Span | None:
+        span = ex.first(x, ctx)
+        return None if span is None else ex.day_span(span.start.date())
+
+    return ex.Derived(fn, Grain.DAY, "date")
 
 
 def _latent_pair(a: Expr, b: Expr) -> Expr | None:
@@ -578,8 +658,30 @@ def b_bare_hour(m: re.Match[str], p: Parser) -> Expr | None:
 
 def b_hhmm(m: re.Match[str], p: Parser) -> Expr | None:
     digits = m["hm"]
-    t = time_of_day(int(digits[:-2]), int(digits[-2:]))
+    # Four digits are a 24-hour clock ("1215" is 12:15, never 00:15); three may be 12-hour.
+    t = time_of_day(int(digits[:-2]), int(digits[-2:]), ambiguous=len(digits) < 4)
     return latent(t) if t is not None else None
+
+
+def b_hhmm_exact(m: re.Match[str], p: Parser) -> Expr | None:
+    digits = m["hm"]
+    return time_of_day(int(digits[:-2]), int(digits[-2:]), ambiguous=len(digits) < 4)
+
+
+# Words after which a dotted or four-digit number is a clock time, not a date or a year.
+_CLOCK_CUES = r"at|@|about|around|approx\.?|approximately|ca\.?|circa|by|from|until|till"
+
+
+def b_dot(m: re.Match[str], p: Parser) -> Expr | None:
+    """`A.BB`: a time when BB cannot be a month (00, 13-59), when a word such as "at" or a
+    trailing "h" says so; otherwise the day-month (or month-day) date it spells."""
+    hour, minute = int(m["h"]), int(m["mi"])
+    if not (m["w"] or m["suffix"] or minute == 0 or minute > 12):
+        return _numeric_date(p, hour, minute, None)
+    if hour > 23 or minute > 59:
+        return None
+    # "07.30" and "19.35" are 24-hour; "4.30" may be either, as "4:30" may.
+    return time_of_day(hour, minute, ambiguous=not m["h"].startswith("0"))
 
 
 def b_spaced_clock(m: re.Match[str], p: Parser) -> Expr | None:
@@ -624,7 +726,22 @@ def b_relative_clock(m: re.Match[str], p: Parser) -> Expr | None:
 
 
 def b_noon(hour: int) -> Builder:
-    return lambda m, p: ex.TimeOfDay(hour, ambiguous=False)
+    return lambda m, p: Midnight() if hour == 0 else ex.TimeOfDay(hour, ambiguous=False)
+
+
+class Midnight(ex.TimeOfDay):
+    """The word "midnight": after a day ("friday at midnight") it ends that day."""
+
+    def __init__(self) -> None:
+        super().__init__(0, ambiguous=False)
+
+
+def _end_of(day: Expr) -> Expr:
+    def fn(ctx: Ctx) -> Span | None:
+        span = ex.first(day, ctx)
+        return None if span is None else ex.unit_span(span.end, Grain.MINUTE)
+
+    return ex.Derived(fn, Grain.MINUTE, "date")
 
 
 def b_pod(name: str, start: int, end: int, *, is_latent: bool) -> Builder:
@@ -641,8 +758,37 @@ def b_pod_today(name: str, start: int, end: int, offset: int = 0) -> Builder:
 
 def b_month_day(m: re.Match[str], p: Parser) -> Expr | None:
     day = ordinal(m["d"])
+    if day is None:
+        return None
+    if m["y"] and len(m["y"]) == 4 and _CLOCK_DIGITS.fullmatch(m["y"]):
+        date = _date(p, month_number(m["mon"]), day)
+        return None if date is None else year_or_clock(date, int(m["y"]))
     year = year_value(m["y"]) if m["y"] else None
-    return None if day is None else _date(p, month_number(m["mon"]), day, year)
+    return _date(p, month_number(m["mon"]), day, year)
+
+
+_CLOCK_DIGITS = re.compile(r"(?:[01]\d|2[0-3])[0-5]\d")
+
+
+class AmbiguousYear(ex.Year):
+    """Four digits that may be a year or a 24-hour time ("5 Feb 1940", "12 nov 1945");
+    beside a date, the reference decides (see `year_or_clock`)."""
+
+
+def year_or_clock(date: Expr, value: int) -> Expr:
+    """`date` in the year `value` when that year is near the reference (from the year
+    before to five years on), else `date` at the clock time `value` spells."""
+    as_year = ex.Intersect(date, ex.Year(value))
+    clock = time_of_day(value // 100, value % 100, ambiguous=False)
+    as_time = ex.Intersect(date, clock) if clock is not None else None
+
+    def fn(ctx: Ctx) -> Span | None:
+        near = ctx.ref.year - 1 <= value <= ctx.ref.year + 5
+        if as_time is None or near or not ctx.business:  # Duckling reads a year
+            return ex.first(as_year, ctx)
+        return ex.first(as_time, ctx)
+
+    return ex.Derived(fn, date.grain, "date")
 
 
 def b_month(m: re.Match[str], p: Parser) -> Expr | None:
@@ -682,6 +828,8 @@ def b_year(m: re.Match[str], p: Parser) -> Expr | None:
     if m["era"] and m["era"].startswith("b"):
         return None  # years before year 1 are out of datetime's range
     year = ex.Year(value)
+    if not m["era"] and _CLOCK_DIGITS.fullmatch(m["y"]):
+        year = AmbiguousYear(value)
     return year if m["era"] else latent(year)
 
 
@@ -732,6 +880,8 @@ def b_duration_from_now(m: re.Match[str], p: Parser) -> Expr | None:
 
 def b_duration_from(sign: int) -> Builder:
     def build(m: re.Match[str], p: Parser) -> Expr | None:
+        if m["x"].startswith(("now ", "today ")):
+            return None  # "3 days from now at 9": the time is said of the day it lands on
         duration = parse_duration(m["d"])
         anchor = p.parse(m["x"])
         if duration is None or anchor is None or anchor.latent:
@@ -901,7 +1051,13 @@ def b_nth_after(m: re.Match[str], p: Parser) -> Expr | None:
 def b_dom_of(m: re.Match[str], p: Parser) -> Expr | None:
     day = ordinal(m["d"])
     within = p.parse(m["y"])
-    if day is None or within is None or within.grain != Grain.MONTH:
+    if day is None or within is None:
+        return None
+    if isinstance(within, ex.Intersect) and within.fine.kind in {"time", "pod"}:
+        dated = within.coarse  # "the 3rd of april 9ish"
+        if dated.grain == Grain.MONTH:
+            return ex.Intersect(ex.Intersect(dated, ex.DayOfMonth(day)), within.fine)
+    if within.grain != Grain.MONTH:
         return None
     return ex.Intersect(within, ex.DayOfMonth(day))
 
@@ -940,7 +1096,7 @@ def b_interval(m: re.Match[str], p: Parser) -> Expr | None:
     text = m["x"]
     for sep in _RANGE_WORD.finditer(text):
         left, right = text[: sep.start()], text[sep.end() :]
-        if not left or not right:
+        if not left or not right or _joins_a_date(text, sep):
             continue
         a = p.parse(left)
         if a is None:
@@ -952,6 +1108,24 @@ def b_interval(m: re.Match[str], p: Parser) -> Expr | None:
         if result is not None:
             return result
     return None
+
+
+# The right end of "3-5pm" or "9:30-11": a clock time, so the dash is a range.
+_RANGE_END_TIME = re.compile(r"\d{1,2}(?:[:.]\d{2})?\s*(?:[ap]\.?m\b|h\b)|\d{1,2}:")
+
+
+def _joins_a_date(text: str, sep: re.Match[str]) -> bool:
+    """ "23/04 morning", "12/9 afternoon": a slash or dash between digits is a date's."""
+    if sep.group().strip() not in {"/", "-"} or sep.group() != sep.group().strip():
+        return False
+    left, right = text[: sep.start()].split(" "), text[sep.end() :].split(" ")
+    if not (left[-1].isdigit() and right[0].isdigit()):
+        return False
+    if len(left) > 1 and re.fullmatch(MONTH, left[-2]):
+        return False  # "july 13-15"
+    if len(right) > 1 and re.fullmatch(MONTH, right[1]):
+        return False  # "1-8 september" is a range of days
+    return not _RANGE_END_TIME.match(text, sep.end())
 
 
 def b_interval_pair(m: re.Match[str], p: Parser) -> Expr | None:
@@ -1090,22 +1264,25 @@ def b_suffixed(m: re.Match[str], p: Parser) -> Expr | None:
 
 def b_zone(m: re.Match[str], p: Parser) -> Expr | None:
     x = p.parse(m["x"])
-    offset = ZONES[m["z"]]
-    return _with_zone(x, offset) if x is not None else None
+    zone: int | str = REGION_ZONES.get(m["z"]) or ZONES[m["z"]]
+    return _with_zone(x, zone) if x is not None else None
 
 
-def _with_zone(x: Expr, offset: int) -> Expr | None:
+def _with_zone(x: Expr, zone: int | str) -> Expr | None:
     if isinstance(x, ex.TimeOfDay):
         clone = copy.copy(x)
-        clone.tz_offset = offset
+        if isinstance(zone, str):
+            clone.zone = zone
+        else:
+            clone.tz_offset = zone
         clone.latent = False
         clone.ambiguous = False  # with a zone, times read as 24-hour clock
         return clone
     if isinstance(x, Interval):
-        a, b = _with_zone(x.a, offset), _with_zone(x.b, offset)
+        a, b = _with_zone(x.a, zone), _with_zone(x.b, zone)
         return Interval(a, b) if a is not None and b is not None else None
     if isinstance(x, ex.Intersect):
-        fine = _with_zone(x.fine, offset)
+        fine = _with_zone(x.fine, zone)
         return ex.Intersect(x.coarse, fine) if fine is not None else None
     return None
 
@@ -1157,6 +1334,51 @@ def b_week_of(m: re.Match[str], p: Parser) -> Expr | None:
     return ex.Derived(fn, Grain.WEEK, "date")
 
 
+def b_next_business_day(m: re.Match[str], p: Parser) -> Expr:
+    """The first working day after today where the sender is (weekends and public
+    holidays skipped)."""
+
+    def fn(ctx: Ctx) -> Span:
+        day = ctx.ref.date() + timedelta(days=1)
+        zone = getattr(ctx.zone, "key", None)
+        while not is_business_day(day, ctx.locale, zone):
+            day += timedelta(days=1)
+        return ex.day_span(day)
+
+    return ex.Derived(fn, Grain.DAY, "date")
+
+
+# The last day of a financial or tax year, by country: (month, day), day 0 the month's last.
+_FISCAL_YEAR_END = {
+    "financial": {"GB": (3, 31), "AU": (6, 30), "IN": (3, 31), "NZ": (3, 31), "ZA": (2, 0),
+                  "CA": (3, 31), "JP": (3, 31), "SG": (3, 31), "HK": (3, 31), "US": (9, 30)},
+    "tax": {"GB": (4, 5), "AU": (6, 30), "IN": (3, 31), "NZ": (3, 31), "ZA": (2, 0)},
+}  # fmt: skip
+
+
+def b_fiscal_year(m: re.Match[str], p: Parser) -> Expr:
+    """ "the financial year", "next tax year": the sender's country's year of accounts
+    (a calendar year where it has no other)."""
+    table = _FISCAL_YEAR_END["tax" if "tax" in m.group(0) else "financial"]
+    ahead = 1 if m["w"] in {"next", "following", "coming"} else 0
+
+    def fn(ctx: Ctx) -> Span:
+        zone = getattr(ctx.zone, "key", None)
+        month, day = table.get(country_of(ctx.locale, zone) or "", None) or table.get(
+            country_of(ctx.locale) or "", (12, 31)
+        )
+
+        def last_day(year: int) -> date:
+            return date(year, month, day or tm.last_day_of_month(year, month))
+
+        year = ctx.ref.year if last_day(ctx.ref.year) >= ctx.ref.date() else ctx.ref.year + 1
+        end = last_day(year + ahead) + timedelta(days=1)
+        start = last_day(year + ahead - 1) + timedelta(days=1)
+        return Span(datetime.combine(start, time()), datetime.combine(end, time()), Grain.YEAR)
+
+    return ex.Derived(fn, Grain.YEAR, "year")
+
+
 def b_weekend(m: re.Match[str], p: Parser) -> Expr:
     return ex.Weekend()
 
@@ -1191,6 +1413,8 @@ _POD_WORDS = {
     "afternoon": ("afternoon", 12, 19),
     "arvo": ("afternoon", 12, 19),
     "evening": ("evening", 18, 24),
+    "eve": ("evening", 18, 24),
+    "evo": ("evening", 18, 24),
     "night": ("night", 18, 24),
     "lunch": ("lunch", 12, 14),
     "lunchtime": ("lunch", 12, 14),
@@ -1226,11 +1450,21 @@ RULES: list[tuple[str, Builder]] = [
     (rf"(?P<d>{DOW})", b_dow),
     # clock times
     (
-        rf"(?P<h>\d{{1,2}}|{HOUR_WORD})(?::(?P<mi>\d{{2}})(?::(?P<s>\d{{2}}))?)?\s*(?P<oclock>o'?clock\s*)?{AMPM}",
+        rf"(?P<h>\d{{1,2}}|{HOUR_WORD})(?:[:.](?P<mi>\d{{2}})(?::(?P<s>\d{{2}}))?)?\s*(?P<oclock>o'?clock\s*)?{AMPM}",
         b_clock_ampm,
     ),
     (rf"(?P<hm>\d{{3,4}})\s*{AMPM}", b_clock_ampm),
     (r"(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?(?: ?o'?clock)?", b_clock),
+    # "14.45", "at 10.05", "16.20h": a dotted time; "21.3", "7.4." a dotted date
+    (rf"(?P<w>{_CLOCK_CUES}) (?P<h>\d{{1,2}})\.(?P<mi>[0-5]\d)(?P<suffix> ?h(?:rs?)?)?", b_dot),
+    (r"(?P<h>\d{1,2})\.(?P<mi>\d{2})(?P<suffix> ?h(?:rs?)?)?(?P<w>)", b_dot),
+    (r"(?P<a>\d{1,2})\.(?P<b>\d{1,2})\.?(?P<y>)", b_numeric_date),
+    # "1745", "0930hrs", "at 1600": four digits are a 24-hour time where a year cannot be
+    (
+        rf"(?P<w>{_CLOCK_CUES}) (?P<hm>(?:[01]?\d|2[0-3])[0-5]\d)(?: ?(?:h|hrs?|hours))?",
+        b_hhmm_exact,
+    ),
+    (r"(?P<hm>(?:[01]\d|2[0-3])[0-5]\d) ?(?:h|hrs?|hours)(?P<w>)", b_hhmm_exact),
     (r"(?P<h>\d{1,2})h(?:(?P<mi>\d{2})|rs?)?", b_clock_h),
     (r"(?P<h>\d{1,2})(?: ?o'?clock)?", b_bare_hour),
     (r"(?P<y>1[5-9]\d\d|20\d\d)(?P<era>)", b_year),
@@ -1274,7 +1508,7 @@ RULES: list[tuple[str, Builder]] = [
     (rf"(?P<mon>{MONTH}) ?(?:the )?(?P<d>{DAYNUM})(?:,? (?P<y>\d{{4}}))?", b_month_day),
     (
         rf"(?:the )?(?P<d>{DAYNUM}) ?(?:day )?(?:of )?(?P<mon>{MONTH})"
-        r"(?:,? (?P<y>\d{4}|\d{2}))?",
+        r"(?:,? (?P<y>\d{4}|'?\d{2}))?",
         b_month_day,
     ),
     (rf"(?P<mon>{MONTH})(?:,? (?P<y>\d{{4}}))?", b_month),
@@ -1286,7 +1520,17 @@ RULES: list[tuple[str, Builder]] = [
     (rf"(?:the )?(?P<q>{ORD}|\d) (?:quarter|qtr)(?: of)?(?: (?P<y>\d{{4}}))?", b_quarter),
     (r"(?P<y>\d{2}|\d{4}) ?q(?P<q>[1-4])", b_quarter),
     (r"q(?P<q>[1-4])(?: (?P<y>\d{4}))?", b_quarter),
-    (r"(?:the )?(?:week-?end|week end|wkend)s?", b_weekend),
+    (r"(?:the )?(?:week-?end|week end|wkend|wknd)s?", b_weekend),
+    (
+        r"(?:the )?(?:(?P<w>this|current|next|following|coming) )?"
+        r"(?:financial|fiscal|tax|fin) year|(?P<fy>fy)",
+        b_fiscal_year,
+    ),
+    (
+        r"(?:the )?(?:next|following) (?:working|business|work) ?day"
+        r"|(?:the )?(?:first|1st) (?:working|business|work) ?day (?:after|from) (?:today|now)",
+        b_next_business_day,
+    ),
     (r"the (?P<u>month|year|quarter)", lambda m, p: ex.Cycle(UNITS[m["u"]], 0)),
     (r"(?P<s>summer|winter|spring|fall|autumn)(?:time)?", b_season),
     (rf"(?:the )?(?P<h>{_HOLIDAY})(?:'s)?(?: day)?", b_holiday),

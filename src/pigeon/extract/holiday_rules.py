@@ -828,10 +828,33 @@ def public_holidays(country: str, year: int) -> frozenset[date]:
         return frozenset()
 
 
-def is_business_day(day: date, locale: str) -> bool:
+@lru_cache(maxsize=1)
+def _zone_countries() -> dict[str, str]:
+    """IANA zone -> ISO country, from the system's tz database (zone.tab)."""
+    table: dict[str, str] = {}
+    with (
+        contextlib.suppress(OSError),
+        open("/usr/share/zoneinfo/zone.tab", encoding="utf-8") as handle,
+    ):
+        for line in handle:
+            fields = line.split("\t")
+            if len(fields) >= 3 and not line.startswith("#"):
+                table[fields[2].strip()] = fields[0]
+    return table
+
+
+def country_of(locale: str, zone: str | None = None) -> str | None:
+    """The country whose public holidays apply: where the sender is (their zone), else
+    their locale's."""
+    if zone is not None and zone in _zone_countries():
+        return _zone_countries()[zone]
+    return _COUNTRY.get(_locale_key(locale))
+
+
+def is_business_day(day: date, locale: str, zone: str | None = None) -> bool:
     if day.weekday() >= 5:
         return False
-    country = _COUNTRY.get(_locale_key(locale))
+    country = country_of(locale, zone)
     return country is None or day not in public_holidays(country, day.year)
 
 

@@ -93,6 +93,32 @@ ZONES: dict[str, int] = {
     "akst": -540, "hst": -600,
 }  # fmt: skip
 
+# Zones named by a region or a city, not an offset: "3pm PT", "10am New York time" follow
+# that place's daylight saving on the day meant.
+REGION_ZONES: dict[str, str] = {
+    "pt": "America/Los_Angeles", "pacific": "America/Los_Angeles",
+    "pacific time": "America/Los_Angeles", "la time": "America/Los_Angeles",
+    "california time": "America/Los_Angeles", "seattle time": "America/Los_Angeles",
+    "sf time": "America/Los_Angeles", "san francisco time": "America/Los_Angeles",
+    "mt": "America/Denver", "mountain time": "America/Denver", "denver time": "America/Denver",
+    "ct": "America/Chicago", "central time": "America/Chicago", "chicago time": "America/Chicago",
+    "et": "America/New_York", "eastern": "America/New_York", "eastern time": "America/New_York",
+    "new york time": "America/New_York", "ny time": "America/New_York",
+    "nyc time": "America/New_York", "boston time": "America/New_York",
+    "toronto time": "America/Toronto",
+    "uk time": "Europe/London", "london time": "Europe/London",
+    "irish time": "Europe/Dublin", "dublin time": "Europe/Dublin",
+    "paris time": "Europe/Paris", "berlin time": "Europe/Berlin",
+    "german time": "Europe/Berlin", "amsterdam time": "Europe/Amsterdam",
+    "india time": "Asia/Kolkata", "singapore time": "Asia/Singapore",
+    "hong kong time": "Asia/Hong_Kong", "tokyo time": "Asia/Tokyo", "japan time": "Asia/Tokyo",
+    "sydney time": "Australia/Sydney", "melbourne time": "Australia/Melbourne",
+    "brisbane time": "Australia/Brisbane", "perth time": "Australia/Perth",
+    "nz time": "Pacific/Auckland", "auckland time": "Pacific/Auckland",
+    "sa time": "Africa/Johannesburg", "joburg time": "Africa/Johannesburg",
+    "johannesburg time": "Africa/Johannesburg", "dubai time": "Asia/Dubai",
+}  # fmt: skip
+
 # Locales whose numeric dates are written day first.
 DAY_FIRST_LOCALES = frozenset(
     {"en_gb", "en_au", "en_nz", "en_ie", "en_in", "en_za", "en_bz", "en_jm", "en_tt"}

@@ -119,6 +119,9 @@ class Extraction:
     reason: Reason | None = None
     reason_text: str | None = None
     question: str | None = None  # what to ask the sender back, when `ambiguous`
+    # False: the text asks for no follow-up at all ("thanks, got it!", a past date, someone
+    # else's deadline); then `due` is None and nothing is asked.
+    wants_follow_up: bool = True
     source: str = "rules"
     notes: tuple[str, ...] = field(default=())
 

@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING
 from pigeon.extract import expr as ex
 from pigeon.extract import grammar
 from pigeon.extract.holiday_rules import HOLIDAY_ALIASES
-from pigeon.extract.lexicon import MONTHS, NUMBER_WORDS, ORDINAL_WORDS, UNITS, WEEKDAYS, ZONES
+from pigeon.extract.lexicon import (
+    MONTHS,
+    NUMBER_WORDS,
+    ORDINAL_WORDS,
+    REGION_ZONES,
+    UNITS,
+    WEEKDAYS,
+    ZONES,
+)
 from pigeon.extract.protocols import Grain, TimeMention
 from pigeon.extract.timemath import localize
 
@@ -42,12 +50,16 @@ def label_of(e: ex.Expr) -> str:
     if isinstance(e, grammar.Until):
         return "deadline:" + label_of(e.x)
     if isinstance(e, grammar.Open):
-        return f"open:{e.side}"
+        return f"open:{e.side}:{label_of(e.x)}"
+    if isinstance(e, grammar.Edge):
+        return f"edge:{e.part}"
     return e.kind
 
 
-def resolve_expr(e: ex.Expr, ref: datetime, zone: tzinfo, locale: str) -> Resolved | None:
-    span = ex.first(e, ex.Ctx(ref, zone, locale))
+def resolve_expr(
+    e: ex.Expr, ref: datetime, zone: tzinfo, locale: str, *, business: bool = False
+) -> Resolved | None:
+    span = ex.first(e, ex.Ctx(ref, zone, locale, business))
     if span is None:
         return None
     interval = isinstance(
@@ -82,12 +94,15 @@ _KEYWORDS = {
     "autumn", "quarter", "qtr", "half", "ago", "hence", "later", "am", "pm", "a.m.", "p.m.", "day",
     "rest", "all", "close", "around", "about", "@", "thing", "business", "working", "season",
     "o'clock", "oclock", "ides", "christmas", "xmas", "easter", "closest", "a", "an", "of", "for",
-    "and", "to", "-", "through", "thru", "sometime", "anytime", "approximately",
+    "and", "to", "-", "through", "thru", "sometime", "anytime", "approximately", "lunchtime",
+    "ish", "h", "hrs", "approx", "ca", "circa", "+", "out", "fortnight", "couple", "few",
+    "wknd", "financial", "fiscal", "tax", "fy", "work", "eve", "evo", "eoq",
 }  # fmt: skip
 _VOCAB = (
     set(MONTHS) | set(WEEKDAYS) | set(NUMBER_WORDS) | set(ORDINAL_WORDS) | set(UNITS)
     | set(ZONES) | _KEYWORDS
     | {word for alias in HOLIDAY_ALIASES for word in alias.split()}
+    | {word for name in REGION_ZONES for word in name.split()}
 )  # fmt: skip
 _EDGE_STOP = {"a", "an", "of", "for", "and", "to", "-", "the", "in", "at", "on", "by", "from"}
 _TOKEN = re.compile(r"[^\s,;!?()\"]+")
@@ -112,10 +127,47 @@ class Found:
     expr: ex.Expr
 
 
+# A bare number is a quantity, not a time, after these words ("version 2.15", "size 10.5",
+# "room 1204") or before these ("1.5 litres", "3.5 stars", "2.4km").
+_QUANTITY_BEFORE = {
+    "version", "ver", "v", "release", "python", "ios", "android", "macos", "windows", "node",
+    "size", "room", "page", "pages", "chapter", "section", "pin", "code", "flight", "gate",
+    "platform", "bus", "route", "step", "level", "grade", "no", "number", "num", "#", "ref",
+    "rated", "rating", "score", "scored", "scores", "was", "costs", "cost", "price", "total",
+    "pay", "paid", "owe", "owes", "ext", "extension", "tel", "phone", "call", "dial", "apt",
+    "unit", "suite", "seat", "row", "aisle", "order", "invoice", "ticket", "case", "id",
+}  # fmt: skip
+_QUANTITY_AFTER = re.compile(
+    r"\s*(?:%|percent|per ?cent|litres?|liters?|l\b|ml\b|kg|kgs|kilos?|grams?|g\b|mg\b|lbs?|"
+    r"pounds?|km|kms|k\b|miles?|mi\b|m\b|metres?|meters?|cm|mm|ft|feet|inch|inches|stars?|"
+    r"points?|pts|out of|x\b|times\b|gb|mb|tb|bn|million|billion|dollars?|euros?|quid|bucks|"
+    r"rupees?|rand|kph|mph|degrees?|°|mins? (?:long|late|walk|drive)|hours? (?:long|late))",
+    re.IGNORECASE,
+)
+_BARE_NUMBER = re.compile(r"[\d.,:/-]+")
+_CURRENCY = "£$€¥₹"
+
+
+def _is_quantity(text: str, start: int, end: int) -> bool:
+    """A number with nothing of a time about it but its digits, in a quantity's place."""
+    if not _BARE_NUMBER.fullmatch(text[start:end]):
+        return False
+    before = text[max(0, start - 20) : start]
+    last = before.rstrip()[-1:]
+    if last and last in _CURRENCY:
+        return True
+    words = re.findall(r"[\w#]+", before.lower())
+    if words and words[-1] in _QUANTITY_BEFORE and before[-1:].isspace():
+        return True
+    return bool(_QUANTITY_AFTER.match(text, end))
+
+
 def find_expressions(text: str, locale: str = "en") -> list[Found]:
     """Longest time expressions in `text`, left to right, never overlapping."""
     tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
-    timeish = [_timeish(text[start:end]) for start, end in tokens]
+    timeish = [
+        _timeish(text[start:end]) and not _is_quantity(text, start, end) for start, end in tokens
+    ]
     found: list[Found] = []
     i = 0
     while i < len(tokens):
@@ -163,13 +215,14 @@ def to_mention(found: Found, resolved: Resolved, zone: tzinfo) -> TimeMention:
 
 
 def find_mentions(
-    text: str, received_at: datetime, zone: tzinfo, locale: str = "en"
+    text: str, received_at: datetime, zone: tzinfo, locale: str = "en", *, business: bool = False
 ) -> list[tuple[TimeMention, Resolved]]:
-    """Every time mention in `text`, resolved at `received_at` (aware) in `zone`."""
+    """Every time mention in `text`, resolved at `received_at` (aware) in `zone`; with
+    `business`, a 12-hour time without am/pm is read in business hours."""
     ref = received_at.astimezone(zone).replace(tzinfo=None)
     out = []
     for found in find_expressions(text, locale):
-        resolved = resolve_expr(found.expr, ref, zone, locale)
+        resolved = resolve_expr(found.expr, ref, zone, locale, business=business)
         if resolved is not None:
             out.append((to_mention(found, resolved, zone), resolved))
     return out

@@ -58,7 +58,7 @@ class RuleBasedExtractor:
 
     def extract(self, request: ExtractRequest) -> Extraction:
         received = request.received_at
-        found = find_mentions(request.text, received, request.zone, request.locale)
+        found = find_mentions(request.text, received, request.zone, request.locale, business=True)
         mentions = tuple(m for m, _ in found)
         summary = summarize(request.text, [m.span for m in mentions])
         action = action_for(request.text)
@@ -133,11 +133,6 @@ def _nonexistent(text: str, request: ExtractRequest) -> bool:
         day = int(m["d1"] or m["d2"])
         if name in MONTHS and day > last_day_of_month(2000, MONTHS[name]):
             return True
-    local = request.received_at.astimezone(request.zone)
-    for m in _BARE_ORDINAL.finditer(text):
-        day = int(m.group(1))
-        if local.day < day <= 31 and day > last_day_of_month(local.year, local.month):
-            return True
     return False
 
 
@@ -180,6 +175,13 @@ def _due(
     label = resolved.label
     if label.startswith("deadline"):
         return _deadline(resolved, request)
+    if label.startswith(("edge:end", "edge:late")):
+        return _period_end(resolved.end, request), Grain.MINUTE
+    if label == "weekend":  # "over the weekend": Saturday morning
+        saturday = resolved.start + timedelta(days=(5 - resolved.start.weekday()) % 7)
+        return max(_at(saturday, hours.morning, zone), received), Grain.MINUTE
+    if label.startswith("open:after") and (resolved.grain >= Grain.DAY or "weekend" in label):
+        return max(_at(resolved.end, hours.morning, zone), received), Grain.MINUTE
     preferred = _pod_hour(label, hours)
     if preferred is not None:
         due = _at(resolved.start, preferred, zone)
@@ -187,7 +189,7 @@ def _due(
             max(due, received) if resolved.start <= _local(received, zone) else due
         ), Grain.MINUTE
     start = localize(resolved.start, zone)
-    if label == "open:before":
+    if label.startswith("open:before"):
         return max(start - _BEFORE_MARGIN, received), Grain.MINUTE
     if resolved.grain <= Grain.HOUR or label.startswith("open"):
         return start, resolved.grain
@@ -196,16 +198,28 @@ def _due(
     return _at(resolved.start, hours.morning, zone), Grain.MINUTE
 
 
+def _period_end(end: datetime, request: ExtractRequest) -> datetime:
+    """The end of a week, month, quarter or year (`end` is the midnight after it): the
+    close of its last working day."""
+    last = end - timedelta(days=1)
+    while last.weekday() >= 5:
+        last -= timedelta(days=1)
+    return max(_at(last, request.hours.end_of_day, request.zone), request.received_at)
+
+
 def _deadline(resolved: Resolved, request: ExtractRequest) -> tuple[datetime, Grain]:
     zone, hours = request.zone, request.hours
     end = resolved.end
     target = resolved.label.split(":", 1)[1]
+    if target.startswith(("edge:end", "edge:late")):
+        return _period_end(end, request), Grain.MINUTE
     if target == "eod":
         return max(
             _at(end - timedelta(days=1), hours.end_of_day, zone), request.received_at
         ), Grain.MINUTE
-    if end - resolved.start <= timedelta(hours=24) and end.time() != time(0):
-        return max(localize(end, zone) - _BEFORE_MARGIN, request.received_at), Grain.MINUTE
+    if end.time() != time(0):
+        # "by 1745 on Tuesday": the sender named the moment; remind at it.
+        return max(localize(end, zone), request.received_at), Grain.MINUTE
     # A deadline on a day ("by friday"): remind that morning, or now if that has passed.
     # "by the end of the month" ends at the next midnight, so step back into the unit.
     inclusive = target.startswith("edge")

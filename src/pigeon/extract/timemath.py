@@ -69,12 +69,13 @@ def last_day_of_month(year: int, month: int) -> int:
 def localize(naive: datetime, zone: tzinfo) -> datetime:
     """Attach `zone` to a wall-clock time, choosing a real instant.
 
-    A time repeated by a backward DST change takes its first occurrence
-    (fold=0). A time skipped by a forward change does not exist; it moves
+    A time repeated by a backward DST change takes the occurrence its `fold`
+    names: the first, unless an elapsed shift landed in the second (fold=1,
+    as `shift_exact` leaves it). A time skipped by a forward change does not exist; it moves
     forward by the length of the gap, so 02:30 on a spring-forward night
     becomes 03:30, the instant a clock that never stopped would show.
     """
-    aware = naive.replace(tzinfo=zone, fold=0)
+    aware = naive.replace(tzinfo=zone)
     # In a gap, fold=0 reads the wall time with the offset in force before
     # the change, so the UTC round trip lands just past the gap.
     return aware.astimezone(UTC).astimezone(zone)
