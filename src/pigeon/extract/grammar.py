@@ -37,6 +37,7 @@ from pigeon.extract.lexicon import (
     ORDINAL_WORDS,
     QUANTIFIERS,
     REGION_ZONES,
+    TOMORROW_WORDS,
     UNITS,
     WEEKDAYS,
     ZONES,
@@ -476,6 +477,9 @@ def combine(a: Expr, b: Expr) -> Expr | None:
     regrouped = _regroup(a, b)
     if regrouped is not None:
         return regrouped
+    for eod, day in ((a, b), (b, a)):
+        if eod.kind == "eod" and day.kind in _DATEISH and day.grain == Grain.DAY:
+            return ex.Intersect(unlatent(day), ex.DailyRange("eod", 17, 18))  # "EOD friday"
     if a.latent or b.latent:
         return _latent_pair(a, b)
     if isinstance(a, Interval | Open) or isinstance(b, Interval | Open):
@@ -566,6 +570,9 @@ def _latent_pair(a: Expr, b: Expr) -> Expr | None:
         return ex.Intersect(a, unlatent(b))
     if {a.kind, b.kind} == {"dow", "dom"}:
         return ex.Intersect(unlatent(a), unlatent(b))
+    for dom, pod in ((a, pod_b), (b, pod_a)):
+        if isinstance(dom, OrdinalDay) and pod is not None:
+            return ex.Intersect(unlatent(dom), pod)  # "21st in the morning"
     return None
 
 
@@ -818,8 +825,14 @@ def b_dom(m: re.Match[str], p: Parser) -> Expr | None:
     return ex.DayOfMonth(day) if day is not None and 1 <= day <= 31 else None
 
 
+class OrdinalDay(ex.DayOfMonth):
+    """ "21st": a day of the month by its ordinal suffix, which a bare "21" is not."""
+
+
 def b_dom_latent(m: re.Match[str], p: Parser) -> Expr | None:
     result = b_dom(m, p)
+    if isinstance(result, ex.DayOfMonth) and not m["d"].isdigit():
+        result = OrdinalDay(result.day)
     return latent(result) if result is not None else None
 
 
@@ -1334,6 +1347,52 @@ def b_week_of(m: re.Match[str], p: Parser) -> Expr | None:
     return ex.Derived(fn, Grain.WEEK, "date")
 
 
+def _beside(x: Expr, after: bool, accept: Callable[[date, Ctx], bool]) -> Expr:
+    """The first day after (or last before) the day or days `x` names that `accept`s."""
+
+    def fn(ctx: Ctx) -> Span | None:
+        span = ex.first(x, ctx)
+        if span is None:
+            return None
+        step = timedelta(days=1 if after else -1)
+        day = (span.end - timedelta(microseconds=1)).date() if after else span.start.date()
+        for _ in range(31):
+            day += step
+            if accept(day, ctx):
+                return ex.day_span(day)
+        return None
+
+    return ex.Derived(fn, Grain.DAY, "date")
+
+
+def _named_day(p: Parser, text: str) -> Expr | None:
+    x = p.parse(text)
+    if x is None or x.latent or x.kind not in _DATEISH or x.grain > Grain.MONTH:
+        return None
+    return x
+
+
+def b_day_beside(m: re.Match[str], p: Parser) -> Expr | None:
+    x = _named_day(p, m["x"])
+    if x is None:
+        return None
+    weekday = weekday_number(m["d"].rstrip(".")) if m.groupdict().get("d") else None
+    return _beside(
+        x, m["w"] != "before", lambda day, ctx: weekday is None or day.weekday() == weekday
+    )
+
+
+def b_working_day_beside(m: re.Match[str], p: Parser) -> Expr | None:
+    x = _named_day(p, m["x"])
+    if x is None:
+        return None
+    return _beside(
+        x,
+        m["w"] != "before",
+        lambda day, ctx: is_business_day(day, ctx.locale, getattr(ctx.zone, "key", None)),
+    )
+
+
 def b_next_business_day(m: re.Match[str], p: Parser) -> Expr:
     """The first working day after today where the sender is (weekends and public
     holidays skipped)."""
@@ -1429,6 +1488,8 @@ _POD_WORDS = {
     "pm": ("pm", 12, 24),
     "p.m.": ("pm", 12, 24),
     "after lunch": ("after lunch", 13, 17),
+    "post lunch": ("after lunch", 13, 17),
+    "post-lunch": ("after lunch", 13, 17),
     "after school": ("after school", 15, 21),
     "after work": ("evening", 17, 21),
 }
@@ -1437,7 +1498,7 @@ RULES: list[tuple[str, Builder]] = [
     # now and the days around it
     (r"(?:right |just )?now|at the moment|atm|at present|presently", b_now),
     (r"today|todays|at this time|this day", b_cycle(Grain.DAY, 0)),
-    (r"tomorrows?|tmrw|tmr|tmw|tomoz|tomorow|2moro|tommorow|tommorrow", b_cycle(Grain.DAY, 1)),
+    (TOMORROW_WORDS, b_cycle(Grain.DAY, 1)),
     (r"yesterday|yday", b_cycle(Grain.DAY, -1)),
     (r"(?:the )?day after (?:tomorrow|tmrw)|overmorrow", b_cycle(Grain.DAY, 2)),
     (r"(?:the )?day before yesterday", b_cycle(Grain.DAY, -2)),
@@ -1534,9 +1595,22 @@ RULES: list[tuple[str, Builder]] = [
     (r"the (?P<u>month|year|quarter)", lambda m, p: ex.Cycle(UNITS[m["u"]], 0)),
     (r"(?P<s>summer|winter|spring|fall|autumn)(?:time)?", b_season),
     (rf"(?:the )?(?P<h>{_HOLIDAY})(?:'s)?(?: day)?", b_holiday),
+    # days counted from a named day: "the day after boxing day", "the Monday after Labor
+    # Day", "the first working day after Golden Week"
+    (r"(?:the )?day (?P<w>after|before) (?P<x>.+)", b_day_beside),
+    (rf"(?:the )?(?P<d>{DOW}) (?P<w>after|before|following) (?P<x>.+)", b_day_beside),
+    (
+        r"(?:the )?(?:(?:first|next|1st) |last )?(?:working|business|work) ?day "
+        r"(?P<w>after|before|following) (?P<x>.+)",
+        b_working_day_beside,
+    ),
     # durations
     (r"in (?:about |around |roughly |approximately )?(?P<d>.+?)(?: time)?", b_in_duration),
-    (r"(?P<d>.+?) (?P<w>from now|from right now|hence|later|from today on)", b_duration_from_now),
+    (
+        r"(?P<d>.+?) (?P<w>from now|from right now|hence|later|from today on|out|from here)",
+        b_duration_from_now,
+    ),
+    (r"(?:right )?now ?\+ ?(?P<d>.+?)(?P<w>)", b_duration_from_now),
     (r"(?P<d>.+?) ago", b_duration_ago(-1)),
     (r"(?P<d>.+?) (?:from|after) (?P<x>.+)", b_duration_from(1)),
     (r"(?P<d>.+?) before (?P<x>.+)", b_duration_from(-1)),
@@ -1584,7 +1658,8 @@ RULES: list[tuple[str, Builder]] = [
     ),
     (
         r"(?:anytime |any time |sometimes? )?"
-        r"(?:before|until|till|til|untill|through|thru|no later than|prior to|up to|up until)"
+        r"(?:before|until|till|til|untill|through|thru|no later than|prior to|up to|up until"
+        r"|ahead of|in advance of|in the run-up to|in the run up to)"
         r" (?P<x>.+)",
         b_open("before"),
     ),

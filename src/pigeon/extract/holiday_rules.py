@@ -298,6 +298,9 @@ HOLIDAYS: dict[str, Rule] = {
             "saint patricks day",
             "saint patrick's day",
             "st patricks day",
+            "paddy's day",
+            "paddys day",
+            "patrick's day",
         ),
         fixed(3, 17),
         {},
@@ -732,6 +735,23 @@ HOLIDAYS: dict[str, Rule] = {
         fixed(12, 16),
         {},
     ),
+    # Public holidays of the countries pigeon's users write from.
+    "boxing day": (("boxing day", "st stephen's day", "st stephens day"), fixed(12, 26), {}),
+    "early may bank holiday": (
+        ("early may bank holiday", "may bank holiday", "may day bank holiday"),
+        nth_weekday(5, 0, 1),
+        {},
+    ),
+    "spring bank holiday": (("spring bank holiday",), nth_weekday(5, 0, -1), {}),
+    "october bank holiday": (("october bank holiday",), nth_weekday(10, 0, -1), {}),
+    "freedom day": (("freedom day",), fixed(4, 27), {}),
+    "heritage day": (("heritage day", "braai day"), fixed(9, 24), {}),
+    "republic day": (("republic day",), fixed(1, 26), {}),
+    "gandhi jayanti": (("gandhi jayanti", "gandhi jayanthi"), fixed(10, 2), {}),
+    "marine day": (("marine day", "umi no hi", "sea day"), nth_weekday(7, 0, 3), {}),
+    "golden week": (("golden week",), span_of(fixed(4, 29), fixed(5, 6)), {}),
+    "singapore national day": (("national day",), fixed(8, 9), {}),
+    "matariki": (("matariki",), lambda year: _named_public_holiday("NZ", "Matariki", year), {}),
     "national arbor week": (
         ("national arbor week", "arbor week"),
         span_of(fixed(9, 1), fixed(9, 8)),
@@ -818,14 +838,35 @@ _COUNTRY = {
 
 
 @lru_cache(maxsize=256)
-def public_holidays(country: str, year: int) -> frozenset[date]:
-    """Public holidays of `country` in `year`, from the `holidays` package."""
+def public_holidays(country: str, year: int, subdiv: str | None = None) -> frozenset[date]:
+    """Public holidays of `country` (and state) in `year`, from the `holidays` package."""
     try:
         import holidays as lib
 
-        return frozenset(lib.country_holidays(country, years=year).keys())
+        return frozenset(lib.country_holidays(country, subdiv=subdiv, years=year).keys())
     except (ImportError, NotImplementedError, KeyError):
         return frozenset()
+
+
+def _named_public_holiday(country: str, name: str, year: int) -> date | None:
+    """A public holiday the `holidays` package dates (Matariki follows the lunar calendar)."""
+    try:
+        import holidays as lib
+
+        table = lib.country_holidays(country, years=year)
+    except (ImportError, NotImplementedError, KeyError):
+        return None
+    return next((day for day, title in sorted(table.items()) if name in title), None)
+
+
+# Zones that name a state or province, whose own public holidays apply there.
+_SUBDIVISION = {
+    "Australia/Sydney": "NSW", "Australia/Melbourne": "VIC", "Australia/Brisbane": "QLD",
+    "Australia/Perth": "WA", "Australia/Adelaide": "SA", "Australia/Hobart": "TAS",
+    "Australia/Darwin": "NT", "America/Toronto": "ON", "America/Vancouver": "BC",
+    "America/Halifax": "NS", "America/Winnipeg": "MB", "America/Edmonton": "AB",
+    "America/Regina": "SK", "America/St_Johns": "NL",
+}  # fmt: skip
 
 
 @lru_cache(maxsize=1)
@@ -855,7 +896,8 @@ def is_business_day(day: date, locale: str, zone: str | None = None) -> bool:
     if day.weekday() >= 5:
         return False
     country = country_of(locale, zone)
-    return country is None or day not in public_holidays(country, day.year)
+    subdiv = _SUBDIVISION.get(zone or "") if country in {"AU", "CA"} else None
+    return country is None or day not in public_holidays(country, day.year, subdiv)
 
 
 def business_shift(start: date, count: int, locale: str) -> date:

@@ -129,3 +129,10 @@ def alternation(words: Iterable[str]) -> str:
     """A regex alternation of `words`, longest first so prefixes do not win."""
     items = sorted(words, key=len, reverse=True)
     return "(?:" + "|".join(re.escape(w) for w in items) + ")"
+
+
+# Every spelling of "tomorrow" people send.
+TOMORROW_WORDS = (
+    r"tomorrows?|tmrw|tmr|tmw|tmrow|tomoz|tomorow|tomorrw|tomrrow|2moro|2morrow|2mrw|tmoro|"
+    r"tommorow|tommorrow|tomm?orow"
+)

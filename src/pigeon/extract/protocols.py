@@ -47,6 +47,10 @@ class Reason(enum.StrEnum):
     NONEXISTENT_DATE = "nonexistent_date"
     PAST_TIME = "past_time"
     CONFLICTING_TIMES = "conflicting_times"
+    WHICH_DAY = "which_day"
+    VAGUE_PERIOD = "vague_period"
+    WEEKDAY_DATE_CONFLICT = "weekday_date_conflict"
+    AM_PM = "am_pm"
 
 
 REASON_TEXT: dict[Reason, str] = {
@@ -57,6 +61,10 @@ REASON_TEXT: dict[Reason, str] = {
     Reason.NONEXISTENT_DATE: "that date does not exist",
     Reason.PAST_TIME: "the time has already passed",
     Reason.CONFLICTING_TIMES: "the message names several different times",
+    Reason.WHICH_DAY: "it could mean today or the next day",
+    Reason.VAGUE_PERIOD: "the period is too long to pick a day",
+    Reason.WEEKDAY_DATE_CONFLICT: "the weekday and the date do not match",
+    Reason.AM_PM: "it could be morning or evening",
 }
 
 

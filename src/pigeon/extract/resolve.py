@@ -41,6 +41,7 @@ class Resolved:
     kind: str  # "instant" or "interval"
     open: str | None
     label: str  # what sort of expression: "pod:morning", "eod", "deadline", "date", ...
+    expr: ex.Expr | None = None  # what was parsed, for the follow-up policy to inspect
 
 
 def label_of(e: ex.Expr) -> str:
@@ -71,7 +72,7 @@ def resolve_expr(
     )
     open_side = e.side if isinstance(e, grammar.Open) else None
     kind = "interval" if interval else "instant"
-    return Resolved(span.start, span.end, span.grain, kind, open_side, label_of(e))
+    return Resolved(span.start, span.end, span.grain, kind, open_side, label_of(e), e)
 
 
 _ONE = {Grain.HOUR: timedelta(hours=1), Grain.DAY: timedelta(days=1)}
@@ -96,7 +97,8 @@ _KEYWORDS = {
     "o'clock", "oclock", "ides", "christmas", "xmas", "easter", "closest", "a", "an", "of", "for",
     "and", "to", "-", "through", "thru", "sometime", "anytime", "approximately", "lunchtime",
     "ish", "h", "hrs", "approx", "ca", "circa", "+", "out", "fortnight", "couple", "few",
-    "wknd", "financial", "fiscal", "tax", "fy", "work", "eve", "evo", "eoq",
+    "post", "ahead", "advance", "run-up", "wknd", "financial", "fiscal", "tax", "fy", "work",
+    "eve", "evo", "eoq",
 }  # fmt: skip
 _VOCAB = (
     set(MONTHS) | set(WEEKDAYS) | set(NUMBER_WORDS) | set(ORDINAL_WORDS) | set(UNITS)
@@ -114,7 +116,7 @@ _NUMERIC = re.compile(r"(?:\d|q\d)[\w:./\-'\"]*")
 
 def _timeish(token: str) -> bool:
     """Could this token be part of a time? Cheap, so only likely windows get parsed."""
-    word = token.lower().rstrip(".'")
+    word = token.lower().rstrip(".':").lstrip("'")
     if _NUMERIC.fullmatch(word):
         return True
     return word in _VOCAB or word.rstrip("s") in _VOCAB
@@ -221,8 +223,33 @@ def find_mentions(
     `business`, a 12-hour time without am/pm is read in business hours."""
     ref = received_at.astimezone(zone).replace(tzinfo=None)
     out = []
-    for found in find_expressions(text, locale):
+    for found in _joined(text, find_expressions(text, locale), ref, zone, locale, business):
         resolved = resolve_expr(found.expr, ref, zone, locale, business=business)
         if resolved is not None:
             out.append((to_mention(found, resolved, zone), resolved))
+    return out
+
+
+# What may stand between a date and its time: "Monday 6 April (Easter Monday) at 3pm",
+# "the 4th December, post lunch", "Tuesday 10am ET:".
+_JOINER = re.compile(r"[\s,;:()\-@]*(?:(?:at|on|around|about|by|from|in the)\s+)?[\s(]*")
+
+
+def _joined(
+    text: str, found: list[Found], ref: datetime, zone: tzinfo, locale: str, business: bool
+) -> list[Found]:
+    """Neighbouring expressions that name one time together, joined into one."""
+    out: list[Found] = []
+    for item in found:
+        if out and _JOINER.fullmatch(text, out[-1].span[1], item.span[0]):
+            combined = grammar.combine(out[-1].expr, item.expr)
+            if (
+                combined is not None
+                and not combined.latent
+                and resolve_expr(combined, ref, zone, locale, business=business) is not None
+            ):
+                start = out[-1].span[0]
+                out[-1] = Found(text[start : item.span[1]], (start, item.span[1]), combined)
+                continue
+        out.append(item)
     return out

@@ -16,11 +16,12 @@ decides what to do about it for a reminder:
 
 from __future__ import annotations
 
-import re
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from pigeon.extract.lexicon import DAY_FIRST_LOCALES, MONTHS, WEEKDAYS
+from pigeon.extract import asking, intent
+from pigeon.extract.holiday_rules import is_business_day
 from pigeon.extract.protocols import (
     REASON_TEXT,
     Extraction,
@@ -32,24 +33,11 @@ from pigeon.extract.protocols import (
 )
 from pigeon.extract.resolve import Resolved, find_mentions
 from pigeon.extract.summary import action_for, summarize
-from pigeon.extract.timemath import last_day_of_month, localize
+from pigeon.extract.timemath import localize
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
-_VAGUE_WORDS = re.compile(
-    r"\b(?:sometime|some time|at some point|later|soon|soonish|one of these days|when you can|"
-    r"whenever|in a bit|in a while|eventually|at some stage)\b",
-    re.IGNORECASE,
-)
-_NUMERIC_DATE = re.compile(r"\b(\d{1,2})\s*[/.]\s*(\d{1,2})(?:\s*[/.]\s*\d{2,4})?\b")
-_DAY_OF_MONTH = re.compile(
-    r"\b(?:(?P<mon>[a-z]+)\.? (?:the )?(?P<d1>\d{1,2})(?:st|nd|rd|th)?"
-    r"|(?:the )?(?P<d2>\d{1,2})(?:st|nd|rd|th)?(?: of)? (?P<mon2>[a-z]+))\b",
-    re.IGNORECASE,
-)
-_BARE_ORDINAL = re.compile(r"\bthe (\d{1,2})(?:st|nd|rd|th)\b", re.IGNORECASE)
-_NEXT_WEEKDAY = re.compile(r"\bnext (?P<d>[a-z]+)\b", re.IGNORECASE)
 _BEFORE_MARGIN = timedelta(minutes=30)
 
 
@@ -63,86 +51,46 @@ class RuleBasedExtractor:
         summary = summarize(request.text, [m.span for m in mentions])
         action = action_for(request.text)
         base = Extraction(due=None, grain=None, summary=summary, action=action, mentions=mentions)
-        problem = _ambiguity(request, found)
-        if problem is not None:
-            return _ask(base, problem)
-        if not found:
-            reason = Reason.VAGUE_TIME if _VAGUE_WORDS.search(request.text) else Reason.NO_TIME
-            return _ask(base, reason)
-        mention, resolved = _primary(found)
-        due, grain = _due(mention, resolved, request)
+        ranked = intent.choose(request.text, found, received)
+        if not intent.wants_follow_up(request.text, list(mentions)):
+            return replace(base, wants_follow_up=False)
+        primary = ranked[0] if ranked else None
+        if primary is not None and asking.vague_outside(request.text, found):
+            # "in a bit, or tomorrow": a precise time wins over a vague word beside it
+            primary = primary if primary[1].grain <= Grain.DAY else None
+        question = asking.ask_for(request, primary, found)
+        if question is not None:
+            return _ask(base, question.reason, question.question)
+        assert primary is not None  # ask_for asks when there is nothing to schedule
+        due, grain = _due(primary[0], primary[1], request)
         if due < received:
-            return _ask(base, Reason.PAST_TIME, due=due, grain=grain)
-        return Extraction(due=due, grain=grain, summary=summary, action=action, mentions=mentions)
+            return _ask(
+                base,
+                Reason.PAST_TIME,
+                "That time has already passed. When should I remind you instead?",
+                due=due,
+                grain=grain,
+            )
+        return replace(base, due=due, grain=grain)
 
 
 def _ask(
-    base: Extraction, reason: Reason, *, due: datetime | None = None, grain: Grain | None = None
+    base: Extraction,
+    reason: Reason,
+    question: str,
+    *,
+    due: datetime | None = None,
+    grain: Grain | None = None,
 ) -> Extraction:
-    return Extraction(
+    return replace(
+        base,
         due=due,
         grain=grain,
-        summary=base.summary,
-        action=base.action,
-        mentions=base.mentions,
         ambiguous=True,
         reason=reason,
         reason_text=REASON_TEXT[reason],
+        question=question,
     )
-
-
-def _primary(found: list[tuple[TimeMention, Resolved]]) -> tuple[TimeMention, Resolved]:
-    """The mention to schedule on: the most precise one, earliest on ties."""
-    return min(found, key=lambda pair: (pair[1].grain, pair[0].span[0]))
-
-
-def _ambiguity(request: ExtractRequest, found: list[tuple[TimeMention, Resolved]]) -> Reason | None:
-    if _nonexistent(request.text, request):
-        return Reason.NONEXISTENT_DATE
-    for mention, resolved in found:
-        text = mention.text.lower()
-        if _VAGUE_WORDS.search(text) or (
-            resolved.grain >= Grain.WEEK and "sometime" in request.text.lower()
-        ):
-            return Reason.VAGUE_TIME
-        if _unknown_order(text, request.locale):
-            return Reason.UNKNOWN_DATE_ORDER
-
-        if _this_or_next(text, request):
-            return Reason.WEEKDAY_THIS_OR_NEXT
-    return None
-
-
-def _unknown_order(text: str, locale: str) -> bool:
-    if locale.lower().replace("-", "_") in DAY_FIRST_LOCALES or locale.lower() in {
-        "en_us",
-        "en_ca",
-        "en_ph",
-    }:
-        return False
-    for m in _NUMERIC_DATE.finditer(text):
-        a, b = int(m.group(1)), int(m.group(2))
-        if 1 <= a <= 12 and 1 <= b <= 12 and a != b:
-            return True
-    return False
-
-
-def _nonexistent(text: str, request: ExtractRequest) -> bool:
-    for m in _DAY_OF_MONTH.finditer(text):
-        name = (m["mon"] or m["mon2"] or "").lower()
-        day = int(m["d1"] or m["d2"])
-        if name in MONTHS and day > last_day_of_month(2000, MONTHS[name]):
-            return True
-    return False
-
-
-def _this_or_next(text: str, request: ExtractRequest) -> bool:
-    """ "next friday" said on a Tuesday: this week's Friday or the following one?"""
-    m = _NEXT_WEEKDAY.search(text)
-    if m is None or m["d"].lower() not in WEEKDAYS:
-        return False
-    today = request.received_at.astimezone(request.zone).weekday()
-    return WEEKDAYS[m["d"].lower()] > today
 
 
 def _pod_hour(label: str, hours: PreferredHours) -> time | None:
@@ -189,6 +137,13 @@ def _due(
             max(due, received) if resolved.start <= _local(received, zone) else due
         ), Grain.MINUTE
     start = localize(resolved.start, zone)
+    if label.startswith("open:before") and resolved.grain >= Grain.DAY:
+        # "ahead of Christmas", "before Friday": the working day before, in the morning
+        day = resolved.start - timedelta(days=1)
+        zone_name = getattr(zone, "key", None)
+        while not is_business_day(day.date(), request.locale, zone_name):
+            day -= timedelta(days=1)
+        return max(_at(day, hours.morning, zone), received), Grain.MINUTE
     if label.startswith("open:before"):
         return max(start - _BEFORE_MARGIN, received), Grain.MINUTE
     if resolved.grain <= Grain.HOUR or label.startswith("open"):

@@ -40,7 +40,7 @@ def test_batch_writes_one_line_per_input() -> None:
     assert out[0]["due"] == "2013-02-12T06:30:00-02:00"
     assert set(out[0]) == {"due", "grain", "ambiguous", "reason", "summary", "action"}
     assert (
-        out[1]["ambiguous"] is True and out[1]["reason"] == "vague_time" and out[1]["due"] is None
+        out[1]["ambiguous"] is True and out[1]["reason"] == "vague_period" and out[1]["due"] is None
     )
     assert "error" in out[2]
 

@@ -65,13 +65,13 @@ def test_preferred_hours_set_parts_of_the_day() -> None:
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
-        ("Follow up sometime next week", Reason.VAGUE_TIME),
+        ("Follow up sometime next week", Reason.VAGUE_PERIOD),
         ("remind me to call mom later", Reason.VAGUE_TIME),
         ("ping me soon", Reason.VAGUE_TIME),
         ("ping Bob on 3/11", Reason.UNKNOWN_DATE_ORDER),
-        ("invoice due April 31", Reason.NONEXISTENT_DATE),
+        ("remind me to pay the invoice on April 31", Reason.NONEXISTENT_DATE),
         ("call Ann yesterday", Reason.PAST_TIME),
-        ("see you next friday", Reason.WEEKDAY_THIS_OR_NEXT),
+        ("remind me next thursday", Reason.WEEKDAY_THIS_OR_NEXT),
         ("call 555-1234 about the 2 of them", Reason.NO_TIME),
     ],
 )

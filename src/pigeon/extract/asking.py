@@ -1,0 +1,263 @@
+"""When a follow-up request is ambiguous, and the question that settles it.
+
+Each check asks what a reasonable person would: "tomorrow" said at 00:30 (today, once you
+are up, or the day after?), "next Friday" said on a Thursday, "at 7" (morning or
+evening?), "03/04" where the locale writes both orders, "Friday the 12th" when the 12th is
+a Thursday, "31 April", a vague period ("early in the autumn", "at some point in March")
+or a vague time ("in a bit"). A clear request is never asked about.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from pigeon.extract import expr as ex
+from pigeon.extract import grammar
+from pigeon.extract.lexicon import MONTHS, TOMORROW_WORDS, WEEKDAYS
+from pigeon.extract.protocols import Grain, Reason
+from pigeon.extract.resolve import resolve_expr
+from pigeon.extract.timemath import last_day_of_month
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pigeon.extract.protocols import ExtractRequest, TimeMention
+    from pigeon.extract.resolve import Resolved
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    reason: Reason
+    question: str
+
+
+_VAGUE_WORDS = re.compile(
+    r"\b(?:sometime|some time|at some point|later|soon|soonish|one of these days|when you can|"
+    r"whenever|in a bit|in a while|eventually|at some stage|just now|in a sec|shortly|"
+    r"when i get (?:back|home|in)|after the meeting|before the meeting|after my|"
+    r"when i'?m back|when i land)\b",
+    re.IGNORECASE,
+)
+_VAGUE_SPAN = re.compile(r"\b(?:sometime|some time|at some point|some point|later)\b", re.I)
+_TOMORROW = re.compile(rf"\b(?:{TOMORROW_WORDS})\b", re.IGNORECASE)
+_NEXT_WEEKDAY = re.compile(r"\bnext (?P<d>[a-z]+)\b", re.IGNORECASE)
+_NEXT_WEEKEND = re.compile(r"\bnext (?:week-?end|wk?nd|wkend)\b", re.IGNORECASE)
+_NUMERIC_DATE = re.compile(r"(?<![\d.:/])(\d{1,2})\s*[/.-]\s*(\d{1,2})(?![\d:]|\.\d)")
+_NAMED_DATE = re.compile(
+    r"\b(?:(?P<mon>[a-z]+)\.? (?:the )?(?P<d1>\d{1,2})(?:st|nd|rd|th)?"
+    r"|(?:the )?(?P<d2>\d{1,2})(?:st|nd|rd|th)?(?: of)? (?P<mon2>[a-z]+))\b",
+    re.IGNORECASE,
+)
+_WEEKDAY_WORD = re.compile(r"\b(?P<w>[a-z]+)\b", re.IGNORECASE)
+_BOTH_ORDERS = {"en", "en_ca", "en_001"}  # locales that write 03/04 either way
+_EARLY_HOURS = 3  # "tomorrow" said before 03:00 may mean the coming day
+
+
+def ask_for(
+    request: ExtractRequest,
+    primary: tuple[TimeMention, Resolved] | None,
+    found: list[tuple[TimeMention, Resolved]],
+) -> Ask | None:
+    """The question to ask before scheduling, or None when the request is clear."""
+    local = request.received_at.astimezone(request.zone).replace(tzinfo=None)
+    invalid = _invalid_date(request.text, local)
+    if invalid is not None:
+        return invalid
+    if primary is None:
+        if _VAGUE_WORDS.search(request.text):
+            return Ask(Reason.VAGUE_TIME, "When should I remind you? A day and a time help.")
+        return Ask(Reason.NO_TIME, "When should I remind you?")
+    mention, resolved = primary
+    for check in (_order, _which_day, _which_week, _conflict, _am_pm, _vague):
+        found_ask = check(request, mention, resolved, local)
+        if found_ask is not None:
+            return found_ask
+    return None
+
+
+def _outside(text: str, found: list[tuple[TimeMention, Resolved]]) -> str:
+    kept, last = [], 0
+    for mention, _ in sorted(found, key=lambda pair: pair[0].span):
+        kept.append(text[last : mention.span[0]])
+        last = mention.span[1]
+    return " ".join([*kept, text[last:]])
+
+
+def vague_outside(text: str, found: list[tuple[TimeMention, Resolved]]) -> bool:
+    """ "in a bit", "soon": vague words that no precise time phrase contains."""
+    return _VAGUE_WORDS.search(_outside(text, found)) is not None
+
+
+# ---------------------------------------------------------------- the checks
+def _invalid_date(text: str, local: datetime) -> Ask | None:
+    for m in _NAMED_DATE.finditer(text):
+        name = (m["mon"] or m["mon2"] or "").lower()
+        if name not in MONTHS:
+            continue
+        month, day = MONTHS[name], int(m["d1"] or m["d2"])
+        year = local.year if (month, min(day, 28)) >= (local.month, local.day) else local.year + 1
+        if day > last_day_of_month(year, month):
+            named = date(year, month, 1).strftime("%B")
+            return Ask(
+                Reason.NONEXISTENT_DATE,
+                f"There is no {day} {named} in {year}. Which day do you mean?",
+            )
+    return None
+
+
+def _order(
+    request: ExtractRequest, mention: TimeMention, resolved: Resolved, local: datetime
+) -> Ask | None:
+    if request.locale.lower().replace("-", "_") not in _BOTH_ORDERS:
+        return None
+    for m in _NUMERIC_DATE.finditer(mention.text):
+        a, b = int(m.group(1)), int(m.group(2))
+        if 1 <= a <= 12 and 1 <= b <= 12 and a != b:
+            first, second = (_month_day(b, a), _month_day(a, b))
+            return Ask(
+                Reason.UNKNOWN_DATE_ORDER,
+                f"Do you mean {first} or {second}?",
+            )
+    return None
+
+
+def _month_day(month: int, day: int) -> str:
+    return f"{day} {date(2000, month, 1).strftime('%B')}"
+
+
+def _which_day(
+    request: ExtractRequest, mention: TimeMention, resolved: Resolved, local: datetime
+) -> Ask | None:
+    if _TOMORROW.search(mention.text) and local.hour < _EARLY_HOURS:
+        today, tomorrow = local.date(), local.date() + timedelta(days=1)
+        return Ask(
+            Reason.WHICH_DAY,
+            f"Just to check: do you mean later today ({_day(today)}) or {_day(tomorrow)}?",
+        )
+    e = resolved.expr
+    if (
+        e is not None
+        and resolved.label.startswith(("date", "dom", "time", "pod"))
+        and any(isinstance(part, ex.DayOfMonth) for part in walk(e))
+        and not any(isinstance(part, ex.Yearly) for part in walk(e))
+        and resolved.start.date() == local.date()
+    ):
+        later = _same_day_next_month(local.date())
+        return Ask(
+            Reason.WHICH_DAY,
+            f"Do you mean today ({_day(local.date())}) or {_day(later)}?",
+        )
+    return None
+
+
+def _which_week(
+    request: ExtractRequest, mention: TimeMention, resolved: Resolved, local: datetime
+) -> Ask | None:
+    if _NEXT_WEEKEND.search(mention.text):
+        saturday = local.date() + timedelta(days=(5 - local.weekday()) % 7 or 7)
+        return Ask(
+            Reason.WEEKDAY_THIS_OR_NEXT,
+            f"Do you mean the weekend of {_day(saturday)} or the one after, "
+            f"{_day(saturday + timedelta(days=7))}?",
+        )
+    m = _NEXT_WEEKDAY.search(mention.text)
+    if m is not None and m["d"].lower() in WEEKDAYS:
+        if WEEKDAYS[m["d"].lower()] == (local.weekday() + 1) % 7:
+            soon = local.date() + timedelta(days=1)
+            return Ask(
+                Reason.WEEKDAY_THIS_OR_NEXT,
+                f"Do you mean tomorrow, {_day(soon)}, or {_day(soon + timedelta(days=7))}?",
+            )
+        return None
+    e = resolved.expr
+    if isinstance(e, ex.DayOfWeek) and e.weekday == local.weekday():
+        today = local.date()
+        return Ask(
+            Reason.WEEKDAY_THIS_OR_NEXT,
+            f"Do you mean today, {_day(today)}, or {_day(today + timedelta(days=7))}?",
+        )
+    return None
+
+
+def _conflict(
+    request: ExtractRequest, mention: TimeMention, resolved: Resolved, local: datetime
+) -> Ask | None:
+    """ "friday the 12th" when the 12th is a Thursday: the date without its weekday lands
+    on another day than the pair does."""
+    words = [m for m in _WEEKDAY_WORD.finditer(mention.text) if m["w"].lower() in WEEKDAYS]
+    if len(words) != 1 or resolved.grain > Grain.DAY:
+        return None
+    bare = (mention.text[: words[0].start()] + mention.text[words[0].end() :]).strip(" ,")
+    if not re.search(r"\d", bare):
+        return None  # only a weekday and a time of day ("EOD monday"): nothing to conflict
+    parsed = grammar.parse(bare, request.locale)
+    if parsed is None or parsed.kind == "time":
+        return None
+    alone = resolve_expr(parsed, local, request.zone, request.locale, business=True)
+    if alone is None or alone.grain > Grain.DAY or alone.start.date() == resolved.start.date():
+        return None
+    named = words[0]["w"]
+    said = alone.start.date()
+    return Ask(
+        Reason.WEEKDAY_DATE_CONFLICT,
+        f"{_day(said)} is not a {named.capitalize()}. Do you mean {_day(said)} or "
+        f"{_day(resolved.start.date())}?",
+    )
+
+
+def _am_pm(
+    request: ExtractRequest, mention: TimeMention, resolved: Resolved, local: datetime
+) -> Ask | None:
+    """Seven without am or pm sits on the edge of business hours: morning or evening?"""
+    if resolved.expr is None:
+        return None
+    for part in walk(resolved.expr):
+        if isinstance(part, ex.TimeOfDay) and part.ambiguous and part.hour % 12 == 7:
+            said = "7" if not part.minute else f"7:{part.minute:02d}"
+            return Ask(Reason.AM_PM, f"Is that {said} in the morning or {said} in the evening?")
+    return None
+
+
+def _vague(
+    request: ExtractRequest, mention: TimeMention, resolved: Resolved, local: datetime
+) -> Ask | None:
+    label = resolved.label
+    if label.startswith(("edge:end", "edge:late", "deadline", "open")):
+        return None
+    period = (
+        resolved.grain >= Grain.MONTH
+        or label.startswith("edge:")
+        or (resolved.expr is not None and resolved.expr.kind == "season")
+        or (resolved.grain >= Grain.WEEK and _VAGUE_SPAN.search(request.text) is not None)
+    )
+    if period and resolved.start > local - timedelta(days=366):
+        return Ask(
+            Reason.VAGUE_PERIOD,
+            f"When {mention.text.strip()} should I remind you? A date, and a time if you "
+            "like, works best.",
+        )
+    if re.search(r"\bjust now\b", request.text, re.IGNORECASE) and resolved.label == "fixed":
+        return Ask(Reason.VAGUE_TIME, "When should I remind you? A day and a time help.")
+    return None
+
+
+# ---------------------------------------------------------------- helpers
+def walk(e: ex.Expr) -> Iterator[ex.Expr]:
+    """`e` and the expressions it is built of."""
+    yield e
+    for name in ("coarse", "fine", "x", "a", "b", "anchor", "item", "within"):
+        part = getattr(e, name, None)
+        if isinstance(part, ex.Expr):
+            yield from walk(part)
+
+
+def _day(day: date) -> str:
+    return f"{day.strftime('%A')} {day.day} {day.strftime('%B')}"
+
+
+def _same_day_next_month(day: date) -> date:
+    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+    return date(year, month, min(day.day, last_day_of_month(year, month)))

@@ -1,0 +1,92 @@
+"""Does a message ask for a follow-up at all, and which of its times is the due one?
+
+Pure text rules: a request has a cue ("remind me", "ping me", "follow up", "diarise",
+"don't let me forget") or opens with an instruction ("call Dana tomorrow at 3"); a message
+that only reports ("the invoice was paid on 3/12"), asks a question of someone else, or
+cancels a reminder asks for none.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from pigeon.extract.protocols import TimeMention
+    from pigeon.extract.resolve import Resolved
+
+_REQUEST = re.compile(
+    r"\b(?:remind(?:er)?s?|rmd|rmnd|ping|nudge|poke|buzz|nag|follow[- ]?up|f/u|chase|"
+    r"diari[sz]e|note to self|don'?t (?:let me )?forget|do not (?:let me )?forget|"
+    r"make sure (?:i|to)|to-?do|check (?:in|back)|circle back|get back to me|tell me|"
+    r"text me|email me|message me|alert me|let me know|bump (?:me|this)|"
+    r"set (?:me )?(?:a|an) (?:alarm|alert)|erinnerung|lembrete|recordatorio|rappel)\b",
+    re.IGNORECASE,
+)
+# An instruction at the start of a line: "call the bank tomorrow", "pay rent on the 1st".
+_INSTRUCTION = re.compile(
+    r"^\s*(?:(?:pls|please|plz|and|then|also)\s+)?(?:call|ring|phone|email|e-mail|text|"
+    r"whatsapp|message|send|pay|book|buy|pick up|collect|renew|submit|file|ask|review|"
+    r"finish|order|sort|clean|water|mow|take|bring|post|return|confirm|prep|prepare|print|"
+    r"sign|update|write|draft|reply|respond|invite|remember|cancel my|lodge|transfer|talk to|"
+    r"speak to|speak with|meet|visit|chat with|fix|start|get the|go to|drop off)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+# "cancel that reminder", "no need to remind me", "don't remind me".
+_DECLINED = re.compile(
+    r"\b(?:cancel|delete|remove|scrap|stop|never ?mind|no need|don'?t need|do not need|"
+    r"don'?t remind|do not remind|no reminder needed)\b[^.!?\n]{0,40}?"
+    r"\b(?:remind(?:er)?|nudge|ping|that|it)\b",
+    re.IGNORECASE,
+)
+_NEGATED = re.compile(r"(?:\bnot|n't|\bno)\s*(?:\w+\s+)?$", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\n")
+
+
+def wants_follow_up(text: str, mentions: list[TimeMention]) -> bool:
+    """Whether `text` asks for a reminder or a follow-up: it says so, it is an instruction
+    with a time ("call Ann tomorrow"), or it is only a time ("tomorrow 3pm", as a form
+    field or `pigeon send --at` gives it)."""
+    if _DECLINED.search(text):
+        return False
+    if _REQUEST.search(text):
+        return True
+    rest = _without(text, mentions)
+    if _INSTRUCTION.search(rest):  # "call Ann", "after lunch talk to Jim"
+        return True
+    return bool(mentions) and len(re.findall(r"\w+", rest)) <= 1
+
+
+def _without(text: str, mentions: list[TimeMention]) -> str:
+    """`text` with its time phrases taken out."""
+    rest, last = [], 0
+    for mention in sorted(mentions, key=lambda m: m.span):
+        rest.append(text[last : mention.span[0]])
+        last = mention.span[1]
+    rest.append(text[last:])
+    return " ".join(part.strip() for part in rest).strip()
+
+
+def choose(
+    text: str, found: list[tuple[TimeMention, Resolved]], received_at: datetime
+) -> list[tuple[TimeMention, Resolved]]:
+    """The mentions that may be the due time, best first: not negated ("not today"), not
+    already over, and in the sentence that asks when there is one; the most precise first,
+    then the earliest said."""
+    live = [pair for pair in found if not _NEGATED.search(text[: pair[0].span[0]][-12:])]
+    upcoming = [pair for pair in live if pair[0].end is None or pair[0].end > received_at]
+    pool = upcoming or live or found
+    cue = _REQUEST.search(text)
+    if cue is not None:
+        sentence = _sentence_around(text, cue.start())
+        near = [pair for pair in pool if sentence[0] <= pair[0].span[0] < sentence[1]]
+        pool = near or pool
+    return sorted(pool, key=lambda pair: (pair[1].grain, pair[0].span[0]))
+
+
+def _sentence_around(text: str, at: int) -> tuple[int, int]:
+    start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, at)), default=0)
+    end = _SENTENCE_END.search(text, at)
+    return start, end.start() if end else len(text)
