@@ -1,4 +1,5 @@
-"""What a follow-up is about: the message minus its time phrases and filler."""
+"""What a follow-up is about: the action and its object, without the time, the request
+words, the greeting or the signature ("pay rent", "call Dana about the lease")."""
 
 from __future__ import annotations
 
@@ -6,13 +7,37 @@ import re
 
 from pigeon.extract.protocols import Action
 
+# Lines that open or close a letter: "Hi Sam,", "Dear Mr Braun,", "Thanks,", "Best\nJulia".
+_GREETING = re.compile(
+    r"^\s*(?:hi|hey|hello|dear|morning|good morning|good afternoon|afternoon|evening|hiya|yo)"
+    r"\b[^\n]{0,40}\n",
+    re.IGNORECASE,
+)
+_SIGN_OFF = re.compile(
+    r"\n\s*(?:thanks|thank you|thx|cheers|best|regards|kind regards|best regards|warm regards|"
+    r"many thanks|ta|sincerely|yours|br|abraços|saludos|grüße|gruss|love|xx)\b[^\n]{0,25}"
+    r"(?:\n[^\n]{0,40}){0,3}\s*\Z",
+    re.IGNORECASE,
+)
+# What stands before the task in a request: "can you remind me to", "please set a reminder
+# for", "follow up with", "so I remember to".
+_REQUEST = re.compile(
+    r"(?:(?:can|could|would|will) (?:you|u|someone) |please |pls |plz |kindly |just |"
+    r"hey |ok |so )*"
+    r"(?:remind(?:er)?s? (?:me )?(?:again )?(?:to |about |of |that |re:? |regarding |for )?|"
+    r"rmd me (?:to )?|rmnd me (?:to )?|ping me (?:to |about |re:? )?|nudge me (?:to |about )?|"
+    r"set (?:me )?(?:a |an )?(?:reminder|alarm|alert)\b(?: for me)?\s*"
+    r"(?:to |for |so i remember to )?|"
+    r"don'?t let me forget (?:to |about )?|do not let me forget (?:to |about )?|"
+    r"don'?t forget (?:to )?|make sure (?:i |to )?|diari[sz]e (?:a )?(?:follow-up|reminder)? ?|"
+    r"note to self:? |so i remember to |erinnerung:? |lembrete:? |recordatorio:? )",
+    re.IGNORECASE,
+)
 _FILLER = re.compile(
     r"^(?:(?:hey|hi|hello|ok|okay|so|please|pls|plz|can you|could you|would you|will you|"
-    r"kindly|just|also|and|then)[,]?\s+)*"
-    r"(?:(?:don'?t forget to|do not forget to|remember to|remind me (?:to|about|of|that)|"
-    r"remind me|set a reminder (?:to|for)|make sure (?:to|i)|i need to|need to|i have to|"
-    r"have to|i should|i must|follow[- ]up (?:with|on|about|re:?)|follow[- ]up|"
-    r"check (?:back )?(?:in )?with|ping|nudge)\s+)?",
+    r"kindly|just|also|and|then|me|to|for|re:?|about|at some point|some ?point|sometime|"
+    r"some time|so i remember to|so i don'?t forget to|i remember to|i don'?t forget to|"
+    r"i need to|i have to|i must|we should|i should|we need to)[,]?\s+)*",
     re.IGNORECASE,
 )
 _DRAFT = re.compile(
@@ -22,27 +47,52 @@ _DRAFT = re.compile(
 )
 _DANGLING = re.compile(
     r"(?:\s+\b(?:on|at|by|in|for|from|until|till|before|after|around|about|the|and|or|to|next|"
-    r"this|sometime)\b)+\s*$|^\s*(?:\b(?:on|at|by|in|for|and|to)\b\s+)+",
+    r"this|sometime|remind me|please|thanks|re)\b)+\s*$|^\s*(?:\b(?:on|at|by|in|for|and|to)\b\s+)+",
     re.IGNORECASE,
 )
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 _SPACE = re.compile(r"\s+")
-_PUNCT = " \t\n.,;:!?-\u2013\u2014"
+_PUNCT = " \t\n.,;:!?-\u2013\u2014()"
 
 
 def summarize(text: str, spans: list[tuple[int, int]]) -> str:
-    """`text` without the time phrases at `spans` and without leading filler."""
-    kept, last = [], 0
-    for start, end in sorted(spans):
-        kept.append(text[last:start])
-        last = end
-    kept.append(text[last:])
-    body = _SPACE.sub(" ", " ".join(part.strip() for part in kept)).strip(_PUNCT)
+    """The task in `text`, without the time phrases at `spans`."""
+    blanked = list(text)
+    for start, end in spans:
+        blanked[start:end] = " " * (end - start)
+    body = _SIGN_OFF.sub("", _GREETING.sub("", "".join(blanked) + "\n", count=1)).strip()
+    task = _task(body) or body
+    return _tidy(task)
+
+
+def _task(body: str) -> str | None:
+    """The words after the request in its sentence, or before it ("call the vet tmrw,
+    remind me")."""
+    previous = ""
+    for sentence in _SENTENCE.findall(body):
+        m = _REQUEST.search(sentence)
+        if m is None:
+            previous = sentence
+            continue
+        after = _tidy(sentence[m.end() :])
+        if after.lower() not in {"", "me", "me please", "please"}:
+            return after
+        before = _tidy(sentence[: m.start()])
+        if before:
+            return before
+        if previous.strip():  # "We should revisit the lease terms. Set a reminder?"
+            return _tidy(previous)
+    return None
+
+
+def _tidy(text: str) -> str:
+    body = _SPACE.sub(" ", text).strip(_PUNCT)
     body = _FILLER.sub("", body, count=1).strip(_PUNCT)
     previous = None
     while previous != body:
         previous = body
         body = _DANGLING.sub("", body).strip(_PUNCT)
-    body = _SPACE.sub(" ", re.sub(r"\s+([,.;:!?])", r"\1", body))
+    body = _SPACE.sub(" ", re.sub(r"\s+([,.;:!?])", r"\1", body)).strip(_PUNCT)
     return body[:1].upper() + body[1:] if body else ""
 
 

@@ -96,7 +96,7 @@ def test_numbers_that_are_not_times(text: str) -> None:
 
 def test_summary_and_action() -> None:
     result = run("Follow up with Dr office tomorrow morning about test results.")
-    assert result.summary == "Dr office about test results"
+    assert result.summary == "Follow up with Dr office about test results"
     assert result.action is Action.REMIND
     assert run("Can you reply to Sarah first thing tmrw?").action is Action.REMIND_AND_DRAFT
     assert run("Can you reply to Sarah first thing tmrw?").summary == "Reply to Sarah"
