@@ -12,6 +12,7 @@ from pigeon.channels.console import ConsoleSender
 from pigeon.clock import Clock, SystemClock
 from pigeon.config import Settings, load_settings
 from pigeon.domain.channels import ChannelKind
+from pigeon.extract.settings import Deferred, build_extractor
 from pigeon.services.context import Services
 from pigeon.store.database import Database, make_engine
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
     from pigeon.bus.protocols import EventBus
     from pigeon.channels.protocols import Sender
+    from pigeon.extract.protocols import Extractor
     from pigeon.queue.protocols import JobQueue
 
 
@@ -31,6 +33,7 @@ def build(
     pool_size: int | None = None,
     senders: Mapping[str, Sender] | None = None,
     queue: JobQueue | None = None,
+    extractor: Extractor | None = None,
 ) -> Services:
     settings = settings or load_settings()
     clock = clock or SystemClock()
@@ -47,7 +50,19 @@ def build(
     db = Database(engine, clock, bus.publish, busy_seconds=settings.sqlite_busy_seconds)
     if senders is None:
         senders = {ChannelKind.CONSOLE: ConsoleSender()}
-    return Services(db, clock, settings, bus, queue or _queue(settings, db, clock), senders)
+    if extractor is None:
+        # Built on first use: the API's start and the CLI's quick commands never need it.
+        extract = settings.extract
+        extractor = Deferred(lambda: build_extractor(extract))
+    return Services(
+        db,
+        clock,
+        settings,
+        bus,
+        queue or _queue(settings, db, clock),
+        extractor=extractor,
+        senders=senders,
+    )
 
 
 def _queue(settings: Settings, db: Database, clock: Clock) -> JobQueue:

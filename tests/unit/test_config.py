@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from pigeon.config import DEFAULT_DATABASE_URL, load_settings
@@ -111,3 +113,32 @@ def test_the_public_url_loses_its_trailing_slash() -> None:
     assert load_settings({"PIGEON_PUBLIC_URL": "https://p.example.org/"}).public_url == (
         "https://p.example.org"
     )
+
+
+def test_a_model_backend_without_its_sdk_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The SDKs are the `llm` extra: a server installed without it refuses the anthropic
+    backend at start, naming the variable and the install, instead of failing on first use."""
+    monkeypatch.setitem(sys.modules, "anthropic", None)  # import anthropic -> ImportError
+    env = {"PIGEON_EXTRACT_BACKEND": "anthropic", "PIGEON_EXTRACT_API_KEY": "sk-test"}
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env)
+    assert caught.value.variable == "PIGEON_EXTRACT_BACKEND"
+    assert "pip install 'pigeon[llm]'" in str(caught.value)
+    # The backends that need no SDK load as before.
+    assert load_settings({"PIGEON_EXTRACT_BACKEND": "rules"}).extract.backend == "rules"
+    openai = {
+        "PIGEON_EXTRACT_BACKEND": "openai",
+        "PIGEON_EXTRACT_BASE_URL": "http://127.0.0.1:8080",
+        "PIGEON_EXTRACT_MODEL": "llama3",
+    }
+    assert load_settings(openai).extract.backend == "openai"
+
+
+def test_the_extract_locale_is_read_once_and_spelled_one_way() -> None:
+    assert load_settings({}).extract.locale == "en"
+    assert load_settings({"PIGEON_EXTRACT_LOCALE": "en-gb"}).extract.locale == "en_GB"
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"PIGEON_EXTRACT_LOCALE": "British English"})
+    assert caught.value.variable == "PIGEON_EXTRACT_LOCALE"

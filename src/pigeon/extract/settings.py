@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import importlib.util
+import re
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
-    from pigeon.extract.protocols import Extractor
+    from pigeon.extract.protocols import Extraction, Extractor, ExtractRequest
 
 BACKENDS = ("rules", "anthropic", "openai")
 DEFAULT_ANTHROPIC_MODEL = "claude-haiku-4-5"
+# The SDK each backend needs, from the `llm` extra; `openai` speaks HTTP through httpx.
+SDKS = {"anthropic": "anthropic"}
+LLM_EXTRA = "pip install 'pigeon[llm]'"
+# A language, then perhaps a region: en, en_GB, en-us, pt-BR, es-419.
+_LOCALE = re.compile(r"([A-Za-z]{2,3})(?:[_-]([A-Za-z]{2}|[0-9]{3}))?")
 
 
 class ExtractConfigError(ValueError):
@@ -38,6 +46,12 @@ class ExtractSettings:
             raise ExtractConfigError(
                 "PIGEON_EXTRACT_BACKEND", f"must be one of {', '.join(BACKENDS)}, got {backend!r}"
             )
+        sdk = SDKS.get(backend)
+        if sdk is not None and not _installed(sdk):
+            raise ExtractConfigError(
+                "PIGEON_EXTRACT_BACKEND",
+                f"the {backend} backend needs the {sdk} SDK, which is not installed: {LLM_EXTRA}",
+            )
         timeout = _positive_float(env, "PIGEON_EXTRACT_TIMEOUT", 10.0)
         api_key = env.get("PIGEON_EXTRACT_API_KEY") or None
         if backend == "anthropic":
@@ -62,8 +76,31 @@ class ExtractSettings:
             )
         if backend == "anthropic":
             model = model or DEFAULT_ANTHROPIC_MODEL
-        locale = env.get("PIGEON_EXTRACT_LOCALE", "en").strip() or "en"
+        raw_locale = env.get("PIGEON_EXTRACT_LOCALE", "en").strip() or "en"
+        locale = normalize_locale(raw_locale)
+        if locale is None:
+            raise ExtractConfigError(
+                "PIGEON_EXTRACT_LOCALE",
+                f"expected a locale such as en or en_GB, got {raw_locale!r}",
+            )
         return cls(backend, model, base_url, api_key, timeout, locale)
+
+
+def _installed(module: str) -> bool:
+    """Whether `module` can be imported, without importing it (the SDKs are slow to load)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def normalize_locale(value: str) -> str | None:
+    """`en-gb` -> `en_GB`: a language, then perhaps a region; None when it is neither."""
+    found = _LOCALE.fullmatch(value.strip())
+    if found is None:
+        return None
+    language, region = found.group(1).lower(), found.group(2)
+    return f"{language}_{region.upper()}" if region else language
 
 
 def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -104,3 +141,28 @@ def build_extractor(settings: ExtractSettings) -> Extractor:
             timeout_s=settings.timeout_s,
         )
     return llm.LLMExtractor(client, fallback=rules)
+
+
+class Deferred:
+    """An extractor built on its first use, once, whichever thread asks first.
+
+    The composition root makes one (`bootstrap.build`): building the rules extractor imports
+    its grammar and holiday tables, and a model backend its SDK, which neither the API's
+    start nor the CLI's quick commands should pay for.
+    """
+
+    def __init__(self, build: Callable[[], Extractor]) -> None:
+        self._build = build
+        self._built: Extractor | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def built(self) -> Extractor:
+        if self._built is None:
+            with self._lock:
+                if self._built is None:
+                    self._built = self._build()
+        return self._built
+
+    def extract(self, request: ExtractRequest) -> Extraction:
+        return self.built.extract(request)

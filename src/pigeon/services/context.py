@@ -33,6 +33,8 @@ class Services:
     settings: Settings
     bus: EventBus
     queue: JobQueue
+    # Follow-up extraction and times in words; bootstrap builds it (lazily: extract.Deferred).
+    extractor: Extractor
     senders: Mapping[str, Sender] = field(default_factory=dict)
     credentials: Credentials = field(default_factory=Credentials)
 
@@ -48,14 +50,6 @@ class Services:
     def secrets(self) -> SecretBox:
         """Seals provider secrets at rest (pigeon.crypto)."""
         return SecretBox.for_database(self.settings.database_url, self.settings.secret_key)
-
-    @functools.cached_property
-    def extractor(self) -> Extractor:
-        """Built on first use: the rules extractor compiles its grammar, which the API's
-        start and the CLI's quick commands do not need."""
-        from pigeon.extract.settings import build_extractor
-
-        return build_extractor(self.settings.extract)
 
     @property
     def backoff(self) -> Backoff:
