@@ -275,10 +275,24 @@ def _parse_at(value: str | None, timezone: str, *, option: str = "--at") -> date
     return when
 
 
+def _is_iso(value: str) -> bool:
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
 @main.command()
 @click.option("--to", "recipient", required=True, help="E.164 phone number or email.")
 @click.option("--body", required=True, help="Message text.")
-@click.option("--at", "at", default=None, help="When (ISO 8601; naive = workspace zone).")
+@click.option(
+    "--at",
+    "at",
+    default=None,
+    help='When: ISO 8601 (naive = workspace zone), or words ("tomorrow 3pm", read now in the '
+    "workspace zone).",
+)
 @click.option("--channel", "channel_id", default=None, help="Channel id (default channel).")
 @click.option("--device", "device_id", default=None, help="Device id to send through.")
 @WORKSPACE
@@ -294,19 +308,36 @@ def send(
 ) -> None:
     """Schedule a message."""
     from pigeon.api.v1.render import message_out
+    from pigeon.errors import UnclearTime, ValidationError
     from pigeon.services import admin, messages
+    from pigeon.services.extraction import SCHEDULE_FIELDS, TimeText
 
     with _services() as services:
         who = _principal(services, workspace_id)
         workspace = admin.get_workspace(services, who)
+        words = at is not None and not _is_iso(at)
         request = messages.NewMessage(
             recipient=recipient,
             body=body,
-            scheduled_for=_parse_at(at, workspace.timezone),
+            scheduled_for=None if words else _parse_at(at, workspace.timezone),
             channel_id=channel_id,
             device_id=device_id,
+            scheduled_for_text=TimeText(at) if words and at is not None else None,
         )
-        data = message_out(messages.create(services, who, request).message)
+        try:
+            created = messages.create(services, who, request)
+        except UnclearTime as unclear:
+            # A usage error that asks back: nothing was created.
+            asked = f"{at!r}: {unclear.question}"
+            if unclear.problem.lower() not in unclear.question.lower():
+                asked += f" ({unclear.problem})"
+            raise click.BadParameter(asked, param_hint="--at") from None
+        except ValidationError as error:
+            problem = error.errors.get(SCHEDULE_FIELDS.text)
+            if problem is None:
+                raise
+            raise click.BadParameter(problem, param_hint="--at") from None
+        data = message_out(created.message)
         _emit(
             as_json,
             data,

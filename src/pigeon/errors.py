@@ -3,7 +3,8 @@
     PigeonError
     ├── ConfigError (also ValueError)       a PIGEON_* variable is missing or malformed
     ├── ValidationError (also ValueError)   bad input; carries the offending field names
-    │   └── InvalidValue                    the database refused a value the checks let by
+    │   ├── InvalidValue                    the database refused a value the checks let by
+    │   └── UnclearTime                     a time in words that pigeon must ask back about
     ├── AuthError                           no or unknown credentials
     │   └── PermissionDenied                credentials lack the scope
     ├── NotFound                            no such resource in this workspace
@@ -22,7 +23,7 @@ Each class's one-line docstring is its default message.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -55,6 +56,11 @@ class ValidationError(PigeonError, ValueError):
         detail = "; ".join(f"{field}: {problem}" for field, problem in self.errors.items())
         super().__init__(message or detail)
 
+    @property
+    def extensions(self) -> dict[str, Any]:
+        """Members a surface adds to its error body beside the fields (RFC 9457 extensions)."""
+        return {}
+
     @classmethod
     def field(cls, field: str, problem: str) -> ValidationError:
         return cls({field: problem})
@@ -65,6 +71,21 @@ class InvalidValue(ValidationError):
 
     def __init__(self, reason: str) -> None:
         super().__init__({"request_body": f"a value could not be stored ({reason})"})
+
+
+class UnclearTime(ValidationError):
+    """The time given in words cannot be scheduled without asking back."""
+
+    def __init__(self, field: str, problem: str, *, question: str, reason: str) -> None:
+        super().__init__({field: problem})
+        self.field_name = field
+        self.problem = problem
+        self.question = question  # what to ask the sender, e.g. "When should it be sent? ..."
+        self.reason = reason  # a stable code: vague_time, no_time, past_time, ...
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        return {"question": self.question, "reason": self.reason}
 
 
 class AuthError(PigeonError):

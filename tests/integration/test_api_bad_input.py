@@ -37,6 +37,7 @@ MAX_BODY = 100
 BAD_ID = "not-an-id"
 MALFORMED = b'{"recipient": "+14155550100", "body": '  # cut short
 OK_MESSAGE = {"recipient": PHONE, "body": "hello"}
+IN_WORDS = {"scheduled_for_text": "tomorrow at 3pm"}
 OK_REPORT = {"claim_token": "t", "status": "sent"}  # + message_id
 INBOUND = {"guid": "g", "from": PHONE, "text": "x", "received_at": "2030-01-07T09:00:00Z"}
 NOTHING = object()
@@ -237,6 +238,38 @@ CASES: dict[tuple[str, str], list[Bad] | NoInput] = {
             "repeat.timezone",
             json={**OK_MESSAGE, "repeat": {"rrule": "FREQ=DAILY", "timezone": "Mars/Olympus"}},
         ),
+        Bad(
+            "a time and a time in words",
+            "scheduled_for_text",
+            json={**OK_MESSAGE, "scheduled_for": "2030-02-01T00:00:00Z", **IN_WORDS},
+        ),
+        Bad(
+            "a time in words too vague to send at",
+            "scheduled_for_text",
+            json={**OK_MESSAGE, "scheduled_for_text": "later"},
+        ),
+        Bad(
+            "a time in no words",
+            "scheduled_for_text",
+            json={**OK_MESSAGE, "scheduled_for_text": " "},
+        ),
+        Bad(
+            "a time in too many words",
+            "scheduled_for_text",
+            json={**OK_MESSAGE, "scheduled_for_text": "tomorrow " * 30},
+        ),
+        Bad(
+            "a time in words with NUL",
+            "scheduled_for_text",
+            json={**OK_MESSAGE, "scheduled_for_text": "tomorrow\x00"},
+        ),
+        Bad(
+            "words in no time zone",
+            "timezone",
+            json={**OK_MESSAGE, **IN_WORDS, "timezone": "Mars/Olympus"},
+        ),
+        Bad("words in no locale", "locale", json={**OK_MESSAGE, **IN_WORDS, "locale": "klingon!"}),
+        Bad("a zone without words", "timezone", json={**OK_MESSAGE, "timezone": "Europe/Paris"}),
     ],
     ("POST", "/v1/messages/batch"): [
         malformed(),
@@ -272,6 +305,11 @@ CASES: dict[tuple[str, str], list[Bad] | NoInput] = {
             json={"items": [{**OK_MESSAGE, "repeat": {"rrule": "FREQ=DAILY"}}]},
         ),
         Bad(
+            "an item's time in words",
+            "items[0].scheduled_for_text",
+            json={"items": [{**OK_MESSAGE, **IN_WORDS}]},
+        ),
+        Bad(
             "one key for the whole batch",
             "idempotency-key",
             json={"items": [OK_MESSAGE]},
@@ -290,6 +328,23 @@ CASES: dict[tuple[str, str], list[Bad] | NoInput] = {
         Bad("cursor not an id", "cursor", params={"cursor": BAD_ID}),
     ],
     ("GET", "/v1/messages/{message_id}"): [bad_id("message_id")],
+    # /v1 extract
+    ("POST", "/v1/extract"): [
+        malformed(),
+        not_an_object(),
+        anonymous(),
+        Bad("text missing", "text", json={}),
+        Bad("text blank", "text", json={"text": "  "}),
+        Bad("text of the wrong type", "text", json={"text": ["tomorrow"]}),
+        Bad("text too long", "text", json={"text": "x" * (MAX_BODY + 1)}),
+        Bad("text with NUL", "text", json={"text": "tomorrow\x00"}),
+        Bad("unknown field", "colour", json={"text": "x", "colour": "red"}),
+        Bad("unknown zone", "zone", json={"text": "x", "zone": "Mars/Olympus"}),
+        Bad("naive reference", "reference", json={"text": "x", "reference": "2030-01-08T09:00"}),
+        Bad("reference not a time", "reference", json={"text": "x", "reference": "now"}),
+        Bad("reference past the calendar", "reference", json={"text": "x", "reference": LATEST}),
+        Bad("locale not a locale", "locale", json={"text": "x", "locale": "en GB please"}),
+    ],
     ("POST", "/v1/messages/{message_id}/cancel"): [bad_id("message_id")],
     ("POST", "/v1/messages/{message_id}/retry"): [bad_id("message_id")],
     ("GET", "/v1/stats/messages"): [anonymous()],

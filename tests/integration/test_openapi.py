@@ -20,6 +20,7 @@ from openapi_spec_validator import validate
 
 from pigeon.api.v1.schemas import MAX_REPORTS
 from pigeon.config import Settings
+from pigeon.services.extraction import MAX_TIME_TEXT
 from pigeon.services.messages import MAX_BATCH
 from tests.integration.test_api_support import (
     OPERATOR_TOKEN,
@@ -102,6 +103,8 @@ def test_v1_errors_are_problem_json(doc: dict[str, Any]) -> None:
             assert response["content"] == problem, (method, path, status)
         assert 400 not in errors_of(operation), (method, path)  # /v1 says 422
     assert set(schema_of(doc, "Problem")["required"]) == {"type", "title", "status", "detail"}
+    # A time in words pigeon cannot schedule: the question to ask back, and why.
+    assert {"question", "reason"} <= set(schema_of(doc, "Problem")["properties"])
 
 
 def test_seed_routes_declare_their_seeds_envelopes(doc: dict[str, Any]) -> None:
@@ -249,6 +252,7 @@ def test_instants_are_date_times(doc: dict[str, Any]) -> None:
     date_time = {"type": "string", "format": "date-time"}
     assert date_time in schema_of(doc, "MessageIn")["properties"]["scheduled_for"]["anyOf"]
     assert date_time in schema_of(doc, "Seed002MessageIn")["properties"]["scheduled_for"]["anyOf"]
+    assert date_time in schema_of(doc, "ExtractIn")["properties"]["reference"]["anyOf"]
     query = {p["name"]: p for p in doc["paths"]["/v1/messages"]["get"]["parameters"]}
     for name in ("scheduled_from", "scheduled_until"):
         assert date_time in query[name]["schema"]["anyOf"]
@@ -262,6 +266,14 @@ def test_bounds_the_server_enforces(doc: dict[str, Any]) -> None:
         assert (body["minLength"], body["maxLength"]) == (1, MAX_BODY), model  # the setting
     recipient = schema_of(doc, "MessageIn")["properties"]["recipient"]
     assert (recipient["minLength"], recipient["maxLength"]) == (1, 254)
+    text = schema_of(doc, "ExtractIn")["properties"]["text"]
+    assert (text["minLength"], text["maxLength"]) == (1, MAX_BODY)  # the setting, like a body
+    words = schema_of(doc, "MessageIn")["properties"]["scheduled_for_text"]
+    assert (words["minLength"], words["anyOf"][0]["maxLength"]) == (1, MAX_TIME_TEXT)
+    # A batch item takes neither a repetition nor a time in words: not offered.
+    assert not {"repeat", "scheduled_for_text", "timezone", "locale"} & set(
+        schema_of(doc, "BatchItemIn")["properties"]
+    )
     key = {p["name"]: p for p in doc["paths"]["/v1/messages"]["post"]["parameters"]}
     [bounded] = [s for s in key["idempotency-key"]["schema"]["anyOf"] if s["type"] == "string"]
     assert (bounded["minLength"], bounded["maxLength"]) == (1, 255)

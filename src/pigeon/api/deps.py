@@ -103,6 +103,8 @@ BATCH_LIMITS: dict[str, tuple[str, int]] = {}
 WAITING_ROUTES: set[str] = set()
 # GET routes that write (seed 000's pending claims): they take a write turn like a POST.
 WRITING_GETS: set[str] = set()
+# POST routes that only read (an extraction): they take no write turn.
+READING_POSTS: set[str] = set()
 
 
 def write_turns(request: Request) -> WriteTurns | None:
@@ -121,6 +123,7 @@ class PigeonRoute(APIRoute):
         batch = BATCH_LIMITS.get(self.path_format)
         waits = self.path_format in WAITING_ROUTES
         writes_on_get = self.path_format in WRITING_GETS
+        only_reads = self.path_format in READING_POSTS
 
         async def bounded(request: Request) -> Response:
             for credential in credentials:
@@ -138,7 +141,7 @@ class PigeonRoute(APIRoute):
                     counter=counter,
                 )
             turns = write_turns(request)
-            if turns is None or waits:
+            if turns is None or waits or only_reads:
                 return await handler(request)
             async with turns.turn():
                 return await handler(request)

@@ -73,7 +73,14 @@ TITLES = {
 }
 
 
-def problem_body(status: int, detail: str, errors: dict[str, str] | None = None) -> dict[str, Any]:
+def problem_body(
+    status: int,
+    detail: str,
+    errors: dict[str, str] | None = None,
+    extensions: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """RFC 9457 problem details; `extensions` are members of their own beside the standard
+    ones (a 422 about a time in words carries `question` and `reason`)."""
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": TITLES.get(status, "Error"),
@@ -82,6 +89,8 @@ def problem_body(status: int, detail: str, errors: dict[str, str] | None = None)
     }
     if errors:
         body["errors"] = [{"field": name, "detail": text} for name, text in errors.items()]
+    for name, value in (extensions or {}).items():
+        body.setdefault(name, value)  # never in place of a standard member
     return body
 
 
@@ -91,6 +100,7 @@ def render_error(
     detail: str,
     errors: dict[str, str] | None = None,
     extra_headers: Mapping[str, str] | None = None,
+    extensions: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
     headers = dict(extra_headers or {})  # e.g. Allow on a 405, from the router
     if status == 401:
@@ -111,7 +121,7 @@ def render_error(
             return JSONResponse(fields, status_code=400)
         return JSONResponse({"detail": detail}, status_code=status, headers=headers)
     return JSONResponse(
-        problem_body(status, detail, errors),
+        problem_body(status, detail, errors, extensions),
         status_code=status,
         media_type="application/problem+json",
         headers=headers,
@@ -195,10 +205,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(PigeonError)
     async def _pigeon_error(request: Request, error: PigeonError) -> JSONResponse:
         fields = error.errors if isinstance(error, ValidationError) else None
+        extensions = error.extensions if isinstance(error, ValidationError) else None
         status = status_of(error)
         if status == 503:
             log.error("storage unavailable", exc_info=error, extra={"action": "storage_error"})
-        return render_error(request.url.path, status, error.message, fields)
+        return render_error(request.url.path, status, error.message, fields, extensions=extensions)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -158,6 +158,16 @@ COMPONENTS: dict[str, dict[str, Any]] = {
                     "properties": {"field": {"type": "string"}, "detail": {"type": "string"}},
                 },
             },
+            "question": {
+                "description": "When a time given in words (`scheduled_for_text`) cannot be "
+                "scheduled: the question to ask its sender back.",
+                "type": "string",
+            },
+            "reason": {
+                "description": "With `question`: why the time cannot be scheduled "
+                "(`vague_time`, `no_time`, `past_time`, `unknown_date_order`, ...).",
+                "type": "string",
+            },
         },
     },
     "Seed002FieldErrors": {
@@ -363,6 +373,7 @@ def _declare_bounds(schemas: dict[str, Any], settings: Settings) -> None:
     bounds = {
         ("MessageIn", "body"): body,
         ("BatchItemIn", "body"): body,
+        ("ExtractIn", "text"): body,
         ("Seed002MessageIn", "body"): body,
         ("Seed002MessageIn", "to_handle"): handle,
         ("Seed000EnqueueIn", "body"): body,

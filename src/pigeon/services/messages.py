@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,8 @@ from pigeon.errors import (
     NotFound,
     ValidationError,
 )
-from pigeon.services import auth
+from pigeon.services import auth, extraction
+from pigeon.services.extraction import SCHEDULE_FIELDS, TimeText
 from pigeon.store import accounts, idempotency, intake
 from pigeon.store import messages as store
 from pigeon.store.database import UniqueViolation, UnitOfWork
@@ -61,6 +62,23 @@ class NewMessage:
     device_id: str | None = None
     meta: Mapping[str, Any] | None = None
     idempotency_key: str | None = None
+    # The time in words instead of `scheduled_for`: `with_time_resolved` reads it.
+    scheduled_for_text: TimeText | None = None
+
+
+def with_time_resolved(svc: Services, who: Principal, request: NewMessage) -> NewMessage:
+    """`request` with its time in words resolved at the clock's now, in its zone (the
+    workspace's when not given); `UnclearTime` (422, carrying the question to ask back) when
+    the words do not name one time to send at. Nothing is written either way."""
+    words = request.scheduled_for_text
+    if words is None:
+        return request
+    if request.scheduled_for is not None:
+        raise ValidationError.field(
+            SCHEDULE_FIELDS.text, "give scheduled_for or scheduled_for_text, not both"
+        )
+    due = extraction.resolve(svc, who, words, fields=SCHEDULE_FIELDS)
+    return replace(request, scheduled_for=due)
 
 
 @dataclass(frozen=True)
@@ -83,13 +101,19 @@ class _Item:
         """Identifies the request for idempotency; the key itself is left out.
 
         Recipient and time count as pigeon stores them: "+1 415 555 2671" repeats
-        "+14155552671", and 01:00+01:00 repeats 00:00Z.
+        "+14155552671", and 01:00+01:00 repeats 00:00Z. A time given in words counts as the
+        words: "in 2 hours" sent again a minute later repeats the first request.
         """
         request = self.request
+        words = request.scheduled_for_text
         canonical = {
             "recipient": self.recipient or request.recipient,
             "body": request.body,
-            "scheduled_for": _utc_text(request.scheduled_for),
+            "scheduled_for": (
+                _utc_text(request.scheduled_for)
+                if words is None
+                else {"text": words.text, "timezone": words.timezone, "locale": words.locale}
+            ),
             "channel_id": request.channel_id,
             "device_id": request.device_id,
             "meta": request.meta,
@@ -130,7 +154,8 @@ def create(
     svc: Services, who: Principal, request: NewMessage, *, scope: str = IDEMPOTENCY_SCOPE
 ) -> Created:
     """Create one message; with an idempotency key, a repeat returns the message as it was
-    first created."""
+    first created. A time in words (`scheduled_for_text`) is resolved first."""
+    request = with_time_resolved(svc, who, request)
     batch = create_batch(svc, who, [request], field_prefix="", scope=scope)
     return Created(batch.messages[0], replayed=batch.replayed == 1)
 
@@ -365,6 +390,9 @@ def _validated_row(
         errors[f"{where}body"] = f"must be at most {svc.settings.max_body_chars} characters"
     elif problem := text_problem(body):
         errors[f"{where}body"] = problem
+    if request.scheduled_for_text is not None and request.scheduled_for is None:
+        # Only `create` and a recurrence's create resolve words (one question to ask back).
+        errors[f"{where}scheduled_for_text"] = "is taken only by a single create"
     scheduled_for = request.scheduled_for or uow.now
     if scheduled_for.tzinfo is None or scheduled_for.utcoffset() is None:
         errors[f"{where}scheduled_for"] = "must include a UTC offset, e.g. 2030-01-01T09:00:00Z"

@@ -91,8 +91,10 @@ def create_message(
     svc: Services, who: Principal, request: messages.NewMessage, repeat: Repeat
 ) -> Repeated:
     """Create the first message and its recurrence; with an idempotency key, a repeat of
-    the request answers both as first created."""
+    the request answers both as first created. A first time given in words
+    (`scheduled_for_text`) is resolved first; the rule goes on from it."""
     rule = parse_rule(repeat.rrule, field="repeat.rrule")
+    request = messages.with_time_resolved(svc, who, request)
     for _attempt in range(2):
         try:
             return _create_message_once(svc, who, request, repeat, rule)

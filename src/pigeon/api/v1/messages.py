@@ -16,6 +16,7 @@ from pigeon.domain.handles import normalize_handle
 from pigeon.domain.transitions import MessageStatus
 from pigeon.errors import ValidationError
 from pigeon.services import messages, recurrences
+from pigeon.services.extraction import TimeText
 from pigeon.services.messages import MAX_BATCH, MessageFilter
 
 router = APIRouter(prefix="/v1", tags=["messages"], route_class=PigeonRoute)
@@ -33,7 +34,17 @@ def _new(body: MessageIn, key: str | None) -> messages.NewMessage:
         device_id=body.device_id,
         meta=body.meta,
         idempotency_key=key,
+        scheduled_for_text=_words(body),
     )
+
+
+def _words(body: MessageIn) -> TimeText | None:
+    if body.scheduled_for_text is None:
+        for name in ("timezone", "locale"):
+            if getattr(body, name) is not None:
+                raise ValidationError.field(name, "is taken only with scheduled_for_text")
+        return None
+    return TimeText(body.scheduled_for_text, body.timezone, body.locale)
 
 
 @router.post(
@@ -52,7 +63,12 @@ def create_message(
 ) -> JSONResponse:
     """With `repeat`, the first message goes at `scheduled_for` and a recurrence makes one
     per occurrence of the rule after it (see /v1/recurrences); the answer names it in
-    `recurrence_id`."""
+    `recurrence_id`.
+
+    `scheduled_for_text` gives the time in words instead ("tomorrow at 3pm"), read now in
+    `timezone` (default: the workspace's) and `locale`; the answer shows the resolved
+    `scheduled_for`. Words that do not name one time (vague, ambiguous, past, none) are a
+    422 whose problem carries `question`, what to ask back, and `reason`."""
     if body.repeat is not None:
         repeat = recurrences.Repeat(body.repeat.rrule, body.repeat.timezone)
         repeated = recurrences.create_message(svc, who, _new(body, idempotency_key), repeat)

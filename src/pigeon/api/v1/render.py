@@ -22,8 +22,10 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from pigeon.domain.contacts import Contact
+    from pigeon.extract.protocols import TimeMention
     from pigeon.services.admin import Revoked
     from pigeon.services.batches import Preview
+    from pigeon.services.extraction import Extracted
     from pigeon.store.batches import Batch, Item
 
 
@@ -317,4 +319,40 @@ def contact_out(contact: Contact) -> dict[str, Any]:
         },
         "created_at": iso(contact.created_at),
         "updated_at": iso(contact.updated_at),
+    }
+
+
+def extracted_out(found: Extracted) -> dict[str, Any]:
+    """An extraction with the reference, zone and locale it was read at (POST /v1/extract)."""
+    result = found.extraction
+    return {
+        "extraction": {
+            "due": iso(result.due),
+            "grain": result.grain.label if result.grain is not None else None,
+            "summary": result.summary,
+            "action": result.action.value,
+            "ambiguous": result.ambiguous,
+            "wants_follow_up": result.wants_follow_up,
+            "reason": result.reason.value if result.reason is not None else None,
+            "reason_text": result.reason_text,
+            "question": result.question,
+            "source": result.source,
+        },
+        "mentions": [mention_out(mention) for mention in result.mentions],
+        "reference": iso(found.reference),
+        "zone": found.zone,
+        "locale": found.locale,
+    }
+
+
+def mention_out(mention: TimeMention) -> dict[str, Any]:
+    return {
+        "text": mention.text,
+        "span": [mention.span[0], mention.span[1]],
+        "start": iso(mention.start),
+        "end": iso(mention.end),
+        "grain": mention.grain.label,
+        "kind": mention.kind,
+        "open": mention.open,
+        "vague": mention.vague,
     }

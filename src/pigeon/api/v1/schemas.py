@@ -35,6 +35,7 @@ from pigeon.domain.accounts import Scope
 from pigeon.domain.ids import is_uuid
 from pigeon.domain.storable import text_problem
 from pigeon.services.contacts import MAX_BULK
+from pigeon.services.extraction import MAX_TIME_TEXT
 from pigeon.services.messages import MAX_BATCH
 
 
@@ -158,27 +159,72 @@ class RepeatIn(Body):
     )
 
 
+ZONE_EXAMPLES = ["Europe/London"]
+LOCALE_EXAMPLES = ["en_GB", "en-US"]
+
+
+def _zone_field() -> Any:
+    return Field(default=None, max_length=64, json_schema_extra=NOT_EMPTY, examples=ZONE_EXAMPLES)
+
+
+def _locale_field() -> Any:
+    return Field(default=None, max_length=35, json_schema_extra=NOT_EMPTY, examples=LOCALE_EXAMPLES)
+
+
 class MessageIn(Body):
     recipient: str = Field(max_length=254, json_schema_extra=NOT_EMPTY, examples=RECIPIENT_EXAMPLES)
     # Its longest length is a setting (PIGEON_MAX_BODY_CHARS): api/openapi.py declares it.
     body: str = Field(json_schema_extra=NOT_EMPTY, examples=["Hello!"])
     scheduled_for: Instant | None = Field(default=None, examples=["2030-01-01T09:00:00+01:00"])
+    # The time in words instead, resolved when the request arrives; read in `timezone` (the
+    # workspace's when not given) and `locale` (PIGEON_EXTRACT_LOCALE's).
+    scheduled_for_text: str | None = Field(
+        default=None,
+        max_length=MAX_TIME_TEXT,
+        json_schema_extra=NOT_EMPTY,
+        examples=["tomorrow at 3pm"],
+    )
+    timezone: str | None = _zone_field()
+    locale: str | None = _locale_field()
     channel_id: IdText | None = None
     device_id: IdText | None = None
     meta: dict[str, Any] | None = None
     repeat: RepeatIn | None = None
 
 
+BATCH_REFUSES = {
+    "repeat": "create a repeating message on its own",
+    "scheduled_for_text": "give each item its scheduled_for, or create it on its own",
+    "timezone": "it goes with scheduled_for_text, which a batch does not take",
+    "locale": "it goes with scheduled_for_text, which a batch does not take",
+}
+
+
 class BatchItemIn(MessageIn):
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=255)
     repeat: SkipJsonSchema[None] = None
+    scheduled_for_text: SkipJsonSchema[None] = None
+    timezone: SkipJsonSchema[None] = None
+    locale: SkipJsonSchema[None] = None
 
-    @field_validator("repeat", mode="before")
+    @field_validator(*BATCH_REFUSES, mode="before")
     @classmethod
-    def _no_repeat(cls, value: Any) -> None:
+    def _not_in_a_batch(cls, value: Any, info: ValidationInfo) -> None:
         if value is not None:
-            raise ValueError("is not taken in a batch: create a repeating message on its own")
+            raise ValueError(f"is not taken in a batch: {BATCH_REFUSES[str(info.field_name)]}")
         return None
+
+
+class ExtractIn(Body):
+    """A text to read times in. `reference` is when it was said (default: now), `zone` the
+    IANA zone it was said in (default: the workspace's), `locale` the sender's (default:
+    PIGEON_EXTRACT_LOCALE's; en_GB reads 3/11 day first)."""
+
+    # Its longest length is a setting (PIGEON_MAX_BODY_CHARS): api/openapi.py declares it.
+    text: str = Field(json_schema_extra=NOT_EMPTY, examples=["call Ann tomorrow at 3pm"])
+    reference: Instant | None = Field(default=None, examples=["2030-01-07T09:00:00+01:00"])
+    zone: str | None = _zone_field()
+    locale: str | None = _locale_field()
 
 
 class BatchIn(Body):
@@ -272,6 +318,7 @@ __all__ = [
     "ChannelPatch",
     "ClaimIn",
     "DeviceIn",
+    "ExtractIn",
     "Flag",
     "InboundIn",
     "InboundsIn",
