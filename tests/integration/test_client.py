@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -253,6 +254,33 @@ def test_the_async_client_runs_the_gateway_flow(base_url: str, admin_key: str) -
     asyncio.run(flow())
 
 
+def test_times_in_words_and_extractions(client: Client, base_url: str, admin_key: str) -> None:
+    """The workspace is in Europe/Paris; the clock says 10:00 there (T0)."""
+    created = client.messages.create(PHONE, "hello", scheduled_for_text="tomorrow at 3pm")
+    assert created["scheduled_for"] == "2030-01-08T14:00:00Z"
+    text = "remind me to call Ann tomorrow at 3pm"
+    found = client.extract(text, zone="Asia/Tokyo", locale="en-GB")
+    assert (found["reference"], found["zone"], found["locale"]) == (
+        "2030-01-07T09:00:00Z",
+        "Asia/Tokyo",
+        "en_GB",
+    )
+    assert found["extraction"]["due"] == "2030-01-08T06:00:00Z"
+    assert [m["text"] for m in found["mentions"] if "3pm" in m["text"]]
+    vague = client.extract("remind me sometime next month", reference=T0 + timedelta(hours=1))
+    assert vague["reference"] == "2030-01-07T10:00:00Z"
+    assert (vague["extraction"]["ambiguous"], vague["extraction"]["due"]) == (True, None)
+    with pytest.raises(ValidationFailed) as refused:
+        client.extract("tomorrow", zone="Mars/Olympus")
+    assert refused.value.fields == ["zone"]
+
+    async def in_async() -> Any:
+        async with AsyncClient(base_url, admin_key, retries=FAST) as pigeon:
+            return await pigeon.extract("remind me tomorrow at 3pm")
+
+    assert asyncio.run(in_async())["extraction"]["due"] == "2030-01-08T14:00:00Z"
+
+
 # Idempotency ------------------------------------------------------------------------------
 
 
@@ -317,6 +345,16 @@ def test_an_invalid_request_names_the_field(client: Client) -> None:
     assert error.status == 422
     assert error.fields == ["recipient"]
     assert "recipient" in str(error)
+
+
+def test_a_time_in_words_pigeon_must_ask_about_raises_with_the_question(client: Client) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        client.messages.create(PHONE, "hello", scheduled_for_text="later")
+    error = refused.value
+    assert (error.status, error.fields) == (422, ["scheduled_for_text"])
+    assert error.reason in {"vague_time", "vague_period"}
+    assert error.question and error.question in str(error)
+    assert client.messages.list()["items"] == []  # nothing was written
 
 
 def test_a_missing_resource_is_not_found(client: Client) -> None:

@@ -141,6 +141,7 @@ def test_a_lost_answer_to_an_unsafe_request_is_not_retried() -> None:
         lambda p: p.messages.create("+14155550100", "hi"),  # a POST with an Idempotency-Key
         lambda p: p.gateway.report([Report("m1", "t1", "sent")]),  # idempotent by design
         lambda p: p.throttle.put(paused=True),  # PUT
+        lambda p: p.extract("call Ann tomorrow"),  # a POST that writes nothing
     ],
 )
 def test_a_lost_answer_to_a_safe_request_is_retried(call: Callable[[Client], Any]) -> None:
@@ -255,6 +256,63 @@ def test_a_validation_error_shows_its_detail_and_fields() -> None:
     assert error.fields == ["items[2].recipient", "cursor"]
     assert error.detail == detail and error.body["status"] == 422
     assert str(error) == f"{detail} (422 T)\n  cursor: must be an id (a UUID)"
+
+
+def test_a_time_pigeon_must_ask_about_carries_the_question() -> None:
+    errors = [{"field": "scheduled_for_text", "detail": "the time is too vague to schedule"}]
+    asked = problem(
+        422,
+        "scheduled_for_text: the time is too vague to schedule",
+        errors=errors,
+        question="When should it be sent?",
+        reason="vague_time",
+    )
+    answers = Recorder(asked, problem(422, "cursor: must be an id", errors=[]))
+    with client(answers, retries=0) as pigeon:
+        with pytest.raises(ValidationFailed) as refused:
+            pigeon.messages.create("+14155550100", "hi", scheduled_for_text="later")
+        with pytest.raises(ValidationFailed) as other:
+            pigeon.messages.list(cursor="x")
+    error = refused.value
+    assert (error.question, error.reason) == ("When should it be sent?", "vague_time")
+    assert error.fields == ["scheduled_for_text"]
+    assert str(error).endswith("\n  ask: When should it be sent?")
+    assert (other.value.question, other.value.reason) == (None, None)
+
+
+def test_times_in_words_and_extractions_send_only_what_is_given() -> None:
+    answers = Recorder(httpx.Response(201, json=MESSAGE))
+    with client(answers) as pigeon:
+        pigeon.messages.create(
+            "+14155550100", "hi", scheduled_for_text="tomorrow 3pm", timezone="Europe/London"
+        )
+        pigeon.extract("call Ann tomorrow", reference=NOW, locale="en_GB")
+        pigeon.extract("call Ann tomorrow")
+        with pytest.raises(ValueError, match="reference"):
+            pigeon.extract("call Ann tomorrow", reference=datetime(2030, 1, 7, 9, 0))
+    assert [r.url.path for r in answers.requests] == ["/v1/messages", "/v1/extract", "/v1/extract"]
+    assert answers.bodies() == [
+        {
+            "recipient": "+14155550100",
+            "body": "hi",
+            "scheduled_for_text": "tomorrow 3pm",
+            "timezone": "Europe/London",
+        },
+        {"text": "call Ann tomorrow", "reference": "2030-01-07T09:00:00+00:00", "locale": "en_GB"},
+        {"text": "call Ann tomorrow"},
+    ]
+    assert "Idempotency-Key" not in answers.requests[1].headers  # it writes nothing
+
+
+def test_the_async_client_extracts_too() -> None:
+    async def run() -> Any:
+        answers = Recorder(httpx.Response(200, json={"extraction": {"due": None}}))
+        transport = httpx.MockTransport(answers)
+        async with AsyncClient("http://pigeon.test", "t", transport=transport) as c:
+            found = await c.extract("hi", zone="UTC")
+        return found, answers.bodies()
+
+    assert asyncio.run(run()) == ({"extraction": {"due": None}}, [{"text": "hi", "zone": "UTC"}])
 
 
 def test_an_answer_that_is_not_json_is_an_error_not_a_crash() -> None:

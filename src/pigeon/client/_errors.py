@@ -76,6 +76,27 @@ class APIError(PigeonError):
 class ValidationFailed(APIError):
     """The request is invalid; nothing was written."""
 
+    def _describe(self) -> str:
+        described = super()._describe()
+        return f"{described}\n  ask: {self.question}" if self.question else described
+
+    @property
+    def question(self) -> str | None:
+        """When a time given in words (`scheduled_for_text`) could not be scheduled: the
+        question to ask its sender back ("When should it be sent? ..."); else None."""
+        return _text_member(self.body, "question")
+
+    @property
+    def reason(self) -> str | None:
+        """With `question`: why the time could not be scheduled (`vague_time`, `no_time`,
+        `past_time`, `unknown_date_order`, ...)."""
+        return _text_member(self.body, "reason")
+
+
+def _text_member(body: Any, name: str) -> str | None:
+    value = body.get(name) if isinstance(body, dict) else None
+    return value if isinstance(value, str) else None
+
 
 class Unauthorized(APIError):
     """The key or device token is missing, unknown or revoked."""

@@ -53,6 +53,9 @@ def create_message(
     meta: dict[str, Any] | None = None,
     repeat: Repeat | None = None,
     idempotency_key: str | None = None,
+    scheduled_for_text: str | None = None,
+    timezone: str | None = None,
+    locale: str | None = None,
 ) -> Call[Message]:
     """Create a message, sent at `scheduled_for` (an aware time; now when left out).
 
@@ -61,8 +64,15 @@ def create_message(
     this one, and the answer names it in `recurrence_id`. The Idempotency-Key is
     `idempotency_key`, or one made for this call: a retry after a lost answer, or a second
     call with the same key, answers the first message instead of making another.
+
+    `scheduled_for_text` gives the time in words instead ("tomorrow at 3pm"), which pigeon
+    reads when the request arrives, in `timezone` (the workspace's when left out) and
+    `locale`; the answer's `scheduled_for` is the time it resolved. Words that name no one
+    time raise `ValidationFailed` whose `question` is what to ask back.
     """
     payload = _message(recipient, body, scheduled_for, channel_id, device_id, meta)
+    words = {"scheduled_for_text": scheduled_for_text, "timezone": timezone, "locale": locale}
+    payload.update({name: value for name, value in words.items() if value is not None})
     if repeat is not None:
         payload["repeat"] = repeat
     return Call("POST", "/v1/messages", json=payload, idempotency_key=idempotency_key or new_key())

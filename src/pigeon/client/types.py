@@ -438,6 +438,46 @@ class OptOutConfig(TypedDict):
     languages: dict[str, OptOutLanguage]  # by language code: en, es, pt-BR
 
 
+# Extraction -------------------------------------------------------------------------------
+
+Grain = Literal["second", "minute", "hour", "day", "week", "month", "quarter", "year"]
+
+
+class Extraction(TypedDict):
+    """What a text asks to follow up about, and when; or why pigeon would have to ask."""
+
+    due: str | None
+    grain: Grain | None
+    summary: str
+    action: Literal["remind", "remind_and_draft"]
+    ambiguous: bool
+    # False: the text asks for no follow-up at all ("thanks, got it!"); `due` is None then.
+    wants_follow_up: bool
+    reason: str | None  # vague_time, no_time, past_time, unknown_date_order, ...
+    reason_text: str | None
+    question: str | None  # what to ask the sender back, when the extractor has one
+    source: str  # rules, or the model backend that answered
+
+
+class TimeMention(TypedDict):
+    text: str
+    span: list[int]  # [start, end) in the text, in characters
+    start: str | None
+    end: str | None  # exclusive
+    grain: Grain
+    kind: str
+    open: Literal["after", "before"] | None  # a half-open interval: its missing side is None
+    vague: bool
+
+
+class Extracted(TypedDict):
+    extraction: Extraction
+    mentions: list[TimeMention]
+    reference: str  # when the text was read as said, in UTC
+    zone: str
+    locale: str
+
+
 # Inbound, jobs and stats ------------------------------------------------------------------
 
 InboundMessage = TypedDict(
