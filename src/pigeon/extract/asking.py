@@ -46,11 +46,13 @@ _TOMORROW = re.compile(rf"\b(?:{TOMORROW_WORDS})\b", re.IGNORECASE)
 _NEXT_WEEKDAY = re.compile(r"\bnext (?P<d>[a-z]+)\b", re.IGNORECASE)
 _NEXT_WEEKEND = re.compile(r"\bnext (?:week-?end|wk?nd|wkend)\b", re.IGNORECASE)
 _NUMERIC_DATE = re.compile(r"(?<![\d.:/])(\d{1,2})\s*[/.-]\s*(\d{1,2})(?![\d:]|\.\d)")
-_NAMED_DATE = re.compile(
-    r"\b(?:(?P<mon>[a-z]+)\.? (?:the )?(?P<d1>\d{1,2})(?:st|nd|rd|th)?"
-    r"|(?:the )?(?P<d2>\d{1,2})(?:st|nd|rd|th)?(?: of)? (?P<mon2>[a-z]+))\b",
-    re.IGNORECASE,
+_NAMED_DATES = (
+    re.compile(r"\b(?P<mon>[a-z]+)\.? (?:the )?(?P<d>\d{1,2})(?:st|nd|rd|th)?\b", re.I),
+    re.compile(r"\b(?P<d>\d{1,2})(?:st|nd|rd|th)?(?: of)? (?P<mon>[a-z]+)\b", re.I),
 )
+# "the 31st" with no month after it: this month's, if it has one.
+_BARE_DAY = re.compile(r"\bthe (?P<d>\d{1,2})(?P<suffix>st|nd|rd|th)\b", re.IGNORECASE)
+_MONTH_AFTER = re.compile(r"\s*(?:of\s+)?(?P<w>[a-z]+)", re.IGNORECASE)
 _WEEKDAY_WORD = re.compile(r"\b(?P<w>[a-z]+)\b", re.IGNORECASE)
 _BOTH_ORDERS = {"en", "en_ca", "en_001"}  # locales that write 03/04 either way
 _EARLY_HOURS = 3  # "tomorrow" said before 03:00 may mean the coming day
@@ -68,7 +70,7 @@ def ask_for(
         return invalid
     if primary is None:
         if _VAGUE_WORDS.search(request.text):
-            return Ask(Reason.VAGUE_TIME, "When should I remind you? A day and a time help.")
+            return Ask(Reason.VAGUE_TIME, "When should I remind you: which day, and what time?")
         return Ask(Reason.NO_TIME, "When should I remind you?")
     mention, resolved = primary
     for check in (_order, _which_day, _which_week, _conflict, _am_pm, _vague):
@@ -78,26 +80,25 @@ def ask_for(
     return None
 
 
-def _outside(text: str, found: list[tuple[TimeMention, Resolved]]) -> str:
-    kept, last = [], 0
-    for mention, _ in sorted(found, key=lambda pair: pair[0].span):
-        kept.append(text[last : mention.span[0]])
-        last = mention.span[1]
-    return " ".join([*kept, text[last:]])
-
-
-def vague_outside(text: str, found: list[tuple[TimeMention, Resolved]]) -> bool:
-    """ "in a bit", "soon": vague words that no precise time phrase contains."""
-    return _VAGUE_WORDS.search(_outside(text, found)) is not None
-
-
 # ---------------------------------------------------------------- the checks
 def _invalid_date(text: str, local: datetime) -> Ask | None:
-    for m in _NAMED_DATE.finditer(text):
-        name = (m["mon"] or m["mon2"] or "").lower()
+    for m in _BARE_DAY.finditer(text):
+        after = _MONTH_AFTER.match(text, m.end())
+        if after is not None and after["w"].lower().rstrip(".") in MONTHS:
+            continue
+        day = int(m["d"])
+        if local.day < day <= 31 and day > last_day_of_month(local.year, local.month):
+            this_month = local.strftime("%B")
+            return Ask(
+                Reason.NONEXISTENT_DATE,
+                f"{this_month} has no {m['d']}{m['suffix']}. Do you mean the last day of "
+                f"{this_month}, or a day next month?",
+            )
+    for m in (m for pattern in _NAMED_DATES for m in pattern.finditer(text)):
+        name = m["mon"].lower()
         if name not in MONTHS:
             continue
-        month, day = MONTHS[name], int(m["d1"] or m["d2"])
+        month, day = MONTHS[name], int(m["d"])
         year = local.year if (month, min(day, 28)) >= (local.month, local.day) else local.year + 1
         if day > last_day_of_month(year, month):
             named = date(year, month, 1).strftime("%B")
@@ -236,11 +237,10 @@ def _vague(
     if period and resolved.start > local - timedelta(days=366):
         return Ask(
             Reason.VAGUE_PERIOD,
-            f"When {mention.text.strip()} should I remind you? A date, and a time if you "
-            "like, works best.",
+            f"When {mention.text.strip()} should I remind you: which day, and what time?",
         )
     if re.search(r"\bjust now\b", request.text, re.IGNORECASE) and resolved.label == "fixed":
-        return Ask(Reason.VAGUE_TIME, "When should I remind you? A day and a time help.")
+        return Ask(Reason.VAGUE_TIME, "When should I remind you: which day, and what time?")
     return None
 
 

@@ -55,9 +55,6 @@ class RuleBasedExtractor:
         if not intent.wants_follow_up(request.text, list(mentions)):
             return replace(base, wants_follow_up=False)
         primary = ranked[0] if ranked else None
-        if primary is not None and asking.vague_outside(request.text, found):
-            # "in a bit, or tomorrow": a precise time wins over a vague word beside it
-            primary = primary if primary[1].grain <= Grain.DAY else None
         question = asking.ask_for(request, primary, found)
         if question is not None:
             return _ask(base, question.reason, question.question)

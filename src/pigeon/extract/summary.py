@@ -35,7 +35,8 @@ _REQUEST = re.compile(
 )
 _FILLER = re.compile(
     r"^(?:(?:hey|hi|hello|ok|okay|so|please|pls|plz|can you|could you|would you|will you|"
-    r"kindly|just|also|and|then|me|to|for|re:?|about|at some point|some ?point|sometime|"
+    r"kindly|just|also|and|then|me|to|for|re:?|about|over|during|on|at|in|by|at some point|"
+    r"some ?point|sometime|"
     r"some time|so i remember to|so i don'?t forget to|i remember to|i don'?t forget to|"
     r"i need to|i have to|i must|we should|i should|we need to)[,]?\s+)*",
     re.IGNORECASE,

@@ -1,0 +1,274 @@
+"""The classes of mistakes the resolver used to make, each with the examples the issue gave
+and more of the same kind (reference Wed 4 Jan 2017 10:15 Europe/London, en_GB, unless a
+case says otherwise). Every expected value is worked out by hand from the conventions in
+tests/corpora/README.md; none is read back from the code."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from pigeon.extract import ExtractRequest, Reason, RuleBasedExtractor
+from pigeon.extract.protocols import Extraction
+
+LONDON = ZoneInfo("Europe/London")
+REFERENCE = datetime(2017, 1, 4, 10, 15, tzinfo=LONDON)
+EXTRACTOR = RuleBasedExtractor()
+
+
+def extract(
+    text: str, at: datetime = REFERENCE, locale: str = "en_GB", zone: ZoneInfo = LONDON
+) -> Extraction:
+    return EXTRACTOR.extract(ExtractRequest(f"remind me {text}", at, zone, locale))
+
+
+def due(text: str, **kwargs: object) -> str:
+    result = extract(text, **kwargs)  # type: ignore[arg-type]
+    assert not result.ambiguous, (text, result.reason, result.question)
+    assert result.due is not None
+    return result.due.astimezone(LONDON).strftime("%a %d %b %Y %H:%M")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Tue 10 Jan about 14.45", "Tue 10 Jan 2017 14:45"),
+        ("on March 3rd at 07.30", "Fri 03 Mar 2017 07:30"),
+        ("by 1745 on Friday", "Fri 06 Jan 2017 17:45"),
+        ("5 Feb 1940", "Sun 05 Feb 2017 19:40"),  # 1940 is no year anyone means here
+        ("Sat 4 Mar 1830", "Sat 04 Mar 2017 18:30"),
+        ("12 april 2017", "Wed 12 Apr 2017 09:00"),  # a year near now stays a year
+        ("at 1600 to call", "Wed 04 Jan 2017 16:00"),
+        ("0700hrs tue", "Tue 10 Jan 2017 07:00"),
+        ("at 10.05", "Thu 05 Jan 2017 10:05"),  # 10:05 today has gone
+    ],
+)
+def test_times_beside_dates_are_kept(text: str, expected: str) -> None:
+    assert due(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("21.3", "Tue 21 Mar 2017 09:00"),
+        ("7.4.", "Fri 07 Apr 2017 09:00"),
+        ("23/04", "Sun 23 Apr 2017 09:00"),
+        ("6.1. at 16.00", "Fri 06 Jan 2017 16:00"),
+        ("tue 31.1", "Tue 31 Jan 2017 09:00"),
+    ],
+)
+def test_day_first_numeric_dates(text: str, expected: str) -> None:
+    assert due(text) == expected
+
+
+def test_numeric_dates_follow_the_locale() -> None:
+    assert due("3/4", locale="en_GB") == "Mon 03 Apr 2017 09:00"
+    assert due("3/4", locale="en_US") == "Sat 04 Mar 2017 09:00"
+    assert due("13/4", locale="en_US") == "Thu 13 Apr 2017 09:00"  # only one reading exists
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("the 4th of March afternoon", "Sat 04 Mar 2017 14:00"),
+        ("3.5. at night", "Wed 03 May 2017 20:00"),
+        ("23/04 morning", "Sun 23 Apr 2017 09:00"),
+        ("fri lunchtime", "Fri 06 Jan 2017 12:00"),
+        ("friday at midnight", "Sat 07 Jan 2017 00:00"),  # the end of Friday
+        ("21st in the morning", "Sat 21 Jan 2017 09:00"),
+        ("sun eve", "Sun 08 Jan 2017 18:00"),
+    ],
+)
+def test_a_part_of_day_beside_a_date(text: str, expected: str) -> None:
+    assert due(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("in 1 hour 45 minutes", "Wed 04 Jan 2017 12:00"),
+        ("in 3 days 4 hours", "Sat 07 Jan 2017 14:15"),
+        ("in 2h15", "Wed 04 Jan 2017 12:30"),
+        ("in 1.5 days", "Thu 05 Jan 2017 22:15"),
+        ("10 minutes later", "Wed 04 Jan 2017 10:25"),
+        ("20 minutes out", "Wed 04 Jan 2017 10:35"),
+        ("now + 25 min", "Wed 04 Jan 2017 10:40"),
+        ("in an hour and 20 minutes", "Wed 04 Jan 2017 11:35"),
+        ("in a fortnight", "Wed 18 Jan 2017 10:00"),
+        ("3 days from now at 9", "Sat 07 Jan 2017 09:00"),
+    ],
+)
+def test_compound_durations(text: str, expected: str) -> None:
+    assert due(text) == expected
+
+
+def test_hours_are_elapsed_across_a_dst_change() -> None:
+    """22:30 GMT + 3 hours is 02:30 BST: the clock skipped 01:00-02:00."""
+    before_change = datetime(2026, 3, 28, 22, 30, tzinfo=LONDON)
+    assert due("in 3 hours", at=before_change) == "Sun 29 Mar 2026 02:30"
+
+
+def test_a_few_days_is_about_three() -> None:
+    result = extract("in a few days")
+    assert result.due is not None and not result.ambiguous
+    assert 2 <= (result.due.date() - REFERENCE.date()).days <= 4
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("at the end of the month", "Tue 31 Jan 2017 17:00"),
+        ("end of this year", "Fri 29 Dec 2017 17:00"),  # 31 Dec 2017 is a Sunday
+        ("by end of week", "Fri 06 Jan 2017 17:00"),
+        ("EOM", "Tue 31 Jan 2017 17:00"),
+        ("end of the quarter", "Fri 31 Mar 2017 17:00"),
+        ("end of the tax year", "Wed 05 Apr 2017 17:00"),  # the UK's: 5 April
+    ],
+)
+def test_period_ends(text: str, expected: str) -> None:
+    assert due(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("over the weekend", "Sat 07 Jan 2017 09:00"),
+        ("at the weekend", "Sat 07 Jan 2017 09:00"),
+        ("after the weekend", "Mon 09 Jan 2017 09:00"),
+        ("the next working day", "Thu 05 Jan 2017 09:00"),
+    ],
+)
+def test_weekends_and_working_days(text: str, expected: str) -> None:
+    assert due(text) == expected
+
+
+def test_the_next_working_day_skips_a_public_holiday_where_the_sender_is() -> None:
+    # Christmas is a Friday; Boxing Day falls on the Saturday, so England's bank holiday for
+    # it is Monday 28th.
+    thursday = datetime(2026, 12, 24, 15, 0, tzinfo=LONDON)
+    assert due("the next working day", at=thursday) == "Tue 29 Dec 2026 09:00"
+    new_york = ZoneInfo("America/New_York")  # no Boxing Day there
+    at = datetime(2026, 12, 24, 15, 0, tzinfo=new_york)
+    assert due("the next working day", at=at, locale="en_US", zone=new_york) == (
+        "Mon 28 Dec 2026 14:00"  # 09:00 in New York
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "locale", "expected"),
+    [
+        ("the Monday after Labor Day", "en_US", "Mon 11 Sep 2017 09:00"),
+        ("the day after Boxing Day", "en_GB", "Wed 27 Dec 2017 09:00"),
+        ("ahead of Christmas", "en_GB", "Fri 22 Dec 2017 09:00"),  # 24 Dec is a Sunday
+        ("the day before Good Friday", "en_GB", "Thu 13 Apr 2017 09:00"),
+        ("first working day after Easter Monday", "en_GB", "Tue 18 Apr 2017 09:00"),
+    ],
+)
+def test_holiday_arithmetic(text: str, locale: str, expected: str) -> None:
+    assert due(text, locale=locale) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("tomorrow at 3", "Thu 05 Jan 2017 15:00"),
+        ("quarter to 5 tomorrow", "Thu 05 Jan 2017 16:45"),
+        ("tomorrow at 9", "Thu 05 Jan 2017 09:00"),
+        ("by EOD Friday", "Fri 06 Jan 2017 17:00"),
+        ("3pm PT tomorrow", "Thu 05 Jan 2017 23:00"),
+        ("5pm New York time", "Wed 04 Jan 2017 22:00"),
+        ("9am CET friday", "Fri 06 Jan 2017 08:00"),
+    ],
+)
+def test_business_conventions(text: str, expected: str) -> None:
+    assert due(text) == expected
+
+
+def test_a_named_zone_follows_its_own_daylight_saving() -> None:
+    """On 10 March 2026 New York is on EDT, London still on GMT: four hours apart."""
+    at = datetime(2026, 3, 10, 9, 0, tzinfo=LONDON)
+    assert due("at 10am ET", at=at) == "Tue 10 Mar 2026 14:00"
+
+
+@pytest.mark.parametrize(
+    ("text", "at", "reason"),
+    [
+        ("early in the autumn", REFERENCE, Reason.VAGUE_PERIOD),
+        ("at some point in March", REFERENCE, Reason.VAGUE_PERIOD),
+        ("in a bit", REFERENCE, Reason.VAGUE_TIME),
+        ("tomorrow", datetime(2017, 1, 4, 0, 30, tzinfo=LONDON), Reason.WHICH_DAY),
+        ("the 31st", datetime(2017, 4, 10, 9, 0, tzinfo=LONDON), Reason.NONEXISTENT_DATE),
+        ("on 31 April", REFERENCE, Reason.NONEXISTENT_DATE),
+        ("tomorrow at 7", REFERENCE, Reason.AM_PM),
+        ("next thursday", REFERENCE, Reason.WEEKDAY_THIS_OR_NEXT),  # said on a Wednesday
+        ("friday the 12th", REFERENCE, Reason.WEEKDAY_DATE_CONFLICT),  # 12 Jan is a Thursday
+    ],
+)
+def test_asks_when_a_reasonable_person_would(text: str, at: datetime, reason: Reason) -> None:
+    result = extract(text, at=at)
+    assert result.ambiguous and result.reason is reason, (result.reason, result.due)
+    assert result.question and result.question.endswith("?")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tomorrow at 9am",
+        "10 minutes later",
+        "next week",
+        "on the 20th",
+        "tomorrow",  # at 10:15, not after midnight
+        "friday the 13th",  # 13 Jan 2017 is a Friday
+        "the 30th",  # January has one
+        "at 7pm",
+    ],
+)
+def test_never_asks_when_nobody_would(text: str) -> None:
+    result = extract(text)
+    assert not result.ambiguous, (result.reason, result.question)
+
+
+def test_the_date_order_is_asked_only_where_the_locale_writes_both() -> None:
+    assert extract("03/04", locale="en_CA").reason is Reason.UNKNOWN_DATE_ORDER
+    assert not extract("03/04", locale="en_GB").ambiguous
+    assert not extract("03/04", locale="en_US").ambiguous
+
+
+@pytest.mark.parametrize(
+    ("text", "summary"),
+    [
+        ("remind me to pay rent on the 1st", "Pay rent"),
+        (
+            "Can you remind me tomorrow at 3 to call Dana about the lease?",
+            "Call Dana about the lease",
+        ),
+        ("Tue 10 Jan about 14.45 remind me to send the slides", "Send the slides"),
+        ("ping me over the weekend re the boiler", "The boiler"),
+        (
+            "Hi Sam,\n\nPlease remind me on Friday to book the venue.\n\nThanks,\nLeah",
+            "Book the venue",
+        ),
+        ("call the vet tmrw at 4, remind me", "Call the vet"),
+    ],
+)
+def test_summaries_keep_the_action_and_its_object(text: str, summary: str) -> None:
+    result = EXTRACTOR.extract(ExtractRequest(text, REFERENCE, LONDON, "en_GB"))
+    assert result.summary == summary
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "thanks, got it!",
+        "the invoice was paid on 3/12, here's the receipt",
+        "cancel that reminder about the dentist",
+        "no need to remind me about Friday, it's sorted",
+        "Flight landed at 6.40, home by 8",
+        "who's bringing the chips saturday?",
+    ],
+)
+def test_messages_that_ask_for_nothing_get_nothing(text: str) -> None:
+    result = EXTRACTOR.extract(ExtractRequest(text, REFERENCE, LONDON, "en_GB"))
+    assert not result.wants_follow_up and result.due is None and not result.ambiguous
