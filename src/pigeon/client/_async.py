@@ -9,7 +9,7 @@ import httpx
 
 from pigeon.client._accounts import Audit, Channels, Devices, Keys, Workspaces
 from pigeon.client._engine import DeadLetters, Inbound, Jobs, StatsGroup
-from pigeon.client._extract import Extraction
+from pigeon.client._extract import ExtractGroup
 from pigeon.client._gateway import Gateway
 from pigeon.client._messages import Messages, Recurrences
 from pigeon.client._outreach import Batches, Contacts, OptOut, Throttle
@@ -80,7 +80,7 @@ class AsyncClient:
         self.dead_letters: DeadLetters[Async] = DeadLetters(send)
         self.stats: StatsGroup[Async] = StatsGroup(send)
         self.gateway: Gateway[Async] = Gateway(send)
-        extraction: Extraction[Async] = Extraction(send)
+        extraction: ExtractGroup[Async] = ExtractGroup(send)
         self.extract = extraction.extract  # client.extract(text, reference=, zone=, locale=)
 
     async def paginate(

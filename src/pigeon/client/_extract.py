@@ -38,7 +38,7 @@ def extract_text(
     return Call("POST", "/v1/extract", json=body, repeatable=True)
 
 
-class Extraction(Group[M]):
+class ExtractGroup(Group[M]):
     """/v1/extract; the clients offer its one endpoint as `client.extract`."""
 
     extract = endpoint(extract_text)

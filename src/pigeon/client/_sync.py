@@ -9,7 +9,7 @@ import httpx
 
 from pigeon.client._accounts import Audit, Channels, Devices, Keys, Workspaces
 from pigeon.client._engine import DeadLetters, Inbound, Jobs, StatsGroup
-from pigeon.client._extract import Extraction
+from pigeon.client._extract import ExtractGroup
 from pigeon.client._gateway import Gateway
 from pigeon.client._messages import Messages, Recurrences
 from pigeon.client._outreach import Batches, Contacts, OptOut, Throttle
@@ -80,7 +80,7 @@ class Client:
         self.dead_letters: DeadLetters[Sync] = DeadLetters(send)
         self.stats: StatsGroup[Sync] = StatsGroup(send)
         self.gateway: Gateway[Sync] = Gateway(send)
-        extraction: Extraction[Sync] = Extraction(send)
+        extraction: ExtractGroup[Sync] = ExtractGroup(send)
         self.extract = extraction.extract  # client.extract(text, reference=, zone=, locale=)
 
     def paginate(
