@@ -33,11 +33,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(1, str(ROOT))  # tests.corpora.score
 
+from tests.corpora import score  # noqa: E402
+
 from pigeon.extract import grammar  # noqa: E402
 from pigeon.extract.protocols import ExtractRequest  # noqa: E402
 from pigeon.extract.resolve import resolve_phrase  # noqa: E402
 from pigeon.extract.rules import RuleBasedExtractor  # noqa: E402
-from tests.corpora import score  # noqa: E402
 
 
 def corpora_dir() -> Path:

@@ -239,6 +239,10 @@ def _vague(
             Reason.VAGUE_PERIOD,
             f"When {mention.text.strip()} should I remind you: which day, and what time?",
         )
+    if resolved.grain == Grain.DAY and resolved.start.date() == local.date():
+        before = request.text[: mention.span[0]][-12:]
+        if re.search(r"\b(?:later|sometime|some time)\s*$", before, re.IGNORECASE):
+            return Ask(Reason.VAGUE_TIME, "What time today should I remind you?")  # later today
     if re.search(r"\bjust now\b", request.text, re.IGNORECASE) and resolved.label == "fixed":
         return Ask(Reason.VAGUE_TIME, "When should I remind you: which day, and what time?")
     return None

@@ -1107,6 +1107,8 @@ _RANGE_WORD = re.compile(
 def b_interval(m: re.Match[str], p: Parser) -> Expr | None:
     """Try every range word as the split point: "2015-03-28/2015-03-29" has several dashes."""
     text = m["x"]
+    if text.startswith(("at ", "@ ")):
+        return None  # "at 5 to 6" is one time: five to six
     for sep in _RANGE_WORD.finditer(text):
         left, right = text[: sep.start()], text[sep.end() :]
         if not left or not right or _joins_a_date(text, sep):
@@ -1365,6 +1367,27 @@ def _beside(x: Expr, after: bool, accept: Callable[[date, Ctx], bool]) -> Expr:
     return ex.Derived(fn, Grain.DAY, "date")
 
 
+def b_week_on(m: re.Match[str], p: Parser) -> Expr | None:
+    """ "a week on Tuesday", "Tuesday week": seven days after the day named."""
+    x = p.parse(m["x"])
+    if x is None or x.latent or x.grain != Grain.DAY:
+        return None
+    days = 14 if m["u"] == "fortnight" else 7
+
+    def fn(ctx: Ctx) -> Span | None:
+        span = ex.first(x, ctx)
+        return None if span is None else ex.day_span(span.start.date() + timedelta(days=days))
+
+    return ex.Derived(fn, Grain.DAY, "date")
+
+
+def b_this_time(m: re.Match[str], p: Parser) -> Expr:
+    """ "this time next week": now, a day, a week or a month on."""
+    which = m["w"] or m["w2"]
+    unit = {"tomorrow": Grain.DAY, "next week": Grain.WEEK, "next month": Grain.MONTH}[which]
+    return ex.Shift(Duration(1, unit), grain=Grain.MINUTE)
+
+
 def _named_day(p: Parser, text: str) -> Expr | None:
     x = p.parse(text)
     if x is None or x.latent or x.kind not in _DATEISH or x.grain > Grain.MONTH:
@@ -1505,7 +1528,7 @@ RULES: list[tuple[str, Builder]] = [
     (r"asap|as soon as possible|a\.s\.a\.p", b_asap),
     (
         r"(?:the )?(?:eod|cob|eob|end of (?:the )?(?:business )?day"
-        r"|close of (?:the )?business(?: day)?|end of business)",
+        r"|close of (?:the )?business(?: day)?|end of business|(?:close|end) of play|cop|eop)",
         b_eod,
     ),
     (rf"(?P<d>{DOW})", b_dow),
@@ -1595,6 +1618,14 @@ RULES: list[tuple[str, Builder]] = [
     (r"the (?P<u>month|year|quarter)", lambda m, p: ex.Cycle(UNITS[m["u"]], 0)),
     (r"(?P<s>summer|winter|spring|fall|autumn)(?:time)?", b_season),
     (rf"(?:the )?(?P<h>{_HOLIDAY})(?:'s)?(?: day)?", b_holiday),
+    # "a week on Tuesday", "tuesday week", "this time next week"
+    (r"(?:a|one) (?P<u>week|fortnight) (?:on|from|after) (?P<x>.+)", b_week_on),
+    (rf"(?P<x>{DOW}) (?P<u>week|fortnight)", b_week_on),
+    (
+        r"(?:this|the same|same) time (?P<w>next week|tomorrow|next month)"
+        r"|(?P<w2>tomorrow|next week) (?:at )?(?:this|the same|same) time",
+        b_this_time,
+    ),
     # days counted from a named day: "the day after boxing day", "the Monday after Labor
     # Day", "the first working day after Golden Week"
     (r"(?:the )?day (?P<w>after|before) (?P<x>.+)", b_day_beside),

@@ -98,7 +98,7 @@ _KEYWORDS = {
     "and", "to", "-", "through", "thru", "sometime", "anytime", "approximately", "lunchtime",
     "ish", "h", "hrs", "approx", "ca", "circa", "+", "out", "fortnight", "couple", "few",
     "post", "ahead", "advance", "run-up", "wknd", "financial", "fiscal", "tax", "fy", "work",
-    "eve", "evo", "eoq",
+    "eve", "evo", "eoq", "play", "cop", "eop",
 }  # fmt: skip
 _VOCAB = (
     set(MONTHS) | set(WEEKDAYS) | set(NUMBER_WORDS) | set(ORDINAL_WORDS) | set(UNITS)

@@ -21,6 +21,7 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from pigeon.extract import asking, intent
+from pigeon.extract import expr as ex
 from pigeon.extract.holiday_rules import is_business_day
 from pigeon.extract.protocols import (
     REASON_TEXT,
@@ -120,7 +121,7 @@ def _due(
     label = resolved.label
     if label.startswith("deadline"):
         return _deadline(resolved, request)
-    if label.startswith(("edge:end", "edge:late")):
+    if label.startswith(("edge:end", "edge:late", "open:before:edge:end")):
         return _period_end(resolved.end, request), Grain.MINUTE
     if label == "weekend":  # "over the weekend": Saturday morning
         saturday = resolved.start + timedelta(days=(5 - resolved.start.weekday()) % 7)
@@ -130,6 +131,9 @@ def _due(
     preferred = _pod_hour(label, hours)
     if preferred is not None:
         due = _at(resolved.start, preferred, zone)
+        if due < received and isinstance(resolved.expr, ex.DailyRange):
+            # "in the morning" said at 11:20, no day named: tomorrow's
+            return _at(resolved.start + timedelta(days=1), preferred, zone), Grain.MINUTE
         return (
             max(due, received) if resolved.start <= _local(received, zone) else due
         ), Grain.MINUTE

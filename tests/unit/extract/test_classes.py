@@ -180,10 +180,23 @@ def test_holiday_arithmetic(text: str, locale: str, expected: str) -> None:
         ("3pm PT tomorrow", "Thu 05 Jan 2017 23:00"),
         ("5pm New York time", "Wed 04 Jan 2017 22:00"),
         ("9am CET friday", "Fri 06 Jan 2017 08:00"),
+        ("by close of play thursday", "Thu 05 Jan 2017 17:00"),
+        ("at 5 to 6", "Wed 04 Jan 2017 17:55"),  # one time, not a range from 5 to 6
+        ("a week on Tuesday", "Tue 17 Jan 2017 09:00"),
+        ("friday week at 2pm", "Fri 13 Jan 2017 14:00"),
+        ("this time next week", "Wed 11 Jan 2017 10:15"),
+        ("just before the end of the month", "Tue 31 Jan 2017 17:00"),
     ],
 )
 def test_business_conventions(text: str, expected: str) -> None:
     assert due(text) == expected
+
+
+def test_a_part_of_day_already_gone_means_the_next_one() -> None:
+    """Said at 11:20 with no day named, "in the morning" is tomorrow morning."""
+    at = datetime(2017, 1, 4, 11, 20, tzinfo=LONDON)
+    assert due("in the morning", at=at) == "Thu 05 Jan 2017 09:00"
+    assert due("this afternoon", at=at) == "Wed 04 Jan 2017 14:00"
 
 
 def test_a_named_zone_follows_its_own_daylight_saving() -> None:
@@ -202,6 +215,7 @@ def test_a_named_zone_follows_its_own_daylight_saving() -> None:
         ("the 31st", datetime(2017, 4, 10, 9, 0, tzinfo=LONDON), Reason.NONEXISTENT_DATE),
         ("on 31 April", REFERENCE, Reason.NONEXISTENT_DATE),
         ("tomorrow at 7", REFERENCE, Reason.AM_PM),
+        ("later today", REFERENCE, Reason.VAGUE_TIME),
         ("next thursday", REFERENCE, Reason.WEEKDAY_THIS_OR_NEXT),  # said on a Wednesday
         ("friday the 12th", REFERENCE, Reason.WEEKDAY_DATE_CONFLICT),  # 12 Jan is a Thursday
     ],
