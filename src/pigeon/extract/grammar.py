@@ -490,11 +490,30 @@ def combine(a: Expr, b: Expr) -> Expr | None:
         return None
     if a.kind == b.kind and a.kind in {"dow", "month", "year", "holiday", "fixed", "shift", "time"}:
         return None
+    for day, date in ((a, b), (b, a)):
+        clock = getattr(date, "clock_reading", None)
+        if day.kind == "dow" and clock is not None:
+            return _weekday_date_or_clock(day, date, clock)
     if isinstance(a, ex.Shift) and not isinstance(b, ex.Shift):
         return _from_anchor(b, a)
     if isinstance(b, ex.Shift):
         return _from_anchor(a, b)
     return ex.Intersect(a, b)
+
+
+def _weekday_date_or_clock(day: Expr, date: Expr, clock: Expr) -> Expr:
+    """ "Friday 13.07" is the Friday that is 13 July; "13.05 on Tuesday", when no Tuesday
+    is 13 May within two years, is five past one on Tuesday."""
+    as_date = ex.Intersect(day, date)
+    as_clock = ex.Intersect(day, unlatent(clock))
+
+    def fn(ctx: Ctx) -> Span | None:
+        span = ex.first(as_date, ctx)
+        if span is not None and timedelta(days=-1) < span.start - ctx.ref <= timedelta(days=731):
+            return span
+        return ex.first(as_clock, ctx)
+
+    return ex.Derived(fn, Grain.DAY, "date")
 
 
 def _regroup(a: Expr, b: Expr) -> Expr | None:
@@ -684,7 +703,11 @@ def b_dot(m: re.Match[str], p: Parser) -> Expr | None:
     trailing "h" says so; otherwise the day-month (or month-day) date it spells."""
     hour, minute = int(m["h"]), int(m["mi"])
     if not (m["w"] or m["suffix"] or minute == 0 or minute > 12):
-        return _numeric_date(p, hour, minute, None)
+        date = _numeric_date(p, hour, minute, None)
+        if date is not None and hour <= 23:
+            # kept for a weekday that no such date falls on: "13.05 on Tuesday"
+            date.clock_reading = time_of_day(hour, minute, ambiguous=not m["h"].startswith("0"))  # type: ignore[attr-defined]
+        return date
     if hour > 23 or minute > 59:
         return None
     # "07.30" and "19.35" are 24-hour; "4.30" may be either, as "4:30" may.

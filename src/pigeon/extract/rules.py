@@ -147,10 +147,17 @@ def _due(
         return max(_at(day, hours.morning, zone), received), Grain.MINUTE
     if label.startswith("open:before"):
         return max(start - _BEFORE_MARGIN, received), Grain.MINUTE
+    shift = resolved.expr
+    if isinstance(shift, ex.Shift) and shift.anchor is None and resolved.grain == Grain.HOUR:
+        # "in 3 days", "in 2 weeks 3 days": the same time of day, not the hour's start
+        moved = ex.shift_from(_local(received, zone), shift.duration, shift.sign, zone)
+        return localize(moved, zone), Grain.MINUTE
     if resolved.grain <= Grain.HOUR or label.startswith("open"):
         return start, resolved.grain
     if resolved.start <= _local(received, zone) < resolved.end:
-        return received, Grain.MINUTE  # "today", "this week": still running, so now
+        if resolved.grain == Grain.DAY:  # "today", "21.7" said at 00:25: that morning
+            return max(_at(resolved.start, hours.morning, zone), received), Grain.MINUTE
+        return received, Grain.MINUTE  # "this week": still running, so now
     return _at(resolved.start, hours.morning, zone), Grain.MINUTE
 
 

@@ -96,7 +96,7 @@ def test_a_part_of_day_beside_a_date(text: str, expected: str) -> None:
         ("20 minutes out", "Wed 04 Jan 2017 10:35"),
         ("now + 25 min", "Wed 04 Jan 2017 10:40"),
         ("in an hour and 20 minutes", "Wed 04 Jan 2017 11:35"),
-        ("in a fortnight", "Wed 18 Jan 2017 10:00"),
+        ("in a fortnight", "Wed 18 Jan 2017 10:15"),
         ("3 days from now at 9", "Sat 07 Jan 2017 09:00"),
     ],
 )
