@@ -60,7 +60,10 @@ def label_of(e: ex.Expr) -> str:
 def resolve_expr(
     e: ex.Expr, ref: datetime, zone: tzinfo, locale: str, *, business: bool = False
 ) -> Resolved | None:
-    span = ex.first(e, ex.Ctx(ref, zone, locale, business))
+    try:
+        span = ex.first(e, ex.Ctx(ref, zone, locale, business))
+    except (ValueError, OverflowError):  # "in 99999 years": past the last representable year
+        return None
     if span is None:
         return None
     interval = isinstance(

@@ -60,7 +60,10 @@ class RuleBasedExtractor:
         if question is not None:
             return _ask(base, question.reason, question.question)
         assert primary is not None  # ask_for asks when there is nothing to schedule
-        due, grain = _due(primary[0], primary[1], request)
+        try:
+            due, grain = _due(primary[0], primary[1], request)
+        except (ValueError, OverflowError):  # the due time falls past the year 9999
+            return _ask(base, Reason.NO_TIME, "That is too far ahead. When should I remind you?")
         if due < received:
             return _ask(
                 base,

@@ -96,3 +96,32 @@ def test_tomorrow_across_dst_keeps_the_wall_clock() -> None:
     result = EXTRACTOR.extract(ExtractRequest("call Ann tomorrow at 3pm", received, zone))
     assert result.due is not None
     assert result.due.isoformat() == "2024-03-31T15:00:00+01:00"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(1, 10**22),
+    UNITS,
+    st.sampled_from(["remind me in {n} {unit}", "in {n} {unit} 5 days", "{n} {unit} from now"]),
+    MOMENTS,
+    ZONES,
+)
+def test_an_amount_past_the_calendar_never_raises(
+    n: int, unit: str, template: str, moment: datetime, zone_name: str
+) -> None:
+    zone = ZoneInfo(zone_name)
+    received = localize(moment, zone)
+    result = EXTRACTOR.extract(ExtractRequest(template.format(n=n, unit=unit), received, zone))
+    if result.due is not None:
+        assert result.due >= received
+    else:
+        assert result.ambiguous or not result.wants_follow_up
+
+
+def test_a_time_past_the_year_9999_is_asked_for_not_raised() -> None:
+    zone = ZoneInfo("Europe/London")
+    received = datetime(2017, 1, 4, 10, 15, tzinfo=zone)
+    for text in ("remind me in 99999 years", "in 8000 years 5 days", "in 10000000000000000000000 days"):
+        result = EXTRACTOR.extract(ExtractRequest(text, received, zone))
+        assert result.due is None
+        assert result.ambiguous or not result.wants_follow_up
