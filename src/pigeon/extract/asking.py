@@ -9,6 +9,7 @@ or a vague time ("in a bit"). A clear request is never asked about.
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -183,6 +184,10 @@ def _which_week(
     return None
 
 
+_TOWARDS = re.compile(r"\btowards?\s*$", re.IGNORECASE)
+_ORDINAL_ONLY = re.compile(r"\d{1,2}(?:st|nd|rd|th)", re.IGNORECASE)
+
+
 def _conflict(
     request: ExtractRequest, mention: TimeMention, resolved: Resolved, local: datetime
 ) -> Ask | None:
@@ -195,16 +200,18 @@ def _conflict(
     if not re.search(r"\d", bare):
         return None  # only a weekday and a time of day ("EOD monday"): nothing to conflict
     parsed = grammar.parse(bare, request.locale)
+    if parsed is None and _ORDINAL_ONLY.fullmatch(bare):
+        parsed = grammar.parse(f"the {bare}", request.locale)  # "thursday 13th"
     if parsed is None or parsed.kind == "time":
         return None
     alone = resolve_expr(parsed, local, request.zone, request.locale, business=True)
     if alone is None or alone.grain > Grain.DAY or alone.start.date() == resolved.start.date():
         return None
-    named = words[0]["w"]
+    named = calendar.day_name[WEEKDAYS[words[0]["w"].lower()]]
     said = alone.start.date()
     return Ask(
         Reason.WEEKDAY_DATE_CONFLICT,
-        f"{_day(said)} is not a {named.capitalize()}. Do you mean {_day(said)} or "
+        f"{_day(said)} is not a {named}. Do you mean {_day(said)} or "
         f"{_day(resolved.start.date())}?",
     )
 
@@ -226,6 +233,14 @@ def _vague(
     request: ExtractRequest, mention: TimeMention, resolved: Resolved, local: datetime
 ) -> Ask | None:
     label = resolved.label
+    before = request.text[: mention.span[0]][-12:]
+    long = resolved.end - resolved.start > timedelta(days=7)
+    if label.startswith("edge:") and long and _TOWARDS.search(before):
+        # "towards the end of the year": some day near the end, not the end itself
+        return Ask(
+            Reason.VAGUE_PERIOD,
+            f"When towards {mention.text.strip()} should I remind you: which day, and what time?",
+        )
     if label.startswith(("edge:end", "edge:late", "deadline", "open")):
         return None
     period = (
@@ -239,10 +254,9 @@ def _vague(
             Reason.VAGUE_PERIOD,
             f"When {mention.text.strip()} should I remind you: which day, and what time?",
         )
-    if resolved.grain == Grain.DAY and resolved.start.date() == local.date():
-        before = request.text[: mention.span[0]][-12:]
-        if re.search(r"\b(?:later|sometime|some time)\s*$", before, re.IGNORECASE):
-            return Ask(Reason.VAGUE_TIME, "What time today should I remind you?")  # later today
+    today = resolved.grain == Grain.DAY and resolved.start.date() == local.date()
+    if today and re.search(r"\b(?:later|sometime|some time)\s*$", before, re.IGNORECASE):
+        return Ask(Reason.VAGUE_TIME, "What time today should I remind you?")  # later today
     if re.search(r"\bjust now\b", request.text, re.IGNORECASE) and resolved.label == "fixed":
         return Ask(Reason.VAGUE_TIME, "When should I remind you: which day, and what time?")
     return None

@@ -490,10 +490,10 @@ def combine(a: Expr, b: Expr) -> Expr | None:
         return None
     if a.kind == b.kind and a.kind in {"dow", "month", "year", "holiday", "fixed", "shift", "time"}:
         return None
-    for day, date in ((a, b), (b, a)):
-        clock = getattr(date, "clock_reading", None)
+    for day, dated in ((a, b), (b, a)):
+        clock = getattr(dated, "clock_reading", None)
         if day.kind == "dow" and clock is not None:
-            return _weekday_date_or_clock(day, date, clock)
+            return _weekday_date_or_clock(day, dated, clock)
     if isinstance(a, ex.Shift) and not isinstance(b, ex.Shift):
         return _from_anchor(b, a)
     if isinstance(b, ex.Shift):
@@ -1031,6 +1031,26 @@ def b_upcoming_n(m: re.Match[str], p: Parser) -> Expr | None:
     return ex.Cycle(u, int(n))
 
 
+_WORKING_DAY = re.compile(r"(?:working|business|work) ?days?")
+
+
+class BusinessDays(ex.Every):
+    """Every working day where the sender is: weekends and public holidays left out."""
+
+    def __init__(self) -> None:
+        super().__init__(Grain.DAY)
+
+    def future(self, ctx: Ctx) -> Iterator[Span]:
+        return (span for span in super().future(ctx) if _is_working(span, ctx))
+
+    def past(self, ctx: Ctx) -> Iterator[Span]:
+        return (span for span in super().past(ctx) if _is_working(span, ctx))
+
+
+def _is_working(span: Span, ctx: Ctx) -> bool:
+    return is_business_day(span.start.date(), ctx.locale, getattr(ctx.zone, "key", None))
+
+
 def b_nth_of(m: re.Match[str], p: Parser) -> Expr | None:
     within = p.parse(m["y"])
     if within is None or (within.latent and within.kind not in {"year", "month"}):
@@ -1040,6 +1060,8 @@ def b_nth_of(m: re.Match[str], p: Parser) -> Expr | None:
         item_text, UNITS.get(item_text)
     )
     item: Expr | None = ex.Every(unit) if unit is not None else p.parse(item_text)
+    if _WORKING_DAY.fullmatch(item_text):
+        item = BusinessDays()  # "the first working day of next month"
     if item is None:
         return None
     if m["last"]:
@@ -1224,14 +1246,29 @@ def b_for_duration(m: re.Match[str], p: Parser) -> Expr | None:
     return Interval(a, ex.Shift(duration, anchor=a, grain=min(a.grain, duration.unit)))
 
 
+_LUNCH_THEN = re.compile(r"(?:after|post)[ -]lunch,? (?P<rest>.+)")
+
+
+def _after_lunch_on(rest: str, p: Parser) -> Expr | None:
+    """ "after lunch on Thursday" is Thursday's early afternoon, not a time after
+    Thursday's lunch began."""
+    pod, day = p.parse("after lunch"), p.parse(rest)
+    if pod is None or day is None:
+        return None
+    return combine(pod, day)
+
+
 def b_open(side: str) -> Builder:
     def build(m: re.Match[str], p: Parser) -> Expr | None:
+        lunch = _LUNCH_THEN.fullmatch(m.group(0))
+        if side == "after" and lunch is not None:
+            return _after_lunch_on(lunch["rest"], p)
         x = p.parse(m["x"])
         if x is None:
             duration = parse_duration(m["x"]) if side == "after" else None
             if duration is None:
                 return None
-            x = ex.Shift(duration)
+            return ex.Shift(duration)  # "after 2 weeks" is said for "in 2 weeks"
         if isinstance(x, Interval | Open | Until) or (x.latent and x.kind not in {"year", "time"}):
             return None
         return Open(unlatent(x), side)
@@ -1633,6 +1670,7 @@ RULES: list[tuple[str, Builder]] = [
         r"(?:financial|fiscal|tax|fin) year|(?P<fy>fy)",
         b_fiscal_year,
     ),
+    (r"(?:the )?eofy", lambda m, p: p.parse("the end of the financial year")),
     (
         r"(?:the )?(?:next|following) (?:working|business|work) ?day"
         r"|(?:the )?(?:first|1st) (?:working|business|work) ?day (?:after|from) (?:today|now)",

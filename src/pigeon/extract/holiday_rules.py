@@ -706,6 +706,11 @@ HOLIDAYS: dict[str, Rule] = {
     ),
     "shivaji jayanti": (("shivaji jayanti",), fixed(2, 19), {}),
     "anzac day": (("anzac day",), fixed(4, 25), {}),
+    "melbourne cup day": (
+        ("melbourne cup day", "melbourne cup", "cup day"),
+        nth_weekday(11, 1, 1),
+        {},
+    ),
     "reconciliation day": (
         ("reconciliation day",),
         monday_on_or_after(5, 27),

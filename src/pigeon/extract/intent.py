@@ -41,6 +41,12 @@ _DECLINED = re.compile(
     r"\b(?:remind(?:er)?|nudge|ping|that|it)\b",
     re.IGNORECASE,
 )
+# "thanks for the reminder": a reminder mentioned, not one asked for
+_THANKED = re.compile(
+    r"\b(?:thanks|thank you|thx|ty|cheers|ta)\s+(?:\w+\s+){0,2}?for\s+(?:the|your|that|this)\s+"
+    r"(?:\w+\s+)?$",
+    re.IGNORECASE,
+)
 _NEGATED = re.compile(r"(?:\bnot|n't|\bno)\s*(?:\w+\s+)?$", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\n")
 
@@ -51,12 +57,19 @@ def wants_follow_up(text: str, mentions: list[TimeMention]) -> bool:
     field or `pigeon send --at` gives it)."""
     if _DECLINED.search(text):
         return False
-    if _REQUEST.search(text):
+    if _request_cue(text) is not None:
         return True
     rest = _without(text, mentions)
     if _INSTRUCTION.search(rest):  # "call Ann", "after lunch talk to Jim"
         return True
     return bool(mentions) and len(re.findall(r"\w+", rest)) <= 1
+
+
+def _request_cue(text: str) -> re.Match[str] | None:
+    for cue in _REQUEST.finditer(text):
+        if not _THANKED.search(text[: cue.start()][-40:]):
+            return cue
+    return None
 
 
 def _without(text: str, mentions: list[TimeMention]) -> str:
@@ -78,7 +91,7 @@ def choose(
     live = [pair for pair in found if not _NEGATED.search(text[: pair[0].span[0]][-12:])]
     upcoming = [pair for pair in live if pair[0].end is None or pair[0].end > received_at]
     pool = upcoming or live or found
-    cue = _REQUEST.search(text)
+    cue = _request_cue(text)
     if cue is not None:
         sentence = _sentence_around(text, cue.start())
         near = [pair for pair in pool if sentence[0] <= pair[0].span[0] < sentence[1]]

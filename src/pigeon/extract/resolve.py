@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from pigeon.extract import expr as ex
@@ -20,6 +20,7 @@ from pigeon.extract.lexicon import (
     NUMBER_WORDS,
     ORDINAL_WORDS,
     REGION_ZONES,
+    TOMORROW_WORDS,
     UNITS,
     WEEKDAYS,
     ZONES,
@@ -28,7 +29,7 @@ from pigeon.extract.protocols import Grain, TimeMention
 from pigeon.extract.timemath import localize
 
 if TYPE_CHECKING:
-    from datetime import datetime, tzinfo
+    from datetime import tzinfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,12 +97,12 @@ _KEYWORDS = {
     "eob", "eom", "eoy", "eow", "bom", "boy", "end", "beginning", "start", "early", "mid", "late",
     "asap", "the", "first", "weekend", "week-end", "wkend", "summer", "winter", "spring", "fall",
     "autumn", "quarter", "qtr", "half", "ago", "hence", "later", "am", "pm", "a.m.", "p.m.", "day",
-    "rest", "all", "close", "around", "about", "@", "thing", "business", "working", "season",
+    "a.m", "p.m", "rest", "all", "close", "around", "about", "@", "thing", "business", "working",
     "o'clock", "oclock", "ides", "christmas", "xmas", "easter", "closest", "a", "an", "of", "for",
     "and", "to", "-", "through", "thru", "sometime", "anytime", "approximately", "lunchtime",
     "ish", "h", "hrs", "approx", "ca", "circa", "+", "out", "fortnight", "couple", "few",
     "post", "ahead", "advance", "run-up", "wknd", "financial", "fiscal", "tax", "fy", "work",
-    "eve", "evo", "eoq", "play", "cop", "eop",
+    "eve", "evo", "eoq", "play", "cop", "eop", "eofy", "season",
 }  # fmt: skip
 _VOCAB = (
     set(MONTHS) | set(WEEKDAYS) | set(NUMBER_WORDS) | set(ORDINAL_WORDS) | set(UNITS)
@@ -115,12 +116,13 @@ _MAX_WORDS = 9
 
 
 _NUMERIC = re.compile(r"(?:\d|q\d)[\w:./\-'\"]*")
+_TOMORROW = re.compile(TOMORROW_WORDS)  # every spelling: "tmoro", "tomorow", "2moro"
 
 
 def _timeish(token: str) -> bool:
     """Could this token be part of a time? Cheap, so only likely windows get parsed."""
     word = token.lower().rstrip(".':").lstrip("'")
-    if _NUMERIC.fullmatch(word):
+    if _NUMERIC.fullmatch(word) or _TOMORROW.fullmatch(word):
         return True
     return word in _VOCAB or word.rstrip("s") in _VOCAB
 
@@ -225,12 +227,29 @@ def find_mentions(
     """Every time mention in `text`, resolved at `received_at` (aware) in `zone`; with
     `business`, a 12-hour time without am/pm is read in business hours."""
     ref = received_at.astimezone(zone).replace(tzinfo=None)
-    out = []
-    for found in _joined(text, find_expressions(text, locale), ref, zone, locale, business):
-        resolved = resolve_expr(found.expr, ref, zone, locale, business=business)
+    out: list[tuple[TimeMention, Resolved]] = []
+    for item in _joined(text, find_expressions(text, locale), ref, zone, locale, business):
+        found, found_ref = _on_that_day(text, item, [r for _, r in out]) or (item, ref)
+        resolved = resolve_expr(found.expr, found_ref, zone, locale, business=business)
         if resolved is not None:
             out.append((to_mention(found, resolved, zone), resolved))
     return out
+
+
+_THAT = re.compile(r"\b(?:that|that same|the same)\s+$", re.IGNORECASE)
+
+
+def _on_that_day(text: str, found: Found, earlier: list[Resolved]) -> tuple[Found, datetime] | None:
+    """ "Tuesday, November 3 at 2:15pm ... that morning at 8:30": a time of day said of
+    the day named before it, found from that day's midnight."""
+    that = _THAT.search(text[: found.span[0]][-12:])
+    days = [r for r in earlier if r.grain <= Grain.DAY]
+    label = label_of(found.expr)
+    if that is None or not days or not (label.startswith("pod:") or found.expr.kind == "time"):
+        return None
+    start = found.span[0] - len(that.group(0))
+    day = datetime.combine(days[-1].start.date(), datetime.min.time())
+    return Found(text[start : found.span[1]], (start, found.span[1]), found.expr), day
 
 
 # What may stand between a date and its time: "Monday 6 April (Easter Monday) at 3pm",

@@ -26,6 +26,8 @@ _REQUEST = re.compile(
     r"hey |ok |so )*"
     r"(?:remind(?:er)?s? (?:me )?(?:again )?(?:to |about |of |that |re:? |regarding |for )?|"
     r"rmd me (?:to )?|rmnd me (?:to )?|ping me (?:to |about |re:? )?|nudge me (?:to |about )?|"
+    r"(?:put in|set up|add|create|schedule|book) (?:a |an )?(?:follow[- ]?up|reminder)"
+    r"(?: for me)?\s*(?:to |for |about |on )?|"
     r"set (?:me )?(?:a |an )?(?:reminder|alarm|alert)\b(?: for me)?\s*"
     r"(?:to |for |so i remember to )?|"
     r"don'?t let me forget (?:to |about )?|do not let me forget (?:to |about )?|"
@@ -35,7 +37,8 @@ _REQUEST = re.compile(
 )
 _FILLER = re.compile(
     r"^(?:(?:hey|hi|hello|ok|okay|so|please|pls|plz|can you|could you|would you|will you|"
-    r"kindly|just|also|and|then|me|to|for|re:?|about|over|during|on|at|in|by|at some point|"
+    r"kindly|just|also|and|then|me|to|for|re:?|about|towards?|over|during|on|at|in|by|"
+    r"at some point|"
     r"some ?point|sometime|"
     r"some time|so i remember to|so i don'?t forget to|i remember to|i don'?t forget to|"
     r"i need to|i have to|i must|we should|i should|we need to)[,]?\s+)*",
@@ -47,7 +50,8 @@ _DRAFT = re.compile(
     re.IGNORECASE,
 )
 _DANGLING = re.compile(
-    r"(?:\s+\b(?:on|at|by|in|for|from|until|till|before|after|around|about|the|and|or|to|next|"
+    r"(?:\s+\b(?:on|at|by|in|for|from|until|till|before|after|around|about|towards?|the|and|"
+    r"or|to|next|"
     r"this|sometime|remind me|please|thanks|re)\b)+\s*$|^\s*(?:\b(?:on|at|by|in|for|and|to)\b\s+)+",
     re.IGNORECASE,
 )

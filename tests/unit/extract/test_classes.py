@@ -131,6 +131,14 @@ def test_period_ends(text: str, expected: str) -> None:
     assert due(text) == expected
 
 
+def test_eofy_is_the_end_of_the_senders_year_of_accounts() -> None:
+    perth = ZoneInfo("Australia/Perth")
+    at = datetime(2017, 6, 8, 9, 0, tzinfo=perth)
+    result = EXTRACTOR.extract(ExtractRequest("remind me by EOFY", at, perth, "en_AU"))
+    assert result.due == datetime(2017, 6, 30, 17, 0, tzinfo=perth)
+    assert due("by EOFY") == "Fri 31 Mar 2017 17:00"  # the UK's financial year
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -164,6 +172,7 @@ def test_the_next_working_day_skips_a_public_holiday_where_the_sender_is() -> No
         ("ahead of Christmas", "en_GB", "Fri 22 Dec 2017 09:00"),  # 24 Dec is a Sunday
         ("the day before Good Friday", "en_GB", "Thu 13 Apr 2017 09:00"),
         ("first working day after Easter Monday", "en_GB", "Tue 18 Apr 2017 09:00"),
+        ("the day after Cup Day", "en_AU", "Wed 08 Nov 2017 09:00"),  # 1st Tuesday of Nov
     ],
 )
 def test_holiday_arithmetic(text: str, locale: str, expected: str) -> None:
@@ -186,6 +195,12 @@ def test_holiday_arithmetic(text: str, locale: str, expected: str) -> None:
         ("friday week at 2pm", "Fri 13 Jan 2017 14:00"),
         ("this time next week", "Wed 11 Jan 2017 10:15"),
         ("just before the end of the month", "Tue 31 Jan 2017 17:00"),
+        ("after lunch on Thursday", "Thu 05 Jan 2017 14:00"),  # not 12:00, as lunch starts
+        ("tmoro", "Thu 05 Jan 2017 09:00"),
+        ("tomorow at 4pm", "Thu 05 Jan 2017 16:00"),
+        ("after 3 days", "Sat 07 Jan 2017 10:15"),  # "after" a span of time: "in"
+        ("the first working day of April", "Mon 03 Apr 2017 09:00"),  # 1 April is a Saturday
+        ("the last business day of December", "Fri 29 Dec 2017 09:00"),
     ],
 )
 def test_business_conventions(text: str, expected: str) -> None:
@@ -197,6 +212,12 @@ def test_a_part_of_day_already_gone_means_the_next_one() -> None:
     at = datetime(2017, 1, 4, 11, 20, tzinfo=LONDON)
     assert due("in the morning", at=at) == "Thu 05 Jan 2017 09:00"
     assert due("this afternoon", at=at) == "Wed 04 Jan 2017 14:00"
+
+
+def test_that_morning_is_the_morning_of_the_day_named_before() -> None:
+    text = "the walkthrough is Tuesday, 10 January at 2:15 p.m. Remind me that morning at 8:30"
+    result = EXTRACTOR.extract(ExtractRequest(text, REFERENCE, LONDON, "en_GB"))
+    assert result.due == datetime(2017, 1, 10, 8, 30, tzinfo=LONDON)
 
 
 def test_a_named_zone_follows_its_own_daylight_saving() -> None:
@@ -218,6 +239,8 @@ def test_a_named_zone_follows_its_own_daylight_saving() -> None:
         ("later today", REFERENCE, Reason.VAGUE_TIME),
         ("next thursday", REFERENCE, Reason.WEEKDAY_THIS_OR_NEXT),  # said on a Wednesday
         ("friday the 12th", REFERENCE, Reason.WEEKDAY_DATE_CONFLICT),  # 12 Jan is a Thursday
+        ("thursday 13th", REFERENCE, Reason.WEEKDAY_DATE_CONFLICT),  # 13 Jan is a Friday
+        ("towards the end of the year", REFERENCE, Reason.VAGUE_PERIOD),
     ],
 )
 def test_asks_when_a_reasonable_person_would(text: str, at: datetime, reason: Reason) -> None:
@@ -265,6 +288,10 @@ def test_the_date_order_is_asked_only_where_the_locale_writes_both() -> None:
             "Book the venue",
         ),
         ("call the vet tmrw at 4, remind me", "Call the vet"),
+        (
+            "Could you put in a follow-up for me to send them the checklist on Friday?",
+            "Send them the checklist",
+        ),
     ],
 )
 def test_summaries_keep_the_action_and_its_object(text: str, summary: str) -> None:
@@ -281,6 +308,8 @@ def test_summaries_keep_the_action_and_its_object(text: str, summary: str) -> No
         "no need to remind me about Friday, it's sorted",
         "Flight landed at 6.40, home by 8",
         "who's bringing the chips saturday?",
+        "Thanks for the reminder - I already paid the invoice on Friday.",
+        "thanks for the reminder about the footy yesterday!",
     ],
 )
 def test_messages_that_ask_for_nothing_get_nothing(text: str) -> None:

@@ -121,7 +121,8 @@ def test_an_amount_past_the_calendar_never_raises(
 def test_a_time_past_the_year_9999_is_asked_for_not_raised() -> None:
     zone = ZoneInfo("Europe/London")
     received = datetime(2017, 1, 4, 10, 15, tzinfo=zone)
-    for text in ("remind me in 99999 years", "in 8000 years 5 days", "in 10000000000000000000000 days"):
+    too_far = ("remind me in 99999 years", "in 8000 years 5 days", f"in {10**22} days")
+    for text in too_far:
         result = EXTRACTOR.extract(ExtractRequest(text, received, zone))
         assert result.due is None
         assert result.ambiguous or not result.wants_follow_up
