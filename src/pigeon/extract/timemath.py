@@ -78,7 +78,12 @@ def localize(naive: datetime, zone: tzinfo) -> datetime:
     aware = naive.replace(tzinfo=zone)
     # In a gap, fold=0 reads the wall time with the offset in force before
     # the change, so the UTC round trip lands just past the gap.
-    return aware.astimezone(UTC).astimezone(zone)
+    instant = aware.astimezone(UTC).astimezone(zone)
+    if naive.fold and instant.replace(tzinfo=None, fold=0) != naive.replace(fold=0):
+        # fold=1 on a time in a gap reads the offset in force after the change and lands an
+        # hour before the gap instead of past it
+        return localize(naive.replace(fold=0), zone)
+    return instant
 
 
 def shift_exact(naive: datetime, zone: tzinfo, delta: timedelta) -> datetime:

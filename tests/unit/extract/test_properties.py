@@ -59,6 +59,7 @@ def test_in_n_units_is_monotonic_in_n(
 @given(MOMENTS, st.sampled_from(["America/New_York", "Europe/London", "Australia/Sydney"]))
 def test_wall_times_become_real_instants(naive: datetime, zone_name: str) -> None:
     zone = ZoneInfo(zone_name)
+    naive = naive.replace(fold=0)  # as text gives it; fold=1 comes only from shift_exact
     aware = localize(naive, zone)
     # A real instant: it survives a round trip through UTC unchanged.
     assert aware.astimezone(UTC).astimezone(zone) == aware
@@ -126,3 +127,10 @@ def test_a_time_past_the_year_9999_is_asked_for_not_raised() -> None:
         result = EXTRACTOR.extract(ExtractRequest(text, received, zone))
         assert result.due is None
         assert result.ambiguous or not result.wants_follow_up
+
+
+def test_a_time_in_a_gap_moves_forward_whatever_its_fold() -> None:
+    zone = ZoneInfo("Australia/Sydney")  # clocks went forward at 02:00 on 31 Oct 2004
+    for fold in (0, 1):
+        aware = localize(datetime(2004, 10, 31, 2, 30, fold=fold), zone)
+        assert aware.isoformat() == "2004-10-31T03:30:00+11:00"
