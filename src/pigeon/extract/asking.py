@@ -202,7 +202,7 @@ def _conflict(
     parsed = grammar.parse(bare, request.locale)
     if parsed is None and _ORDINAL_ONLY.fullmatch(bare):
         parsed = grammar.parse(f"the {bare}", request.locale)  # "thursday 13th"
-    if parsed is None or parsed.kind == "time":
+    if parsed is None or parsed.kind in {"time", "open", "deadline", "interval"}:
         return None
     alone = resolve_expr(parsed, local, request.zone, request.locale, business=True)
     if alone is None or alone.grain > Grain.DAY or alone.start.date() == resolved.start.date():

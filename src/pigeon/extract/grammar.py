@@ -400,9 +400,12 @@ class Parser:
         words = text.split(" ")
         if len(words) < 2 or len(words) > 12:
             return None
+        names = [(m.start(), m.end()) for m in _HOLIDAY_NAME.finditer(text)]
         for i in range(1, len(words)):
             left = " ".join(words[:i]).rstrip(",")
             right = " ".join(words[i:])
+            if any(start < len(left) + 1 < end for start, end in names):
+                continue  # "christmas | eve at 8" would be Christmas evening
             a = self.parse(left)
             if a is None:
                 continue
@@ -480,6 +483,16 @@ def combine(a: Expr, b: Expr) -> Expr | None:
     for eod, day in ((a, b), (b, a)):
         if eod.kind == "eod" and day.kind in _DATEISH and day.grain == Grain.DAY:
             return ex.Intersect(unlatent(day), ex.DailyRange("eod", 17, 18))  # "EOD friday"
+    for day, bound in ((a, b), (b, a)):
+        if isinstance(bound, Until | Open) and day.kind in _DATEISH and day.grain == Grain.DAY:
+            if bound.x.kind == "eod":  # "friday by EOD" is "EOD friday"
+                return ex.Intersect(unlatent(day), ex.DailyRange("eod", 17, 18))
+            inner = combine(day, bound.x)  # "tomorrow by 11", "friday before 3pm"
+            if inner is None:
+                return None
+            if isinstance(bound, Until):
+                return Until(inner, to_end=bound.to_end)
+            return Open(inner, bound.side)
     if a.latent or b.latent:
         return _latent_pair(a, b)
     if isinstance(a, Interval | Open) or isinstance(b, Interval | Open):
@@ -920,6 +933,9 @@ def b_duration_from(sign: int) -> Builder:
             return None  # "3 days from now at 9": the time is said of the day it lands on
         duration = parse_duration(m["d"])
         anchor = p.parse(m["x"])
+        if anchor is None and m["x"].startswith("the "):
+            # "15 mins before the 3pm (call)" is "15 mins before 3pm"
+            return p.parse(m.string[: m.start("x")] + m["x"][4:])
         if duration is None or anchor is None or anchor.latent:
             return None
         return ex.Shift(duration, sign, anchor=anchor)
@@ -1121,6 +1137,9 @@ def b_dom_of(m: re.Match[str], p: Parser) -> Expr | None:
 
 
 def b_possessive(m: re.Match[str], p: Parser) -> Expr | None:
+    at = m.start("x")
+    if any(n.start() < at < n.end() for n in _HOLIDAY_NAME.finditer(m.group(0))):
+        return None  # "new year's eve" is a name, not new year's evening
     a, b = p.parse(m["y"]), p.parse(m["x"])
     if a is None or b is None:
         return None
@@ -1441,6 +1460,16 @@ def b_week_on(m: re.Match[str], p: Parser) -> Expr | None:
     return ex.Derived(fn, Grain.DAY, "date")
 
 
+def b_top_of_the_hour(m: re.Match[str], p: Parser) -> Expr:
+    """ "at the top of the hour": the next hour on the clock."""
+
+    def fn(ctx: Ctx) -> Span:
+        start = ctx.ref.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        return Span(start, start + timedelta(minutes=1), Grain.MINUTE)
+
+    return ex.Derived(fn, Grain.MINUTE, "time")
+
+
 def b_this_time(m: re.Match[str], p: Parser) -> Expr:
     """ "this time next week": now, a day, a week or a month on."""
     which = m["w"] or m["w2"]
@@ -1542,6 +1571,7 @@ def b_first_thing(m: re.Match[str], p: Parser) -> Expr | None:
 
 # ---------------------------------------------------------------- rules
 _HOLIDAY = alternation(HOLIDAY_ALIASES)
+_HOLIDAY_NAME = re.compile(rf"(?:^|(?<= ))(?:{_HOLIDAY})(?= |$)")
 _PREFIX_LIST = sorted(
     ["at", "@", "around", "about", "approximately", "approx", "at about", "at around", "in", "on",
      "on the", "during", "during the", "for", "of", "in the", "sometime", "some time", "anytime",
@@ -1681,7 +1711,9 @@ RULES: list[tuple[str, Builder]] = [
     (rf"(?:the )?(?P<h>{_HOLIDAY})(?:'s)?(?: day)?", b_holiday),
     # "a week on Tuesday", "tuesday week", "this time next week"
     (r"(?:a|one) (?P<u>week|fortnight) (?:on|from|after) (?P<x>.+)", b_week_on),
-    (rf"(?P<x>{DOW}) (?P<u>week|fortnight)", b_week_on),
+    (rf"(?P<x>{DOW}|today|tomorrow) (?P<u>week|fortnight)", b_week_on),
+    (r"(?:the )?top of the (?:next )?hour", b_top_of_the_hour),
+    (r"(?:a|one) (?P<u>week|fortnight) (?P<x>today|tomorrow|on \w+day)", b_week_on),
     (
         r"(?:this|the same|same) time (?P<w>next week|tomorrow|next month)"
         r"|(?P<w2>tomorrow|next week) (?:at )?(?:this|the same|same) time",

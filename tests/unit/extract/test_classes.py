@@ -173,6 +173,9 @@ def test_the_next_working_day_skips_a_public_holiday_where_the_sender_is() -> No
         ("the day before Good Friday", "en_GB", "Thu 13 Apr 2017 09:00"),
         ("first working day after Easter Monday", "en_GB", "Tue 18 Apr 2017 09:00"),
         ("the day after Cup Day", "en_AU", "Wed 08 Nov 2017 09:00"),  # 1st Tuesday of Nov
+        ("christmas eve at 8pm", "en_GB", "Sun 24 Dec 2017 20:00"),  # not Christmas evening
+        ("on New Year's Eve", "en_GB", "Sun 31 Dec 2017 09:00"),
+        ("on australia day", "en_AU", "Thu 26 Jan 2017 09:00"),
     ],
 )
 def test_holiday_arithmetic(text: str, locale: str, expected: str) -> None:
@@ -201,6 +204,12 @@ def test_holiday_arithmetic(text: str, locale: str, expected: str) -> None:
         ("after 3 days", "Sat 07 Jan 2017 10:15"),  # "after" a span of time: "in"
         ("the first working day of April", "Mon 03 Apr 2017 09:00"),  # 1 April is a Saturday
         ("the last business day of December", "Fri 29 Dec 2017 09:00"),
+        ("a week today", "Wed 11 Jan 2017 09:00"),
+        ("at the top of the hour", "Wed 04 Jan 2017 11:00"),
+        ("tomorrow by 11", "Thu 05 Jan 2017 11:00"),  # not 11:00 today
+        ("friday after 2pm", "Fri 06 Jan 2017 14:00"),
+        ("friday by EOD", "Fri 06 Jan 2017 17:00"),
+        ("15 mins before the 3pm call", "Wed 04 Jan 2017 14:45"),
     ],
 )
 def test_business_conventions(text: str, expected: str) -> None:
