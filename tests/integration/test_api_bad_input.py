@@ -344,6 +344,7 @@ CASES: dict[tuple[str, str], list[Bad] | NoInput] = {
         Bad("reference not a time", "reference", json={"text": "x", "reference": "now"}),
         Bad("reference past the calendar", "reference", json={"text": "x", "reference": LATEST}),
         Bad("locale not a locale", "locale", json={"text": "x", "locale": "en GB please"}),
+        Bad("a language pigeon does not read", "locale", json={"text": "x", "locale": "fr_FR"}),
     ],
     ("POST", "/v1/messages/{message_id}/cancel"): [bad_id("message_id")],
     ("POST", "/v1/messages/{message_id}/retry"): [bad_id("message_id")],

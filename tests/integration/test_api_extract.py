@@ -277,6 +277,23 @@ def test_a_time_in_words_is_read_in_the_workspace_zone_by_default(api: InProcess
     assert response.json()["scheduled_for"] == "2030-01-08T15:00:00Z"
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("on 2030-12-25", "2030-12-25T09:00:00Z"),  # one date, not a range at its dashes
+        ("on 25/12/2030 at 4pm", "2030-12-25T16:00:00Z"),  # day-first: 25 is no month
+        ("in 1.5 hours", "2030-01-07T10:30:00Z"),  # an amount, not 1 May
+        ("christmas eve at 8pm", "2030-12-24T20:00:00Z"),
+        ("now", "2030-01-07T09:00:00Z"),
+    ],
+)
+def test_times_in_words_a_new_user_tried(api: InProcessClient, text: str, expected: str) -> None:
+    tenant = workspace_in(api, "Europe/London")  # and the default locale, `en`
+    response = create(api, tenant, scheduled_for_text=text)
+    assert response.status_code == 201, response.text
+    assert response.json()["scheduled_for"] == expected
+
+
 @pytest.mark.parametrize("text", VAGUE)
 def test_a_vague_time_is_asked_back_and_nothing_is_written(
     api: InProcessClient, tenant: Tenant, container: Services, text: str

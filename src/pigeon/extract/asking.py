@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from pigeon.extract import expr as ex
 from pigeon.extract import grammar
-from pigeon.extract.lexicon import MONTHS, TOMORROW_WORDS, WEEKDAYS
+from pigeon.extract.lexicon import MONTHS, TOMORROW_WORDS, UNITS, WEEKDAYS
 from pigeon.extract.protocols import Grain, Reason
 from pigeon.extract.resolve import resolve_expr
 from pigeon.extract.timemath import last_day_of_month
@@ -117,6 +117,8 @@ def _order(
         return None
     for m in _NUMERIC_DATE.finditer(mention.text):
         a, b = int(m.group(1)), int(m.group(2))
+        if _is_amount_or_clock(mention.text, m):
+            continue  # "in 1.5 hours", "at 10.05"
         if 1 <= a <= 12 and 1 <= b <= 12 and a != b:
             first, second = (_month_day(b, a), _month_day(a, b))
             return Ask(
@@ -124,6 +126,18 @@ def _order(
                 f"Do you mean {first} or {second}?",
             )
     return None
+
+
+def _is_amount_or_clock(text: str, m: re.Match[str]) -> bool:
+    following = text[m.end() :].split()
+    unit = following[0].lower().strip(".,") if following else ""
+    if unit in UNITS or unit.rstrip("s") in UNITS:
+        return True
+    dotted = "." in m.group(0) or ":" in m.group(0)
+    return dotted and _CLOCK_CUE.search(text[: m.start()]) is not None
+
+
+_CLOCK_CUE = re.compile(r"\b(?:at|@|by|from|until|till|before|after|around|about)\s*$", re.I)
 
 
 def _month_day(month: int, day: int) -> str:

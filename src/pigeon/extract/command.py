@@ -14,7 +14,13 @@ import click
 from pigeon.clock import SystemClock
 from pigeon.extract.protocols import ExtractRequest
 from pigeon.extract.resolve import resolve_phrase
-from pigeon.extract.settings import ExtractConfigError, ExtractSettings, build_extractor
+from pigeon.extract.settings import (
+    LOCALE_HINT,
+    ExtractConfigError,
+    ExtractSettings,
+    build_extractor,
+    normalize_locale,
+)
 from pigeon.extract.timemath import localize
 
 if TYPE_CHECKING:
@@ -90,7 +96,9 @@ def extract(
     except ExtractConfigError as exc:
         raise click.UsageError(str(exc)) from exc
     extractor = build_extractor(settings)
-    default_locale = locale or settings.locale
+    default_locale = settings.locale
+    if locale is not None:
+        default_locale = normalize_locale(locale) or _bad_locale(locale)
     if batch:
         _batch(extractor, default_locale, neutral, sys.stdin)
         return
@@ -105,22 +113,50 @@ def extract(
     click.echo(json.dumps(render(result), ensure_ascii=False))
 
 
+def _bad_locale(value: str) -> str:
+    raise click.BadParameter(f"{value!r}: expected {LOCALE_HINT}", param_hint="--locale")
+
+
 def _batch(extractor: Extractor, locale: str, neutral: bool, stdin: TextIO) -> None:
     for number, line in enumerate(stdin, start=1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-            zone = ZoneInfo(row.get("tz") or "UTC")
-            moment = datetime.fromisoformat(row["reference"])
-            moment = localize(moment, zone) if moment.tzinfo is None else moment
-            row_locale = row.get("locale") or locale
+            text, moment, zone, row_locale = _read_row(line, locale)
             if neutral:
-                payload = _neutral(row["text"], moment, zone, row_locale)
+                payload = _neutral(text, moment, zone, row_locale)
             else:
-                payload = render(
-                    extractor.extract(ExtractRequest(row["text"], moment, zone, row_locale))
-                )
-        except (ValueError, KeyError, TypeError, ZoneInfoNotFoundError) as exc:
-            payload = {"error": f"line {number}: {type(exc).__name__}: {exc}"}
+                payload = render(extractor.extract(ExtractRequest(text, moment, zone, row_locale)))
+        except ValueError as exc:
+            payload = {"error": f"line {number}: {exc}"}
         click.echo(json.dumps(payload, ensure_ascii=False))
+
+
+def _read_row(line: str, default_locale: str) -> tuple[str, datetime, ZoneInfo, str]:
+    """One JSON Lines input; a ValueError says what is wrong with it."""
+    try:
+        row = json.loads(line)
+    except ValueError:
+        raise ValueError("not JSON") from None
+    if not isinstance(row, dict):
+        raise ValueError("expected a JSON object with text, reference and tz")
+    text, reference = row.get("text"), row.get("reference")
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("text: required, a non-empty string")
+    if not isinstance(reference, str):
+        raise ValueError("reference: required, an ISO date-time such as 2025-01-15T10:00")
+    try:
+        zone = ZoneInfo(str(row.get("tz") or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"tz: unknown time zone {row.get('tz')!r}") from None
+    try:
+        moment = datetime.fromisoformat(reference)
+    except ValueError:
+        raise ValueError(f"reference: not an ISO date-time: {reference!r}") from None
+    moment = localize(moment, zone) if moment.tzinfo is None else moment
+    locale = default_locale
+    if row.get("locale") is not None:
+        locale = normalize_locale(str(row["locale"])) or ""
+        if not locale:
+            raise ValueError(f"locale: expected {LOCALE_HINT}, got {row['locale']!r}")
+    return text, moment, zone, locale

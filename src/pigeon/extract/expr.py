@@ -17,7 +17,7 @@ matters for exact (sub-day) shifts and explicit zone abbreviations.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from itertools import islice
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -337,8 +337,9 @@ class TimeOfDay(Expr):
                 there = tm.localize(t, ZoneInfo(self.zone))
                 t = there.astimezone(ctx.zone).replace(tzinfo=None)
             elif self.tz_offset is not None:
-                local = tm.localize(ctx.ref, ctx.zone).utcoffset() or timedelta()
-                t += local - timedelta(minutes=self.tz_offset)
+                # the offset of the sender's zone on the day meant, not today's: DST may differ
+                there = t.replace(tzinfo=timezone(timedelta(minutes=self.tz_offset)))
+                t = there.astimezone(ctx.zone).replace(tzinfo=None)
             out.append(t)
         return sorted(out)
 

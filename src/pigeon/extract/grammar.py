@@ -31,7 +31,6 @@ from pigeon.extract.holiday_rules import (
     is_business_day,
 )
 from pigeon.extract.lexicon import (
-    DAY_FIRST_LOCALES,
     MONTHS,
     NUMBER_WORDS,
     ORDINAL_WORDS,
@@ -42,6 +41,7 @@ from pigeon.extract.lexicon import (
     WEEKDAYS,
     ZONES,
     alternation,
+    is_day_first,
 )
 from pigeon.extract.protocols import Grain
 
@@ -943,10 +943,13 @@ def b_duration_from(sign: int) -> Builder:
     return build
 
 
+_MAX_BUSINESS_DAYS = 1000  # four years of working days
+
+
 def b_business_days(m: re.Match[str], p: Parser) -> Expr | None:
     n = number(m["n"])
-    if n is None or n != int(n):
-        return None
+    if n is None or n != int(n) or n > _MAX_BUSINESS_DAYS:
+        return None  # counted day by day, so a silly count would cost seconds
     sign = -1 if m["w"] == "ago" else 1
     count = int(n) * sign
 
@@ -1173,10 +1176,13 @@ def b_interval(m: re.Match[str], p: Parser) -> Expr | None:
     text = m["x"]
     if text.startswith(("at ", "@ ")):
         return None  # "at 5 to 6" is one time: five to six
+    dates = [(d.start(), d.end()) for d in _WHOLE_DATE.finditer(text)]
     for sep in _RANGE_WORD.finditer(text):
         left, right = text[: sep.start()], text[sep.end() :]
         if not left or not right or _joins_a_date(text, sep):
             continue
+        if any(start < sep.start() < end for start, end in dates):
+            continue  # "on 2025-12-25", "on 3/11/2025": one date, not a range
         a = p.parse(left)
         if a is None:
             continue
@@ -1189,6 +1195,9 @@ def b_interval(m: re.Match[str], p: Parser) -> Expr | None:
     return None
 
 
+_WHOLE_DATE = re.compile(
+    r"(?<![\d/.-])(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}([/.-])\d{1,2}\1(?:\d{4}|\d{2}))(?![\d/-])"
+)
 # The right end of "3-5pm" or "9:30-11": a clock time, so the dash is a range.
 _RANGE_END_TIME = re.compile(r"\d{1,2}(?:[:.]\d{2})?\s*(?:[ap]\.?m\b|h\b)|\d{1,2}:")
 
@@ -1621,6 +1630,8 @@ RULES: list[tuple[str, Builder]] = [
         r"|close of (?:the )?business(?: day)?|end of business|(?:close|end) of play|cop|eop)",
         b_eod,
     ),
+    # "end of today", "end of tomorrow", "the end of friday": that day's close
+    (rf"(?:the )?end of (?P<x>today|tomorrow|{DOW})", lambda m, p: p.parse(f"eod {m['x']}")),
     (rf"(?P<d>{DOW})", b_dow),
     # clock times
     (
@@ -1801,7 +1812,7 @@ _PARSERS = {True: Parser(day_first=True), False: Parser(day_first=False)}
 
 
 def parser_for(locale: str) -> Parser:
-    return _PARSERS[locale.lower().replace("-", "_") in DAY_FIRST_LOCALES]
+    return _PARSERS[is_day_first(locale)]
 
 
 _SPACES = re.compile(r"\s+")

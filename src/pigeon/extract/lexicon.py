@@ -120,9 +120,15 @@ REGION_ZONES: dict[str, str] = {
 }  # fmt: skip
 
 # Locales whose numeric dates are written day first.
-DAY_FIRST_LOCALES = frozenset(
-    {"en_gb", "en_au", "en_nz", "en_ie", "en_in", "en_za", "en_bz", "en_jm", "en_tt"}
-)
+# English is written day-first almost everywhere; these regions write the month first
+# ("3/4" is March 4), and so does English with no region, as Duckling reads it.
+MONTH_FIRST_REGIONS = frozenset({"us", "ca", "ph", "as", "gu", "mp", "pr", "um", "vi", "001"})
+
+
+def is_day_first(locale: str) -> bool:
+    """ "en_GB", "en-in", "en_SG": day-first; "en", "en_US", "en_CA": month-first."""
+    _, _, region = locale.lower().replace("-", "_").partition("_")
+    return bool(region) and region not in MONTH_FIRST_REGIONS
 
 
 def alternation(words: Iterable[str]) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
@@ -149,7 +149,7 @@ class LLMExtractor:
         try:
             answer = self.client.complete(SYSTEM_PROMPT, prompt)
             result = parse_answer(answer, request, hidden)
-        except (ModelError, ValueError) as exc:
+        except (ModelError, ValueError, OverflowError) as exc:
             log.warning(
                 "model extraction failed; using rules",
                 extra={
@@ -159,7 +159,27 @@ class LLMExtractor:
                 },
             )
             return replace(baseline, notes=(*baseline.notes, f"fallback:{type(exc).__name__}"))
+        if result.ambiguous:  # the rules' own question when they saw the same doubt
+            question = baseline.question if baseline.reason is result.reason else None
+            if question is None and result.reason is not None:
+                question = _QUESTIONS.get(result.reason)
+            result = replace(result, question=question or "When should I remind you?")
         return replace(result, mentions=baseline.mentions, source=self.client.name)
+
+
+# What to ask when the model finds a request ambiguous and the rules did not see why.
+_QUESTIONS = {
+    Reason.VAGUE_TIME: "When should I remind you: which day, and what time?",
+    Reason.VAGUE_PERIOD: "Which day should I remind you, and at what time?",
+    Reason.UNKNOWN_DATE_ORDER: "Which date do you mean: is the day or the month first?",
+    Reason.WEEKDAY_THIS_OR_NEXT: "Do you mean this week or next week?",
+    Reason.NONEXISTENT_DATE: "That date does not exist. Which day do you mean?",
+    Reason.PAST_TIME: "That time has already passed. When should I remind you instead?",
+    Reason.CONFLICTING_TIMES: "You mention more than one time. Which one should I use?",
+    Reason.WHICH_DAY: "Do you mean later today or the next day?",
+    Reason.WEEKDAY_DATE_CONFLICT: "The weekday and the date do not match. Which day do you mean?",
+    Reason.AM_PM: "Is that in the morning or in the evening?",
+}
 
 
 def build_prompt(request: ExtractRequest, text: str, hint: Extraction) -> str:
@@ -244,4 +264,9 @@ def _due(raw: object, request: ExtractRequest) -> datetime | None:
         raise ValueError("'due' must carry a UTC offset")
     if due < request.received_at:
         raise ValueError("'due' is before the message was received")
+    if due - request.received_at > _HORIZON:
+        raise ValueError("'due' is more than a hundred years away")
     return due.astimezone(request.zone)
+
+
+_HORIZON = timedelta(days=36525)

@@ -113,6 +113,7 @@ _VOCAB = (
 _EDGE_STOP = {"a", "an", "of", "for", "and", "to", "-", "the", "in", "at", "on", "by", "from"}
 _TOKEN = re.compile(r"[^\s,;!?()\"]+")
 _MAX_WORDS = 9
+_MAX_MENTIONS = 64  # a message names a few times; a list of thousands is not a request
 
 
 _NUMERIC = re.compile(r"(?:\d|q\d)[\w:./\-'\"]*")
@@ -177,7 +178,7 @@ def find_expressions(text: str, locale: str = "en") -> list[Found]:
     ]
     found: list[Found] = []
     i = 0
-    while i < len(tokens):
+    while i < len(tokens) and len(found) < _MAX_MENTIONS:
         if not timeish[i]:
             i += 1
             continue

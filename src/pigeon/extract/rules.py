@@ -64,7 +64,7 @@ class RuleBasedExtractor:
             due, grain = _due(primary[0], primary[1], request)
         except (ValueError, OverflowError):  # the due time falls past the year 9999
             return _ask(base, Reason.NO_TIME, "That is too far ahead. When should I remind you?")
-        if due < received:
+        if due < received.replace(microsecond=0):  # "now" said at 10:00:00.5 is not past
             return _ask(
                 base,
                 Reason.PAST_TIME,
@@ -72,7 +72,7 @@ class RuleBasedExtractor:
                 due=due,
                 grain=grain,
             )
-        return replace(base, due=due, grain=grain)
+        return replace(base, due=max(due, received), grain=grain)
 
 
 def _ask(

@@ -18,7 +18,7 @@ DEFAULT_ANTHROPIC_MODEL = "claude-haiku-4-5"
 # The SDK each backend needs, from the `llm` extra; `openai` speaks HTTP through httpx.
 SDKS = {"anthropic": "anthropic"}
 LLM_EXTRA = "pip install 'pigeon[llm]'"
-# A language, then perhaps a region: en, en_GB, en-us, pt-BR, es-419.
+# A language, then perhaps a region: en, en_GB, en-us, en-001.
 _LOCALE = re.compile(r"([A-Za-z]{2,3})(?:[_-]([A-Za-z]{2}|[0-9]{3}))?")
 
 
@@ -81,7 +81,7 @@ class ExtractSettings:
         if locale is None:
             raise ExtractConfigError(
                 "PIGEON_EXTRACT_LOCALE",
-                f"expected a locale such as en or en_GB, got {raw_locale!r}",
+                f"expected {LOCALE_HINT}, got {raw_locale!r}",
             )
         return cls(backend, model, base_url, api_key, timeout, locale)
 
@@ -95,12 +95,16 @@ def _installed(module: str) -> bool:
 
 
 def normalize_locale(value: str) -> str | None:
-    """`en-gb` -> `en_GB`: a language, then perhaps a region; None when it is neither."""
+    """`en-gb` -> `en_GB`; None for anything but English, the one language the resolver reads
+    (an English region it has no table for reads dates day-first, as most of the world)."""
     found = _LOCALE.fullmatch(value.strip())
-    if found is None:
+    if found is None or found.group(1).lower() != "en":
         return None
-    language, region = found.group(1).lower(), found.group(2)
-    return f"{language}_{region.upper()}" if region else language
+    region = found.group(2)
+    return f"en_{region.upper()}" if region else "en"
+
+
+LOCALE_HINT = "English, such as en, en_GB or en-US"
 
 
 def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -111,8 +115,8 @@ def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise ExtractConfigError(name, f"must be a number of seconds, got {raw!r}") from None
-    if value <= 0:
-        raise ExtractConfigError(name, "must be greater than zero")
+    if not 0 < value <= 3600:  # a timeout of more than an hour is a slip of unit
+        raise ExtractConfigError(name, "must be more than 0 and at most 3600 seconds")
     return value
 
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pigeon.domain.storable import text_problem
 from pigeon.errors import UnclearTime, ValidationError
 from pigeon.extract.protocols import REASON_TEXT, ExtractRequest, Reason
-from pigeon.extract.settings import normalize_locale
+from pigeon.extract.settings import LOCALE_HINT, normalize_locale
 from pigeon.services import auth
 from pigeon.store import accounts
 
@@ -104,7 +104,7 @@ def extract(
             errors[fields.zone] = f"{zone!r} is not {ZONE_EXAMPLE}"
     read_locale = svc.settings.extract.locale if locale is None else normalize_locale(locale)
     if read_locale is None:
-        errors[fields.locale] = f"{locale!r} is not a locale such as en, en_GB or en-US"
+        errors[fields.locale] = f"{locale!r} is not a locale pigeon reads: {LOCALE_HINT}"
     if errors:
         raise ValidationError(errors)
     assert read_locale is not None

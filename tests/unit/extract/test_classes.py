@@ -210,6 +210,9 @@ def test_holiday_arithmetic(text: str, locale: str, expected: str) -> None:
         ("friday after 2pm", "Fri 06 Jan 2017 14:00"),
         ("friday by EOD", "Fri 06 Jan 2017 17:00"),
         ("15 mins before the 3pm call", "Wed 04 Jan 2017 14:45"),
+        ("by end of today", "Wed 04 Jan 2017 17:00"),
+        ("on 3/11/2017", "Fri 03 Nov 2017 09:00"),  # one date, not a range at its slashes
+        ("on 2017-12-25", "Mon 25 Dec 2017 09:00"),
     ],
 )
 def test_business_conventions(text: str, expected: str) -> None:
@@ -227,6 +230,21 @@ def test_that_morning_is_the_morning_of_the_day_named_before() -> None:
     text = "the walkthrough is Tuesday, 10 January at 2:15 p.m. Remind me that morning at 8:30"
     result = EXTRACTOR.extract(ExtractRequest(text, REFERENCE, LONDON, "en_GB"))
     assert result.due == datetime(2017, 1, 10, 8, 30, tzinfo=LONDON)
+
+
+def test_an_abbreviated_zone_is_read_with_the_offset_of_the_day_meant() -> None:
+    """Said on Saturday 2 Nov 2024 in New York (EDT); tomorrow New York is on EST."""
+    new_york = ZoneInfo("America/New_York")
+    at = datetime(2024, 11, 2, 10, 0, tzinfo=new_york)
+    result = EXTRACTOR.extract(ExtractRequest("remind me tomorrow at 9am UTC", at, new_york))
+    assert result.due is not None and result.due.isoformat() == "2024-11-03T04:00:00-05:00"
+
+
+def test_now_said_within_a_second_is_now_not_the_past() -> None:
+    at = datetime(2017, 1, 4, 10, 15, 0, 500000, tzinfo=LONDON)
+    for text in ("remind me now", "asap"):
+        result = EXTRACTOR.extract(ExtractRequest(text, at, LONDON, "en_GB"))
+        assert not result.ambiguous and result.due is not None and result.due >= at
 
 
 def test_a_named_zone_follows_its_own_daylight_saving() -> None:
@@ -278,6 +296,8 @@ def test_never_asks_when_nobody_would(text: str) -> None:
 
 def test_the_date_order_is_asked_only_where_the_locale_writes_both() -> None:
     assert extract("03/04", locale="en_CA").reason is Reason.UNKNOWN_DATE_ORDER
+    assert not extract("in 1.5 hours", locale="en").ambiguous  # an amount, not a date
+    assert due("03/04", locale="en_SG") == "Mon 03 Apr 2017 09:00"  # English is day-first
     assert not extract("03/04", locale="en_GB").ambiguous
     assert not extract("03/04", locale="en_US").ambiguous
 

@@ -57,3 +57,30 @@ def test_bad_zone_and_bad_backend_are_usage_errors() -> None:
     bad = CliRunner().invoke(extract, ["hi"], env={"PIGEON_EXTRACT_BACKEND": "gpt"})
     assert bad.exit_code == 2
     assert "PIGEON_EXTRACT_BACKEND" in bad.output
+
+
+def test_batch_says_what_is_wrong_with_each_line_and_goes_on() -> None:
+    good = {"text": "in 2 hours", "reference": "2013-02-12T04:30:00", "tz": "Etc/GMT+2"}
+    lines = [
+        "[]",
+        json.dumps({"text": "x"}),
+        json.dumps({**good, "tz": "Mars/Olympus"}),
+        json.dumps({**good, "locale": "fr_FR"}),
+        json.dumps(good),
+    ]
+    result = CliRunner().invoke(extract, ["--batch"], input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.output.splitlines()]
+    assert [row.get("error", "").split(":")[0:2] for row in out[:4]] == [
+        ["line 1", " expected a JSON object with text, reference and tz"],
+        ["line 2", " reference"],
+        ["line 3", " tz"],
+        ["line 4", " locale"],
+    ]
+    assert out[4]["due"] == "2013-02-12T06:30:00-02:00"
+
+
+def test_a_locale_pigeon_does_not_read_is_a_usage_error() -> None:
+    result = CliRunner().invoke(extract, ["--locale", "klingon", "tomorrow"])
+    assert result.exit_code == 2
+    assert "--locale" in result.output

@@ -123,6 +123,8 @@ def test_falls_back_to_rules_on_failure(fake: FakeModelServer, make, mode: str) 
         {"ambiguous": "no"},
         {"grain": "fortnight"},
         {"due": None},  # definite answer without a due time
+        {"due": "9999-12-31T23:00:00-05:00"},  # past the calendar's end in UTC
+        {"due": "9999-12-31T23:59:59Z"},  # scheduling for the year 9999 is no answer
     ],
 )
 def test_answers_are_validated(fake: FakeModelServer, make, broken: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
@@ -135,3 +137,13 @@ def test_model_may_ask_back(fake: FakeModelServer) -> None:
     fake.answer = {**GOOD, "due": None, "grain": None, "ambiguous": True, "reason": "vague_time"}
     result = extract(openai_client(fake), "lunch with Tom sometime next week")
     assert result.ambiguous and result.reason is Reason.VAGUE_TIME and result.due is None
+    assert result.question is not None and result.question.endswith("?")
+
+
+def test_a_model_doubt_the_rules_did_not_see_still_comes_with_a_question(
+    fake: FakeModelServer,
+) -> None:
+    fake.answer = {**GOOD, "due": None, "grain": None, "ambiguous": True, "reason": "am_pm"}
+    result = extract(openai_client(fake), "call Ann tomorrow at 3pm")
+    assert result.reason is Reason.AM_PM
+    assert result.question == "Is that in the morning or in the evening?"

@@ -49,6 +49,8 @@ def test_openai_compatible() -> None:
         ({"PIGEON_EXTRACT_BACKEND": "gpt"}, "PIGEON_EXTRACT_BACKEND"),
         ({"PIGEON_EXTRACT_TIMEOUT": "soon"}, "PIGEON_EXTRACT_TIMEOUT"),
         ({"PIGEON_EXTRACT_TIMEOUT": "0"}, "PIGEON_EXTRACT_TIMEOUT"),
+        ({"PIGEON_EXTRACT_TIMEOUT": "100000"}, "PIGEON_EXTRACT_TIMEOUT"),  # at most an hour
+        ({"PIGEON_EXTRACT_LOCALE": "fr"}, "PIGEON_EXTRACT_LOCALE"),  # English only
         ({"PIGEON_EXTRACT_BACKEND": "anthropic"}, "PIGEON_EXTRACT_API_KEY"),
         (
             {"PIGEON_EXTRACT_BACKEND": "openai", "PIGEON_EXTRACT_MODEL": "m"},

@@ -337,6 +337,7 @@ def extracted_out(found: Extracted) -> dict[str, Any]:
             "reason_text": result.reason_text,
             "question": result.question,
             "source": result.source,
+            "notes": list(result.notes),  # "fallback:ModelError" when a model failed
         },
         "mentions": [mention_out(mention) for mention in result.mentions],
         "reference": iso(found.reference),
