@@ -35,9 +35,14 @@ _REQUEST = re.compile(
     r"note to self:? |so i remember to |erinnerung:? |lembrete:? |recordatorio:? )",
     re.IGNORECASE,
 )
+_PLEASANTRY = re.compile(
+    r"(?:(?:many |thanks|thank you|thx|ty|cheers|ta|please|pls|ok|okay|great|cool|much "
+    r"appreciated|appreciated|a lot|so much|in advance|mate|x+|:\)|!)\s*)+",
+    re.IGNORECASE,
+)
 _FILLER = re.compile(
     r"^(?:(?:hey|hi|hello|ok|okay|so|please|pls|plz|can you|could you|would you|will you|"
-    r"kindly|just|also|and|then|me|to|for|re:?|about|towards?|over|during|on|at|in|by|every|"
+    r"kindly|just|also|and|or|then|me|to|for|re:?|about|towards?|over|during|on|at|in|by|every|"
     r"at some point|"
     r"some ?point|sometime|"
     r"some time|so i remember to|so i don'?t forget to|i remember to|i don'?t forget to|"
@@ -55,7 +60,8 @@ _DANGLING = re.compile(
     r"this|sometime|remind me|please|thanks|re)\b)+\s*$|^\s*(?:\b(?:on|at|by|in|for|and|to)\b\s+)+",
     re.IGNORECASE,
 )
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+# A full stop ends a sentence only before a space: "dana@example.com", "www.bbc.co.uk" stay whole.
+_SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?=[^\s.!?]))+[.!?]*")
 _SPACE = re.compile(r"\s+")
 _PUNCT = " \t\n.,;:!?-\u2013\u2014()"
 
@@ -73,10 +79,13 @@ def summarize(text: str, spans: list[tuple[int, int]]) -> str:
 def _task(body: str) -> str | None:
     """The words after the request in its sentence, or before it ("call the vet tmrw,
     remind me")."""
-    previous = ""
+    previous, asked = "", False
     for sentence in _SENTENCE.findall(body):
         m = _REQUEST.search(sentence)
         if m is None:
+            task = _tidy(sentence)
+            if asked and task and not _PLEASANTRY.fullmatch(task):  # "Remind me Friday. Call Bob."
+                return task
             previous = sentence
             continue
         after = _tidy(sentence[m.end() :])
@@ -87,6 +96,7 @@ def _task(body: str) -> str | None:
             return before
         if previous.strip():  # "We should revisit the lease terms. Set a reminder?"
             return _tidy(previous)
+        asked = True
     return None
 
 
@@ -98,7 +108,12 @@ def _tidy(text: str) -> str:
         previous = body
         body = _DANGLING.sub("", body).strip(_PUNCT)
     body = _SPACE.sub(" ", re.sub(r"\s+([,.;:!?])", r"\1", body)).strip(_PUNCT)
+    if body.lower() in _LONE_WORDS:  # what was left between two times: "Monday or Tuesday"
+        return ""
     return body[:1].upper() + body[1:] if body else ""
+
+
+_LONE_WORDS = {"or", "and", "to", "or maybe", "and then", "then", "till", "until"}
 
 
 def action_for(text: str) -> Action:

@@ -240,6 +240,10 @@ def test_an_abbreviated_zone_is_read_with_the_offset_of_the_day_meant() -> None:
     assert result.due is not None and result.due.isoformat() == "2024-11-03T04:00:00-05:00"
 
 
+def test_of_two_days_offered_the_first_is_due() -> None:
+    assert due("Monday or Tuesday") == "Mon 09 Jan 2017 09:00"
+
+
 def test_now_said_within_a_second_is_now_not_the_past() -> None:
     at = datetime(2017, 1, 4, 10, 15, 0, 500000, tzinfo=LONDON)
     for text in ("remind me now", "asap"):
@@ -321,6 +325,10 @@ def test_the_date_order_is_asked_only_where_the_locale_writes_both() -> None:
             "Could you put in a follow-up for me to send them the checklist on Friday?",
             "Send them the checklist",
         ),
+        ("remind me to email dana@example.com tomorrow at 3pm", "Email dana@example.com"),
+        ("Remind me on Friday. Call Bob about the van.", "Call Bob about the van"),
+        ("remind me Monday or Tuesday", "Remind me"),  # not "Or"
+        ("Remind me tomorrow! Thanks", "Remind me"),
     ],
 )
 def test_summaries_keep_the_action_and_its_object(text: str, summary: str) -> None:
