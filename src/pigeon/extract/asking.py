@@ -237,9 +237,16 @@ def _am_pm(
     if resolved.expr is None:
         return None
     for part in walk(resolved.expr):
-        if isinstance(part, ex.TimeOfDay) and part.ambiguous and part.hour % 12 == 7:
-            said = "7" if not part.minute else f"7:{part.minute:02d}"
+        if not (isinstance(part, ex.TimeOfDay) and part.ambiguous):
+            continue
+        said = str(part.hour % 12 or 12) + (f":{part.minute:02d}" if part.minute else "")
+        if part.hour % 12 == 7:
             return Ask(Reason.AM_PM, f"Is that {said} in the morning or {said} in the evening?")
+        evening = (part.hour % 12 + 12, part.minute or 0)
+        said_in_the_evening = local.hour >= 17 and evening > (local.hour, local.minute)
+        if resolved.expr is part and part.hour % 12 >= 8 and said_in_the_evening:
+            # "at 8" said at 18:00, no day named: tonight's 20:00 is as likely as 08:00
+            return Ask(Reason.AM_PM, f"Is that {said} tonight or {said} tomorrow morning?")
     return None
 
 

@@ -240,6 +240,13 @@ def test_an_abbreviated_zone_is_read_with_the_offset_of_the_day_meant() -> None:
     assert result.due is not None and result.due.isoformat() == "2024-11-03T04:00:00-05:00"
 
 
+def test_a_morning_hour_said_in_the_evening_is_asked_about() -> None:
+    evening = datetime(2017, 1, 4, 18, 0, tzinfo=LONDON)
+    assert extract("at 8", at=evening).reason is Reason.AM_PM  # 20:00 tonight or 08:00?
+    assert due("tomorrow at 8", at=evening) == "Thu 05 Jan 2017 08:00"  # the day settles it
+    assert due("at 8") == "Thu 05 Jan 2017 08:00"  # said at 10:15: business hours
+
+
 def test_of_two_days_offered_the_first_is_due() -> None:
     assert due("Monday or Tuesday") == "Mon 09 Jan 2017 09:00"
 
