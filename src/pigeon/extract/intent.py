@@ -25,9 +25,11 @@ _REQUEST = re.compile(
     r"set (?:me )?(?:a|an) (?:alarm|alert)|erinnerung|lembrete|recordatorio|rappel)\b",
     re.IGNORECASE,
 )
-# An instruction at the start of a line: "call the bank tomorrow", "pay rent on the 1st".
+# An instruction at the start of a line or asked for: "call the bank tomorrow", "pay rent on
+# the 1st", "Hi Dana, can you call me friday?".
 _INSTRUCTION = re.compile(
-    r"^\s*(?:(?:pls|please|plz|and|then|also)\s+)?(?:call|ring|phone|email|e-mail|text|"
+    r"(?:^\s*(?:(?:hi|hey|hello|morning)\s+\w+\s*,\s*)?|\b(?:can|could|would|will)\s+(?:you|u)\s+)"
+    r"(?:(?:pls|please|plz|and|then|also)\s+)?(?:call|ring|phone|email|e-mail|text|"
     r"whatsapp|message|send|pay|book|buy|pick up|collect|renew|submit|file|ask|review|"
     r"finish|order|sort|clean|water|mow|take|bring|post|return|confirm|prep|prepare|print|"
     r"sign|update|write|draft|reply|respond|invite|remember|cancel my|lodge|transfer|talk to|"

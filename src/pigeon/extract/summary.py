@@ -10,7 +10,7 @@ from pigeon.extract.protocols import Action
 # Lines that open or close a letter: "Hi Sam,", "Dear Mr Braun,", "Thanks,", "Best\nJulia".
 _GREETING = re.compile(
     r"^\s*(?:hi|hey|hello|dear|morning|good morning|good afternoon|afternoon|evening|hiya|yo)"
-    r"\b[^\n]{0,40}\n",
+    r"\b(?:[ \t]+[\w.'-]+){0,3}[ \t]*(?:[,!:]+[ \t]*\n?|\n)",  # "Hi Sam,", "Hi Dana, can you"
     re.IGNORECASE,
 )
 _SIGN_OFF = re.compile(

@@ -336,6 +336,7 @@ def test_the_date_order_is_asked_only_where_the_locale_writes_both() -> None:
         ("Remind me on Friday. Call Bob about the van.", "Call Bob about the van"),
         ("remind me Monday or Tuesday", "Remind me"),  # not "Or"
         ("Remind me tomorrow! Thanks", "Remind me"),
+        ("Hi Dana, can you call me friday?", "Call me"),  # a request, and no greeting in it
     ],
 )
 def test_summaries_keep_the_action_and_its_object(text: str, summary: str) -> None:
