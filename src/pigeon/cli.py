@@ -275,6 +275,16 @@ def _parse_at(value: str | None, timezone: str, *, option: str = "--at") -> date
     return when
 
 
+def _zone_name(name: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f"unknown time zone {name!r}", param_hint="--tz") from None
+    return name
+
+
 def _is_iso(value: str) -> bool:
     try:
         datetime.fromisoformat(value)
@@ -293,6 +303,12 @@ def _is_iso(value: str) -> bool:
     help='When: ISO 8601 (naive = workspace zone), or words ("tomorrow 3pm", read now in the '
     "workspace zone).",
 )
+@click.option(
+    "--tz", "tz", default=None, help="IANA zone --at is read in (default: the workspace's)."
+)
+@click.option(
+    "--locale", default=None, help="Locale --at words are read in, e.g. en_GB (day-first dates)."
+)
 @click.option("--channel", "channel_id", default=None, help="Channel id (default channel).")
 @click.option("--device", "device_id", default=None, help="Device id to send through.")
 @WORKSPACE
@@ -301,6 +317,8 @@ def send(
     recipient: str,
     body: str,
     at: str | None,
+    tz: str | None,
+    locale: str | None,
     channel_id: str | None,
     device_id: str | None,
     workspace_id: str | None,
@@ -316,13 +334,15 @@ def send(
         who = _principal(services, workspace_id)
         workspace = admin.get_workspace(services, who)
         words = at is not None and not _is_iso(at)
+        if locale is not None and not words:
+            raise click.BadParameter("only for a time in words", param_hint="--locale")
         request = messages.NewMessage(
             recipient=recipient,
             body=body,
-            scheduled_for=None if words else _parse_at(at, workspace.timezone),
+            scheduled_for=None if words else _parse_at(at, _zone_name(tz or workspace.timezone)),
             channel_id=channel_id,
             device_id=device_id,
-            scheduled_for_text=TimeText(at) if words and at is not None else None,
+            scheduled_for_text=TimeText(at, tz, locale) if words and at is not None else None,
         )
         try:
             created = messages.create(services, who, request)
@@ -333,10 +353,15 @@ def send(
                 asked += f" ({unclear.problem})"
             raise click.BadParameter(asked, param_hint="--at") from None
         except ValidationError as error:
-            problem = error.errors.get(SCHEDULE_FIELDS.text)
-            if problem is None:
-                raise
-            raise click.BadParameter(problem, param_hint="--at") from None
+            hints = {
+                SCHEDULE_FIELDS.text: "--at",
+                SCHEDULE_FIELDS.zone: "--tz",
+                SCHEDULE_FIELDS.locale: "--locale",
+            }
+            for field, hint in hints.items():
+                if field in error.errors:
+                    raise click.BadParameter(error.errors[field], param_hint=hint) from None
+            raise
         data = message_out(created.message)
         _emit(
             as_json,

@@ -438,3 +438,29 @@ def test_send_at_vague_words_asks_back_and_creates_nothing(
     assert text in sent.output
     assert "Traceback" not in sent.output
     assert row_counts(container) == before
+
+
+def test_send_at_words_reads_the_zone_and_locale_given(cli_workspace: admin.NewWorkspace) -> None:
+    sent = CliRunner().invoke(
+        cli.main,
+        [
+            *("send", "--to", PHONE, "--body", "hi", "--json"),
+            *("--at", "on 3/11/2031 at 4pm", "--tz", "Asia/Tokyo", "--locale", "en_GB"),
+        ],
+    )
+    assert sent.exit_code == 0, sent.output
+    assert json.loads(sent.output)["scheduled_for"] == "2031-11-03T07:00:00Z"  # 16:00 in Tokyo
+
+
+@pytest.mark.parametrize(("option", "value"), [("--tz", "Mars/Olympus"), ("--locale", "fr_FR")])
+def test_send_at_names_a_bad_zone_or_locale(
+    cli_workspace: admin.NewWorkspace, container: Services, option: str, value: str
+) -> None:
+    before = row_counts(container)
+    sent = CliRunner().invoke(
+        cli.main, ["send", "--to", PHONE, "--body", "hi", "--at", "tomorrow 3pm", option, value]
+    )
+    assert sent.exit_code == 2, sent.output
+    assert option in sent.output
+    assert "Traceback" not in sent.output
+    assert row_counts(container) == before
