@@ -167,7 +167,13 @@ def _is_quantity(text: str, start: int, end: int) -> bool:
     words = re.findall(r"[\w#]+", before.lower())
     if words and words[-1] in _QUANTITY_BEFORE and before[-1:].isspace():
         return True
+    counted = _COUNTED.match(text, end)  # "the 2 invoices", "3 kids": things, not times
+    if counted and not _timeish(counted["noun"]) and text[start:end].isdigit():
+        return True
     return bool(_QUANTITY_AFTER.match(text, end))
+
+
+_COUNTED = re.compile(r" (?P<noun>[a-z]{3,}s)\b")
 
 
 def find_expressions(text: str, locale: str = "en") -> list[Found]:

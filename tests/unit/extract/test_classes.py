@@ -247,6 +247,10 @@ def test_a_morning_hour_said_in_the_evening_is_asked_about() -> None:
     assert due("at 8") == "Thu 05 Jan 2017 08:00"  # said at 10:15: business hours
 
 
+def test_a_number_of_things_is_not_a_date() -> None:
+    assert due("friday about the 2 invoices") == "Fri 06 Jan 2017 09:00"  # not Friday the 2nd
+
+
 def test_of_two_days_offered_the_first_is_due() -> None:
     assert due("Monday or Tuesday") == "Mon 09 Jan 2017 09:00"
 
