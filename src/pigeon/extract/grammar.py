@@ -407,7 +407,7 @@ class Parser:
             if any(start < len(left) + 1 < end for start, end in names):
                 continue  # "christmas | eve at 8" would be Christmas evening
             a = self.parse(left)
-            if a is None:
+            if a is None or (a.latent and self._reads_on(words, i)):
                 continue
             for connector in _CONNECTORS:
                 if connector and not right.startswith(connector):
@@ -419,6 +419,15 @@ class Parser:
                 if combined is not None:
                     return combined
         return None
+
+
+    def _reads_on(self, words: list[str], i: int) -> bool:
+        """ "3 | april 9ish": a bare number that is a date with the next word ("3 april")
+        belongs to that date, not to a time of the day after it."""
+        if i + 1 >= len(words):
+            return False
+        longer = self.parse(" ".join(words[: i + 1]))
+        return longer is not None and not longer.latent and longer.kind == "date"
 
 
 _CONNECTORS = ("", "at ", "on ", "@ ", "of ", "in the ", "in ", ", ", "for ", "from ", "the ")
@@ -503,6 +512,8 @@ def combine(a: Expr, b: Expr) -> Expr | None:
         return None
     if a.kind == b.kind and a.kind in {"dow", "month", "year", "holiday", "fixed", "shift", "time"}:
         return None
+    if {a.kind, b.kind} == {"dom", "date"} and a.grain == b.grain == Grain.DAY:
+        return None  # "the 3rd | of april 9(ish)": two days of the month; split elsewhere
     for day, dated in ((a, b), (b, a)):
         clock = getattr(dated, "clock_reading", None)
         if day.kind == "dow" and clock is not None:

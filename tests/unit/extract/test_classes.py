@@ -43,6 +43,8 @@ def due(text: str, **kwargs: object) -> str:
         ("at 1600 to call", "Wed 04 Jan 2017 16:00"),
         ("0700hrs tue", "Tue 10 Jan 2017 07:00"),
         ("at 10.05", "Thu 05 Jan 2017 10:05"),  # 10:05 today has gone
+        ("the 3rd of april 9ish", "Mon 03 Apr 2017 09:00"),
+        ("3 april 9ish", "Mon 03 Apr 2017 09:00"),  # not 3pm on 9 April
     ],
 )
 def test_times_beside_dates_are_kept(text: str, expected: str) -> None:
