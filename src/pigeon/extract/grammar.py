@@ -420,7 +420,6 @@ class Parser:
                     return combined
         return None
 
-
     def _reads_on(self, words: list[str], i: int) -> bool:
         """ "3 | april 9ish": a bare number that is a date with the next word ("3 april")
         belongs to that date, not to a time of the day after it."""
