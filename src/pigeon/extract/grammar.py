@@ -1048,9 +1048,14 @@ def b_after_next(m: re.Match[str], p: Parser) -> Expr | None:
     x = p.parse(m["x"])
     if x is None or x.kind not in {"dow", "month", "holiday", "date", "weekend", "quarter"}:
         return None
+    kind = "weekend" if x.kind == "weekend" else "date"  # a weekend is still one
     if m["w"] == "next":
-        return ex.Derived(lambda ctx: ex.nth_future(x, ctx, 2), x.grain, "date")
+        return ex.Derived(lambda ctx: ex.nth_future(x, ctx, 2), x.grain, kind)
     return ex.Derived(lambda ctx: ex.nth_past(x, ctx, 2), x.grain, "date")
+
+
+def b_unit_after_next(m: re.Match[str], p: Parser) -> Expr:
+    return ex.Cycle(UNITS[m["u"]], 2)  # "the week after next"
 
 
 def b_upcoming_n(m: re.Match[str], p: Parser) -> Expr | None:
@@ -1728,6 +1733,9 @@ RULES: list[tuple[str, Builder]] = [
         b_next_business_day,
     ),
     (r"the (?P<u>month|year|quarter)", lambda m, p: ex.Cycle(UNITS[m["u"]], 0)),
+    # "the 1st of the month", "the 15th of every month": the next such day
+    (rf"(?:the )?(?P<d>{ORD}) of (?:the|each|every) month", lambda m, p: p.parse(f"the {m['d']}")),
+    (r"(?:the )?(?P<u>week|month|year|quarter) after next", b_unit_after_next),
     (r"(?P<s>summer|winter|spring|fall|autumn)(?:time)?", b_season),
     (rf"(?:the )?(?P<h>{_HOLIDAY})(?:'s)?(?: day)?", b_holiday),
     # "a week on Tuesday", "tuesday week", "this time next week"

@@ -102,7 +102,7 @@ _KEYWORDS = {
     "and", "to", "-", "through", "thru", "sometime", "anytime", "approximately", "lunchtime",
     "ish", "h", "hrs", "approx", "ca", "circa", "+", "out", "fortnight", "couple", "few",
     "post", "ahead", "advance", "run-up", "wknd", "financial", "fiscal", "tax", "fy", "work",
-    "eve", "evo", "eoq", "play", "cop", "eop", "eofy", "season", "top", "hour",
+    "eve", "evo", "eoq", "play", "cop", "eop", "eofy", "season", "top", "hour", "every", "each",
 }  # fmt: skip
 _VOCAB = (
     set(MONTHS) | set(WEEKDAYS) | set(NUMBER_WORDS) | set(ORDINAL_WORDS) | set(UNITS)

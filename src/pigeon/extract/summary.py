@@ -113,7 +113,7 @@ def _tidy(text: str) -> str:
     return body[:1].upper() + body[1:] if body else ""
 
 
-_LONE_WORDS = {"or", "and", "to", "or maybe", "and then", "then", "till", "until"}
+_LONE_WORDS = {"or", "and", "to", "or maybe", "and then", "then", "till", "until", "every", "each"}
 
 
 def action_for(text: str) -> Action:

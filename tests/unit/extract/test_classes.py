@@ -207,6 +207,9 @@ def test_holiday_arithmetic(text: str, locale: str, expected: str) -> None:
         ("the first working day of April", "Mon 03 Apr 2017 09:00"),  # 1 April is a Saturday
         ("the last business day of December", "Fri 29 Dec 2017 09:00"),
         ("a week today", "Wed 11 Jan 2017 09:00"),
+        ("the week after next", "Mon 16 Jan 2017 09:00"),
+        ("the weekend after next", "Sat 14 Jan 2017 09:00"),  # a weekend is its Saturday
+        ("on the 1st of the month", "Wed 01 Feb 2017 09:00"),  # the next 1st, not January's
         ("at the top of the hour", "Wed 04 Jan 2017 11:00"),
         ("tomorrow by 11", "Thu 05 Jan 2017 11:00"),  # not 11:00 today
         ("friday after 2pm", "Fri 06 Jan 2017 14:00"),
