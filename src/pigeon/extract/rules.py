@@ -126,9 +126,12 @@ def _due(
         return _deadline(resolved, request)
     if label.startswith(("edge:end", "edge:late", "open:before:edge:end")):
         return _period_end(resolved.end, request), Grain.MINUTE
-    if label == "weekend":  # "over the weekend": Saturday morning
+    if label == "weekend":  # "over the weekend": Saturday morning, or Sunday's if that has gone
         saturday = resolved.start + timedelta(days=(5 - resolved.start.weekday()) % 7)
-        return max(_at(saturday, hours.morning, zone), received), Grain.MINUTE
+        for day in (saturday, saturday + timedelta(days=1)):
+            if _at(day, hours.morning, zone) >= received:
+                return _at(day, hours.morning, zone), Grain.MINUTE
+        return received, Grain.MINUTE
     if label.startswith("open:after") and (resolved.grain >= Grain.DAY or "weekend" in label):
         return max(_at(resolved.end, hours.morning, zone), received), Grain.MINUTE
     preferred = _pod_hour(label, hours)

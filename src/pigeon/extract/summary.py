@@ -56,6 +56,7 @@ _DRAFT = re.compile(
 )
 _DANGLING = re.compile(
     r"(?:\s+\b(?:on|at|by|in|for|from|until|till|before|after|around|about|towards?|the|and|"
+    r"over|during|every|each|"
     r"or|to|next|"
     r"this|sometime|remind me|please|thanks|re)\b)+\s*$|^\s*(?:\b(?:on|at|by|in|for|and|to)\b\s+)+",
     re.IGNORECASE,
@@ -88,7 +89,9 @@ def _task(body: str) -> str | None:
                 return task
             previous = sentence
             continue
-        after = _tidy(sentence[m.end() :])
+        rest = sentence[m.end() :]
+        again = _REQUEST.match(rest)  # "don't forget to remind me about ..."
+        after = _tidy(rest[again.end() :] if again else rest)
         if after.lower() not in {"", "me", "me please", "please"}:
             return after
         before = _tidy(sentence[: m.start()])
@@ -113,7 +116,10 @@ def _tidy(text: str) -> str:
     return body[:1].upper() + body[1:] if body else ""
 
 
-_LONE_WORDS = {"or", "and", "to", "or maybe", "and then", "then", "till", "until", "every", "each"}
+_LONE_WORDS = {
+    "or", "and", "to", "or maybe", "and then", "then", "till", "until", "every", "each", "over",
+    "during", "about", "re", "at", "on", "in", "by", "for", "from", "around", "sometime",
+}  # fmt: skip
 
 
 def action_for(text: str) -> Action:

@@ -256,6 +256,11 @@ def test_a_number_of_things_is_not_a_date() -> None:
     assert due("friday about the 2 invoices") == "Fri 06 Jan 2017 09:00"  # not Friday the 2nd
 
 
+def test_this_weekend_said_on_saturday_night_is_sunday_morning() -> None:
+    saturday_night = datetime(2017, 1, 7, 23, 40, tzinfo=LONDON)
+    assert due("this weekend", at=saturday_night) == "Sun 08 Jan 2017 09:00"
+
+
 def test_of_two_days_offered_the_first_is_due() -> None:
     assert due("Monday or Tuesday") == "Mon 09 Jan 2017 09:00"
 
@@ -346,6 +351,8 @@ def test_the_date_order_is_asked_only_where_the_locale_writes_both() -> None:
         ("remind me Monday or Tuesday", "Remind me"),  # not "Or"
         ("Remind me tomorrow! Thanks", "Remind me"),
         ("Hi Dana, can you call me friday?", "Call me"),  # a request, and no greeting in it
+        ("Don't forget to remind me about Jake's bday on Nov 12th", "Jake's bday"),
+        ("remind me over the weekend", "Remind me"),  # not "Over"
     ],
 )
 def test_summaries_keep_the_action_and_its_object(text: str, summary: str) -> None:
