@@ -692,6 +692,8 @@ def b_clock_ampm(m: re.Match[str], p: Parser) -> Expr | None:
 def b_clock(m: re.Match[str], p: Parser) -> Expr | None:
     hour, minute = int(m["h"]), int(m["mi"])
     second = int(m["s"]) if m["s"] else None
+    if len(m["h"]) == 2 and m["h"].startswith("0") and hour:  # "07:00" is the 24-hour clock
+        return time_of_day(hour, minute, second, ambiguous=False)
     return time_of_day(hour, minute, second)
 
 
@@ -1586,7 +1588,7 @@ def b_season(m: re.Match[str], p: Parser) -> Expr:
 def b_first_thing(m: re.Match[str], p: Parser) -> Expr | None:
     pod = ex.DailyRange("first_thing", 8, 10)
     if not m["x"]:
-        return latent(pod)
+        return pod  # "remind me first thing": the next morning's start
     day = p.parse(m["x"])
     if day is None or day.kind not in _DATEISH:
         return None
@@ -1733,6 +1735,8 @@ RULES: list[tuple[str, Builder]] = [
         b_next_business_day,
     ),
     (r"the (?P<u>month|year|quarter)", lambda m, p: ex.Cycle(UNITS[m["u"]], 0)),
+    # "by month end", "at year-end" (never "week end": that is the weekend)
+    (r"(?:the )?(?P<u>month|year|quarter)[- ]end", lambda m, p: p.parse(f"end of the {m['u']}")),
     # "the 1st of the month", "the 15th of every month": the next such day
     (rf"(?:the )?(?P<d>{ORD}) of (?:the|each|every) month", lambda m, p: p.parse(f"the {m['d']}")),
     (r"(?:the )?(?P<u>week|month|year|quarter) after next", b_unit_after_next),

@@ -103,6 +103,7 @@ _KEYWORDS = {
     "ish", "h", "hrs", "approx", "ca", "circa", "+", "out", "fortnight", "couple", "few",
     "post", "ahead", "advance", "run-up", "wknd", "financial", "fiscal", "tax", "fy", "work",
     "eve", "evo", "eoq", "play", "cop", "eop", "eofy", "season", "top", "hour", "every", "each",
+    "month-end", "year-end", "quarter-end",
 }  # fmt: skip
 _VOCAB = (
     set(MONTHS) | set(WEEKDAYS) | set(NUMBER_WORDS) | set(ORDINAL_WORDS) | set(UNITS)

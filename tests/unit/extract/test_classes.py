@@ -208,6 +208,9 @@ def test_holiday_arithmetic(text: str, locale: str, expected: str) -> None:
         ("the last business day of December", "Fri 29 Dec 2017 09:00"),
         ("a week today", "Wed 11 Jan 2017 09:00"),
         ("the week after next", "Mon 16 Jan 2017 09:00"),
+        ("by month end", "Tue 31 Jan 2017 17:00"),
+        ("first thing", "Thu 05 Jan 2017 09:00"),  # said at 10:15: tomorrow's
+        ("tomorrow at 07:00", "Thu 05 Jan 2017 07:00"),  # a leading zero: the 24-hour clock
         ("the weekend after next", "Sat 14 Jan 2017 09:00"),  # a weekend is its Saturday
         ("on the 1st of the month", "Wed 01 Feb 2017 09:00"),  # the next 1st, not January's
         ("at the top of the hour", "Wed 04 Jan 2017 11:00"),
