@@ -1740,6 +1740,7 @@ RULES: list[tuple[str, Builder]] = [
     # "the 1st of the month", "the 15th of every month": the next such day
     (rf"(?:the )?(?P<d>{ORD}) of (?:the|each|every) month", lambda m, p: p.parse(f"the {m['d']}")),
     (r"(?:the )?(?P<u>week|month|year|quarter) after next", b_unit_after_next),
+    (r"next to next (?P<u>week|month|year|quarter)", b_unit_after_next),
     (r"(?P<s>summer|winter|spring|fall|autumn)(?:time)?", b_season),
     (rf"(?:the )?(?P<h>{_HOLIDAY})(?:'s)?(?: day)?", b_holiday),
     # "a week on Tuesday", "tuesday week", "this time next week"
@@ -1781,6 +1782,7 @@ RULES: list[tuple[str, Builder]] = [
     (r"within (?:the next )?(?P<d>.+)", b_within),
     # relative words
     (r"(?P<x>.+) after (?P<w>next)", b_after_next),
+    (r"(?P<w>next) to next (?P<x>.+)", b_after_next),  # Indian English: "next to next monday"
     (r"(?P<x>.+) before (?P<w>last)", b_after_next),
     (rf"(?:the )?(?:(?P<o>{ORD}) )?(?P<last>last )?(?P<x>.+?) (?:of|in) (?P<y>.+)", b_nth_of),
     (rf"(?P<w>{THIS} past|{THIS}|{NEXT}|{LAST}) (?P<x>.+)", b_relative),

@@ -42,7 +42,7 @@ _PLEASANTRY = re.compile(
 )
 _FILLER = re.compile(
     r"^(?:(?:hey|hi|hello|ok|okay|so|please|pls|plz|can you|could you|would you|will you|"
-    r"kindly|just|also|and|or|then|me|to|for|re:?|about|towards?|over|during|on|at|in|by|every|"
+    r"kindly|just|also|and|or|then|me|to|for|re:?|regarding|concerning|about|towards?|over|during|on|at|in|by|every|"
     r"at some point|"
     r"some ?point|sometime|"
     r"some time|so i remember to|so i don'?t forget to|i remember to|i don'?t forget to|"

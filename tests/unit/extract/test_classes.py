@@ -209,6 +209,8 @@ def test_holiday_arithmetic(text: str, locale: str, expected: str) -> None:
         ("a week today", "Wed 11 Jan 2017 09:00"),
         ("the week after next", "Mon 16 Jan 2017 09:00"),
         ("by month end", "Tue 31 Jan 2017 17:00"),
+        ("next to next monday", "Mon 16 Jan 2017 09:00"),  # Indian English: after next
+        ("next to next week", "Mon 16 Jan 2017 09:00"),
         ("first thing", "Thu 05 Jan 2017 09:00"),  # said at 10:15: tomorrow's
         ("tomorrow at 07:00", "Thu 05 Jan 2017 07:00"),  # a leading zero: the 24-hour clock
         ("the weekend after next", "Sat 14 Jan 2017 09:00"),  # a weekend is its Saturday
