@@ -27,9 +27,9 @@ _REQUEST = re.compile(
 )
 # An instruction at the start of a line or asked for: "call the bank tomorrow", "pay rent on
 # the 1st", "Hi Dana, can you call me friday?".
-_INSTRUCTION = re.compile(
+INSTRUCTION = re.compile(
     r"(?:^\s*(?:(?:hi|hey|hello|morning)\s+\w+\s*,\s*)?|\b(?:can|could|would|will)\s+(?:you|u)\s+)"
-    r"(?:(?:pls|please|plz|and|then|also)\s+)?(?:call|ring|phone|email|e-mail|text|"
+    r"(?:(?:pls|please|plz|and|then|also)\s+)?(?P<verb>call|ring|phone|email|e-mail|text|"
     r"whatsapp|message|send|pay|book|buy|pick up|collect|renew|submit|file|ask|review|"
     r"finish|order|sort|clean|water|mow|take|bring|post|return|confirm|prep|prepare|print|"
     r"sign|update|write|draft|reply|respond|invite|remember|cancel my|lodge|transfer|talk to|"
@@ -62,7 +62,7 @@ def wants_follow_up(text: str, mentions: list[TimeMention]) -> bool:
     if _request_cue(text) is not None:
         return True
     rest = _without(text, mentions)
-    if _INSTRUCTION.search(rest):  # "call Ann", "after lunch talk to Jim"
+    if INSTRUCTION.search(rest):  # "call Ann", "after lunch talk to Jim"
         return True
     return bool(mentions) and len(re.findall(r"\w+", rest)) <= 1
 
@@ -98,7 +98,8 @@ def choose(
         sentence = _sentence_around(text, cue.start())
         near = [pair for pair in pool if sentence[0] <= pair[0].span[0] < sentence[1]]
         pool = near or pool
-    return sorted(pool, key=lambda pair: (pair[1].grain, pair[0].span[0]))
+    # "remind me 30 mins before" the time said first: that is the due time asked for
+    return sorted(pool, key=lambda pair: (pair[1].label != "ahead", pair[1].grain, pair[0].span[0]))
 
 
 def _sentence_around(text: str, at: int) -> tuple[int, int]:

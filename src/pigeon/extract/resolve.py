@@ -8,7 +8,7 @@ applies the follow-up policy on top (see `rules.py`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -241,6 +241,43 @@ def find_mentions(
         resolved = resolve_expr(found.expr, found_ref, zone, locale, business=business)
         if resolved is not None:
             out.append((to_mention(found, resolved, zone), resolved))
+    return out + _ahead_of_a_time(text, out, ref, zone, locale, business)
+
+
+# "Meeting at 11am - remind me 30 mins before": a span of time before the time named.
+AHEAD = re.compile(
+    r"\b(?P<d>(?:\d+|an?|half an?|one|two|five|ten|fifteen|twenty|thirty|forty[- ]five)\s*"
+    r"(?:min(?:ute)?s?|hours?|hrs?|h|days?))\s+(?:before(?:hand)?|earlier|prior|ahead)"
+    r"(?:\s+(?:it|that|then|this))?(?!\s*\w)",
+    re.IGNORECASE,
+)
+
+
+def _ahead_of_a_time(
+    text: str,
+    found: list[tuple[TimeMention, Resolved]],
+    ref: datetime,
+    zone: tzinfo,
+    locale: str,
+    business: bool,
+) -> list[tuple[TimeMention, Resolved]]:
+    out = []
+    for m in AHEAD.finditer(text):
+        times = [r for mention, r in found if mention.span[1] <= m.start() and r.expr is not None]
+        duration = grammar.parse_duration(m["d"].lower())
+        if not times or duration is None:
+            continue
+        if times[-1].grain > (Grain.DAY if duration.finest >= Grain.DAY else Grain.HOUR):
+            continue  # "an hour before" a day named: before when on it?
+        anchor = times[-1].expr
+        assert anchor is not None
+        finest = min(anchor.grain, Grain.MINUTE if duration.finest < Grain.DAY else Grain.DAY)
+        shifted = ex.Shift(duration, -1, anchor=anchor, grain=finest)
+        resolved = resolve_expr(shifted, ref, zone, locale, business=business)
+        if resolved is not None:
+            resolved = replace(resolved, label="ahead")  # the follow-up asked for: chosen first
+            item = Found(m.group(0), (m.start(), m.end()), shifted)
+            out.append((to_mention(item, resolved, zone), resolved))
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from pigeon.extract.intent import INSTRUCTION
 from pigeon.extract.protocols import Action
 
 # Lines that open or close a letter: "Hi Sam,", "Dear Mr Braun,", "Thanks,", "Best\nJulia".
@@ -100,6 +101,10 @@ def _task(body: str) -> str | None:
         if previous.strip():  # "We should revisit the lease terms. Set a reminder?"
             return _tidy(previous)
         asked = True
+    for sentence in _SENTENCE.findall(body):  # "could you please send over the contract?"
+        instruction = INSTRUCTION.search(sentence)
+        if instruction is not None:
+            return _tidy(sentence[instruction.start("verb") :])
     return None
 
 
@@ -118,7 +123,7 @@ def _tidy(text: str) -> str:
 
 _LONE_WORDS = {
     "or", "and", "to", "or maybe", "and then", "then", "till", "until", "every", "each", "over",
-    "during", "about", "re", "at", "on", "in", "by", "for", "from", "around", "sometime",
+    "during", "about", "re", "at", "on", "in", "by", "for", "from", "around", "sometime", "later",
 }  # fmt: skip
 
 

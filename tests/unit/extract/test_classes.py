@@ -257,6 +257,37 @@ def test_a_morning_hour_said_in_the_evening_is_asked_about() -> None:
     assert due("at 8") == "Thu 05 Jan 2017 08:00"  # said at 10:15: business hours
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Meeting moved to Tues 11am - set a reminder 30 mins before?", "Tue 10 Jan 2017 10:30"),
+        ("call at 4pm, ping me 10 minutes prior", "Wed 04 Jan 2017 15:50"),
+        ("party on saturday, remind me 2 days before", "Thu 05 Jan 2017 09:00"),
+    ],
+)
+def test_a_span_before_the_time_named_earlier(text: str, expected: str) -> None:
+    result = EXTRACTOR.extract(ExtractRequest(text, REFERENCE, LONDON, "en_GB"))
+    assert result.due is not None, (result.reason, result.question)
+    assert result.due.astimezone(LONDON).strftime("%a %d %b %Y %H:%M") == expected
+
+
+def test_an_hour_before_a_day_asks_what_time() -> None:
+    text = "flight on friday, remind me an hour before"
+    result = EXTRACTOR.extract(ExtractRequest(text, REFERENCE, LONDON, "en_GB"))
+    assert result.reason is Reason.VAGUE_TIME and result.question is not None
+
+
+def test_the_task_of_a_polite_request_in_an_email() -> None:
+    text = (
+        "Hi Tom,\n\nHope you're well. Following our call, could you please send over the "
+        "signed contract by Friday 6 January? I need it before the board meets.\n\nMany "
+        "thanks,\nPriya"
+    )
+    result = EXTRACTOR.extract(ExtractRequest(text, REFERENCE, LONDON, "en_GB"))
+    assert result.summary == "Send over the signed contract"
+    assert result.due == datetime(2017, 1, 6, 9, 0, tzinfo=LONDON)
+
+
 def test_a_number_of_things_is_not_a_date() -> None:
     assert due("friday about the 2 invoices") == "Fri 06 Jan 2017 09:00"  # not Friday the 2nd
 
