@@ -966,7 +966,7 @@ def b_business_days(m: re.Match[str], p: Parser) -> Expr | None:
     count = int(n) * sign
 
     def fn(ctx: Ctx) -> Span:
-        day = business_shift(ctx.ref.date(), count, ctx.locale)
+        day = business_shift(ctx.ref.date(), count, ctx.locale, getattr(ctx.zone, "key", None))
         return ex.day_span(day)
 
     return ex.Derived(fn, Grain.DAY, "date")

@@ -933,12 +933,14 @@ def is_business_day(day: date, locale: str, zone: str | None = None) -> bool:
     return country is None or day not in public_holidays(country, day.year, subdiv)
 
 
-def business_shift(start: date, count: int, locale: str) -> date:
-    """The `count`-th business day after (or before, if negative) `start`."""
+@lru_cache(maxsize=4096)
+def business_shift(start: date, count: int, locale: str, zone: str | None = None) -> date:
+    """The `count`-th business day after (or before, if negative) `start`, where the sender
+    is (their zone's country, else their locale's)."""
     step = 1 if count >= 0 else -1
     day, left = start, abs(count)
     while left:
         day += timedelta(days=step)
-        if is_business_day(day, locale):
+        if is_business_day(day, locale, zone):
             left -= 1
     return day

@@ -35,7 +35,7 @@ def run(text: str, locale: str = "en", hours: PreferredHours | None = None):  # 
         ("call Ann by Friday", "2025-01-17T09:00:00-05:00"),
         ("between 3 and 5pm on thursday", "2025-01-16T15:00:00-05:00"),
         ("a week from Friday", "2025-01-24T09:00:00-05:00"),
-        ("in 3 business days", "2025-01-20T09:00:00-05:00"),
+        ("in 3 business days", "2025-01-21T09:00:00-05:00"),  # New York: MLK day skipped
     ],
 )
 def test_due_times(text: str, due: str) -> None:
@@ -45,11 +45,13 @@ def test_due_times(text: str, due: str) -> None:
     assert result.due.isoformat() == due
 
 
-def test_three_business_days_skip_a_holiday_for_us_senders() -> None:
-    # Monday 2025-01-20 is MLK day in the US.
-    result = run("in 3 business days", locale="en_US")
-    assert result.due is not None
-    assert result.due.date().isoformat() == "2025-01-21"
+def test_three_business_days_skip_a_holiday_where_the_sender_is() -> None:
+    # Monday 2025-01-20 is MLK day in the US; the zone says where the sender is, even
+    # when the locale is a British one.
+    for locale in ("en_US", "en_GB", "en"):
+        result = run("in 3 business days", locale=locale)
+        assert result.due is not None
+        assert result.due.date().isoformat() == "2025-01-21"
 
 
 def test_preferred_hours_set_parts_of_the_day() -> None:
