@@ -43,6 +43,7 @@ _DECLINED = re.compile(
     r"\b(?:remind(?:er)?|nudge|ping|that|it)\b",
     re.IGNORECASE,
 )
+_ASKS_THE_READER = re.compile(r"let me know|get back to me|tell me", re.IGNORECASE)
 # "thanks for the reminder": a reminder mentioned, not one asked for
 _THANKED = re.compile(
     r"\b(?:thanks|thank you|thx|ty|cheers|ta)\s+(?:\w+\s+){0,2}?for\s+(?:the|your|that|this)\s+"
@@ -59,8 +60,11 @@ def wants_follow_up(text: str, mentions: list[TimeMention]) -> bool:
     field or `pigeon send --at` gives it)."""
     if _DECLINED.search(text):
         return False
-    if _request_cue(text) is not None:
-        return True
+    cue = _request_cue(text)
+    if cue is not None:
+        # "let me know what you think" asks the reader, not for a reminder, unless a time
+        # comes with it ("let me know by Friday")
+        return bool(mentions) or not _ASKS_THE_READER.fullmatch(cue.group(0))
     rest = _without(text, mentions)
     if INSTRUCTION.search(rest):  # "call Ann", "after lunch talk to Jim"
         return True
