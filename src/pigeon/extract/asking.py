@@ -305,5 +305,9 @@ def _day(day: date) -> str:
 
 
 def _same_day_next_month(day: date) -> date:
-    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
-    return date(year, month, min(day.day, last_day_of_month(year, month)))
+    """The next month that has this day: after 30 January, 30 March."""
+    year, month = day.year, day.month
+    while True:
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        if day.day <= last_day_of_month(year, month):
+            return date(year, month, day.day)

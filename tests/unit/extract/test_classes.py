@@ -288,6 +288,12 @@ def test_the_task_of_a_polite_request_in_an_email() -> None:
     assert result.due == datetime(2017, 1, 6, 9, 0, tzinfo=LONDON)
 
 
+def test_the_30th_said_on_the_30th_of_january_offers_march() -> None:
+    result = extract("on the 30th", at=datetime(2017, 1, 30, 9, 0, tzinfo=LONDON))
+    assert result.reason is Reason.WHICH_DAY
+    assert result.question == "Do you mean today (Monday 30 January) or Thursday 30 March?"
+
+
 def test_a_number_of_things_is_not_a_date() -> None:
     assert due("friday about the 2 invoices") == "Fri 06 Jan 2017 09:00"  # not Friday the 2nd
 
