@@ -81,7 +81,7 @@ def ask_for(
             Reason.VAGUE_TIME,
             f"At what time is it, so I can remind you {ahead.group(0).strip()}?",
         )
-    for check in (_order, _which_day, _which_week, _conflict, _am_pm, _vague):
+    for check in (_order, _which_day, _which_week, _conflict, _just_passed, _am_pm, _vague):
         found_ask = check(request, mention, resolved, local)
         if found_ask is not None:
             return found_ask
@@ -217,6 +217,8 @@ def _conflict(
     words = [m for m in _WEEKDAY_WORD.finditer(mention.text) if m["w"].lower() in WEEKDAYS]
     if len(words) != 1 or resolved.grain > Grain.DAY:
         return None
+    if resolved.expr is not None and any(isinstance(e, ex.NthWithin) for e in walk(resolved.expr)):
+        return None  # "the 1st friday of may" counts Fridays; it names no date to clash with
     bare = (mention.text[: words[0].start()] + mention.text[words[0].end() :]).strip(" ,")
     if not re.search(r"\d", bare):
         return None  # only a weekday and a time of day ("EOD monday"): nothing to conflict
@@ -235,6 +237,32 @@ def _conflict(
         f"{_day(said)} is not a {named}. Do you mean {_day(said)} or "
         f"{_day(resolved.start.date())}?",
     )
+
+
+def _just_passed(
+    request: ExtractRequest, mention: TimeMention, resolved: Resolved, local: datetime
+) -> Ask | None:
+    """ "on 1 December" said on 2 December: next year's, or a slip? Asked within a week."""
+    if resolved.expr is None or resolved.grain > Grain.DAY:
+        return None
+    parts = list(walk(resolved.expr))
+    if not any(isinstance(e, ex.Yearly) for e in parts) or any(
+        isinstance(e, ex.Year) for e in parts
+    ):
+        return None  # no day of a year named, or its year said outright
+    start = resolved.start
+    if start.month == 2 and start.day == 29:
+        return None
+    said = start.replace(year=start.year - 1)
+    if timedelta(0) < local - said <= _JUST_PASSED and start - local > timedelta(days=300):
+        return Ask(
+            Reason.PAST_TIME,
+            f"{_day(said.date())} has just passed. Do you mean {_day(start.date())} {start.year}?",
+        )
+    return None
+
+
+_JUST_PASSED = timedelta(days=7)
 
 
 def _am_pm(

@@ -511,8 +511,9 @@ def combine(a: Expr, b: Expr) -> Expr | None:
         return None
     if a.kind == b.kind and a.kind in {"dow", "month", "year", "holiday", "fixed", "shift", "time"}:
         return None
-    if {a.kind, b.kind} == {"dom", "date"} and a.grain == b.grain == Grain.DAY:
-        return None  # "the 3rd | of april 9(ish)": two days of the month; split elsewhere
+    if {a.kind, b.kind} <= {"dom", "date"} and a.grain == b.grain == Grain.DAY:
+        # "the 3rd | of april 9(ish)", "13/4 14/4": two days are never one
+        return None
     for day, dated in ((a, b), (b, a)):
         clock = getattr(dated, "clock_reading", None)
         if day.kind == "dow" and clock is not None:

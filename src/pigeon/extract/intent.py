@@ -40,7 +40,10 @@ INSTRUCTION = re.compile(
 _DECLINED = re.compile(
     r"\b(?:cancel|delete|remove|scrap|stop|never ?mind|no need|don'?t need|do not need|"
     r"don'?t remind|do not remind|no reminder needed)\b[^.!?\n]{0,40}?"
-    r"\b(?:remind(?:er)?|nudge|ping|that|it)\b",
+    r"\b(?:remind(?:er)?|nudge|ping|that|it)\b"
+    # "don't remind me tomorrow", "please don't ping me on friday", "do not send tomorrow"
+    r"|\b(?:don'?t|dont|do not|never|no need to|stop)\s+(?:remind|ping|nudge|send|text|"
+    r"message|bug|chase|email)\b",
     re.IGNORECASE,
 )
 _ASKS_THE_READER = re.compile(r"let me know|get back to me|tell me", re.IGNORECASE)

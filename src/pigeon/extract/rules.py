@@ -140,6 +140,8 @@ def _due(
         if due < received and isinstance(resolved.expr, ex.DailyRange):
             # "in the morning" said at 11:20, no day named: tomorrow's
             return _at(resolved.start + timedelta(days=1), preferred, zone), Grain.MINUTE
+        if resolved.end <= _local(received, zone):
+            return due, Grain.MINUTE  # "this morning" said at 19:00: over, so asked about
         return (
             max(due, received) if resolved.start <= _local(received, zone) else due
         ), Grain.MINUTE

@@ -176,7 +176,6 @@ def test_the_next_working_day_skips_a_public_holiday_where_the_sender_is() -> No
         ("first working day after Easter Monday", "en_GB", "Tue 18 Apr 2017 09:00"),
         ("the day after Cup Day", "en_AU", "Wed 08 Nov 2017 09:00"),  # 1st Tuesday of Nov
         ("christmas eve at 8pm", "en_GB", "Sun 24 Dec 2017 20:00"),  # not Christmas evening
-        ("on New Year's Eve", "en_GB", "Sun 31 Dec 2017 09:00"),
         ("on australia day", "en_AU", "Thu 26 Jan 2017 09:00"),
     ],
 )
@@ -205,7 +204,7 @@ def test_holiday_arithmetic(text: str, locale: str, expected: str) -> None:
         ("tomorow at 4pm", "Thu 05 Jan 2017 16:00"),
         ("after 3 days", "Sat 07 Jan 2017 10:15"),  # "after" a span of time: "in"
         ("the first working day of April", "Mon 03 Apr 2017 09:00"),  # 1 April is a Saturday
-        ("the last business day of December", "Fri 29 Dec 2017 09:00"),
+        ("the last business day of April", "Fri 28 Apr 2017 09:00"),  # 30 April: a Sunday
         ("a week today", "Wed 11 Jan 2017 09:00"),
         ("the week after next", "Mon 16 Jan 2017 09:00"),
         ("by month end", "Tue 31 Jan 2017 17:00"),
@@ -292,6 +291,27 @@ def test_the_30th_said_on_the_30th_of_january_offers_march() -> None:
     result = extract("on the 30th", at=datetime(2017, 1, 30, 9, 0, tzinfo=LONDON))
     assert result.reason is Reason.WHICH_DAY
     assert result.question == "Do you mean today (Monday 30 January) or Thursday 30 March?"
+
+
+def test_new_years_eve_is_the_31st_not_new_years_day_evening() -> None:
+    assert due("on New Year's Eve", at=datetime(2017, 6, 1, 9, 0, tzinfo=LONDON)) == (
+        "Sun 31 Dec 2017 09:00"
+    )
+
+
+def test_a_date_that_has_just_passed_is_asked_about_not_moved_a_year() -> None:
+    result = extract("on 2/1")  # said on 4 January: the 2nd has just gone
+    assert result.reason is Reason.PAST_TIME
+    assert (
+        result.question == "Monday 2 January has just passed. Do you mean Tuesday 2 January 2018?"
+    )
+    assert due("on 2/1 2018") == "Tue 02 Jan 2018 09:00"  # with its year, no doubt
+    assert due("on 2/12") == "Sat 02 Dec 2017 09:00"  # long gone: next year's, as said
+
+
+def test_a_list_of_dates_is_several_dates() -> None:
+    result = EXTRACTOR.extract(ExtractRequest("shifts 13/4 14/4 20/4", REFERENCE, LONDON, "en_GB"))
+    assert [m.text for m in result.mentions] == ["13/4", "14/4", "20/4"]
 
 
 def test_a_number_of_things_is_not_a_date() -> None:
