@@ -289,6 +289,8 @@ def _vague(
     request: ExtractRequest, mention: TimeMention, resolved: Resolved, local: datetime
 ) -> Ask | None:
     label = resolved.label
+    if isinstance(resolved.expr, ex.Shift) and resolved.expr.anchor is None:
+        return None  # "in a year" is a day: a year from now, at this time
     before = request.text[: mention.span[0]][-12:]
     long = resolved.end - resolved.start > timedelta(days=7)
     if label.startswith("edge:") and long and _TOWARDS.search(before):

@@ -1068,6 +1068,7 @@ def b_upcoming_n(m: re.Match[str], p: Parser) -> Expr | None:
     return ex.Cycle(u, int(n))
 
 
+_NEW_YEAR = {"the new year", "new year"}
 _WORKING_DAY = re.compile(r"(?:working|business|work) ?days?")
 
 
@@ -1089,7 +1090,8 @@ def _is_working(span: Span, ctx: Ctx) -> bool:
 
 
 def b_nth_of(m: re.Match[str], p: Parser) -> Expr | None:
-    within = p.parse(m["y"])
+    # "the first working day of the new year": of next year, not of New Year's Day
+    within = ex.Cycle(Grain.YEAR, 1) if m["y"] in _NEW_YEAR else p.parse(m["y"])
     if within is None or (within.latent and within.kind not in {"year", "month"}):
         return None
     item_text = m["x"]
@@ -1497,10 +1499,29 @@ def b_top_of_the_hour(m: re.Match[str], p: Parser) -> Expr:
     return ex.Derived(fn, Grain.MINUTE, "time")
 
 
+def b_weeks_on(m: re.Match[str], p: Parser) -> Expr | None:
+    n = number(m["n"])
+    x = p.parse(m["x"])
+    if n is None or n != int(n) or not 0 < n <= 52 or x is None or x.grain != Grain.DAY:
+        return None
+    days = int(n) * (14 if m["u"].startswith("fortnight") else 7)
+
+    def fn(ctx: Ctx) -> Span | None:
+        span = ex.first(x, ctx)
+        return None if span is None else ex.day_span(span.start.date() + timedelta(days=days))
+
+    return ex.Derived(fn, Grain.DAY, "date")
+
+
 def b_this_time(m: re.Match[str], p: Parser) -> Expr:
     """ "this time next week": now, a day, a week or a month on."""
     which = m["w"] or m["w2"]
-    unit = {"tomorrow": Grain.DAY, "next week": Grain.WEEK, "next month": Grain.MONTH}[which]
+    unit = {
+        "tomorrow": Grain.DAY,
+        "next week": Grain.WEEK,
+        "next month": Grain.MONTH,
+        "next year": Grain.YEAR,
+    }[which]
     return ex.Shift(Duration(1, unit), grain=Grain.MINUTE)
 
 
@@ -1698,6 +1719,14 @@ RULES: list[tuple[str, Builder]] = [
         for word, (name, start, end) in _POD_WORDS.items()
     ],
     (r"first thing(?: in the morning)?(?: (?P<x>.+))?", b_first_thing),
+    # "ping me at lunch", "over lunch": the next lunch, said as a time on its own
+    (
+        r"(?:at|over|during|around) (?:lunch|lunchtime|lunch time)",
+        b_pod("lunch", 12, 14, is_latent=False),
+    ),
+    (r"(?:b4|bfore|b4re) (?P<x>.+)", lambda m, p: p.parse(f"before {m['x']}")),
+    # "3 weeks tomorrow", "two weeks on friday": that many weeks after the day named
+    (rf"(?P<n>{NUM}) (?P<u>weeks?|fortnights?) (?P<x>today|tomorrow|on \w+day)", b_weeks_on),
     # numeric dates
     (r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})", b_iso_date),
     (r"(?P<a>\d{1,2})\s*[/.-]\s*(?P<b>\d{1,2})\s*[/.-]\s*(?P<y>\d{4}|\d{2})", b_numeric_date),
@@ -1750,8 +1779,8 @@ RULES: list[tuple[str, Builder]] = [
     (r"(?:the )?top of the (?:next )?hour", b_top_of_the_hour),
     (r"(?:a|one) (?P<u>week|fortnight) (?P<x>today|tomorrow|on \w+day)", b_week_on),
     (
-        r"(?:this|the same|same) time (?P<w>next week|tomorrow|next month)"
-        r"|(?P<w2>tomorrow|next week) (?:at )?(?:this|the same|same) time",
+        r"(?:this|the same|same) time (?P<w>next week|tomorrow|next month|next year)"
+        r"|(?P<w2>tomorrow|next week|next month|next year) (?:at )?(?:this|the same|same) time",
         b_this_time,
     ),
     # days counted from a named day: "the day after boxing day", "the Monday after Labor
@@ -1848,7 +1877,7 @@ _QUOTES = str.maketrans(
 
 
 def normalize(text: str) -> str:
-    text = _SPACES.sub(" ", text.translate(_QUOTES).lower()).strip()
+    text = _SPACES.sub(" ", text.translate(_QUOTES).lower()).strip().replace("-ish", "ish")
     return (
         text.rstrip("?!;:,").rstrip(".")
         if not text.endswith("a.m.") and not text.endswith("p.m.")

@@ -727,6 +727,7 @@ HOLIDAYS: dict[str, Rule] = {
     ),
     "st david's day": (("st david's day", "st davids day", "st. david's day"), fixed(3, 1), {}),
     "burns night": (("burns night",), fixed(1, 25), {}),
+    "remembrance sunday": (("remembrance sunday",), nth_weekday(11, 6, 2), {}),
     "april fools' day": (
         ("april fools' day", "april fools day", "april fool's day"),
         fixed(4, 1),

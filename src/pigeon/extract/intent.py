@@ -21,7 +21,8 @@ _REQUEST = re.compile(
     r"\b(?:remind(?:er)?s?|rmd|rmnd|ping|nudge|poke|buzz|nag|follow[- ]?up|f/u|chase|"
     r"diari[sz]e|note to self|don'?t (?:let me )?forget|do not (?:let me )?forget|"
     r"make sure (?:i|to)|to-?do|check (?:in|back)|circle back|get back to me|tell me|"
-    r"text me|email me|message me|alert me|let me know|bump (?:me|this)|"
+    r"text me|email me|message me|alert me|let me know|bump (?:me|this)|bug me|"
+    r"give me a (?:shout|buzz|bell|call)|shout me|"
     r"set (?:me )?(?:a|an) (?:alarm|alert)|erinnerung|lembrete|recordatorio|rappel)\b",
     re.IGNORECASE,
 )

@@ -103,7 +103,7 @@ _KEYWORDS = {
     "ish", "h", "hrs", "approx", "ca", "circa", "+", "out", "fortnight", "couple", "few",
     "post", "ahead", "advance", "run-up", "wknd", "financial", "fiscal", "tax", "fy", "work",
     "eve", "evo", "eoq", "play", "cop", "eop", "eofy", "season", "top", "hour", "every", "each",
-    "month-end", "year-end", "quarter-end",
+    "month-end", "year-end", "quarter-end", "b4", "bfore", "over", "during", "same",
 }  # fmt: skip
 _VOCAB = (
     set(MONTHS) | set(WEEKDAYS) | set(NUMBER_WORDS) | set(ORDINAL_WORDS) | set(UNITS)
@@ -126,6 +126,7 @@ def _timeish(token: str) -> bool:
     word = token.lower().rstrip(".':").lstrip("'")
     if _NUMERIC.fullmatch(word) or _TOMORROW.fullmatch(word):
         return True
+    word = word.removesuffix("ish").removesuffix("-")  # "noonish", "noon-ish"
     return word in _VOCAB or word.rstrip("s") in _VOCAB
 
 
@@ -247,7 +248,7 @@ def find_mentions(
 # "Meeting at 11am - remind me 30 mins before": a span of time before the time named.
 AHEAD = re.compile(
     r"\b(?P<d>(?:\d+|an?|half an?|one|two|five|ten|fifteen|twenty|thirty|forty[- ]five)\s*"
-    r"(?:min(?:ute)?s?|hours?|hrs?|h|days?))\s+(?:before(?:hand)?|earlier|prior|ahead)"
+    r"(?:min(?:ute)?s?|hours?|hrs?|h|days?|weeks?|fortnight))\s+(?:before(?:hand)?|earlier|prior|ahead)"
     r"(?:\s+(?:it|that|then|this))?(?!\s*\w)",
     re.IGNORECASE,
 )

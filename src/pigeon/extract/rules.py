@@ -156,8 +156,8 @@ def _due(
     if label.startswith("open:before"):
         return max(start - _BEFORE_MARGIN, received), Grain.MINUTE
     shift = resolved.expr
-    if isinstance(shift, ex.Shift) and shift.anchor is None and resolved.grain == Grain.HOUR:
-        # "in 3 days", "in 2 weeks 3 days": the same time of day, not the hour's start
+    if isinstance(shift, ex.Shift) and shift.anchor is None:
+        # "in 3 days", "in a month", "in a year": calendar arithmetic that keeps the clock
         moved = ex.shift_from(_local(received, zone), shift.duration, shift.sign, zone)
         return localize(moved, zone), Grain.MINUTE
     if resolved.grain <= Grain.HOUR or label.startswith("open"):
@@ -171,7 +171,8 @@ def _due(
 
 def _period_end(end: datetime, request: ExtractRequest) -> datetime:
     """The end of a week, month, quarter or year (`end` is the midnight after it): the
-    close of its last working day."""
+    close of its last weekday. A public holiday there still counts: people mean the date
+    ("by the end of the tax year" is 5 April, whatever day it falls on)."""
     last = end - timedelta(days=1)
     while last.weekday() >= 5:
         last -= timedelta(days=1)

@@ -27,6 +27,7 @@ _REQUEST = re.compile(
     r"hey |ok |so )*"
     r"(?:remind(?:er)?s? (?:me )?(?:again )?(?:to |about |of |that |re:? |regarding |for )?|"
     r"rmd me (?:to )?|rmnd me (?:to )?|ping me (?:to |about |re:? )?|nudge me (?:to |about )?|"
+    r"bug me (?:to |about )?|give me a (?:shout|buzz|bell) (?:to |about )?|"
     r"(?:put in|set up|add|create|schedule|book) (?:a |an )?(?:follow[- ]?up|reminder)"
     r"(?: for me)?\s*(?:to |for |about |on )?|"
     r"set (?:me )?(?:a |an )?(?:reminder|alarm|alert)\b(?: for me)?\s*"

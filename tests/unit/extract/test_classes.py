@@ -210,6 +210,16 @@ def test_holiday_arithmetic(text: str, locale: str, expected: str) -> None:
         ("by month end", "Tue 31 Jan 2017 17:00"),
         ("next to next monday", "Mon 16 Jan 2017 09:00"),  # Indian English: after next
         ("next to next week", "Mon 16 Jan 2017 09:00"),
+        ("at lunch", "Wed 04 Jan 2017 12:00"),
+        ("over lunch", "Wed 04 Jan 2017 12:00"),
+        ("noon-ish tomorrow", "Thu 05 Jan 2017 12:00"),
+        ("b4 noon", "Wed 04 Jan 2017 11:30"),
+        ("3 weeks tomorrow", "Thu 26 Jan 2017 09:00"),
+        ("in a month", "Sat 04 Feb 2017 10:15"),  # calendar arithmetic keeps the clock
+        ("in a year", "Thu 04 Jan 2018 10:15"),
+        ("this time next year", "Thu 04 Jan 2018 10:15"),
+        ("the first working day of the new year", "Tue 02 Jan 2018 09:00"),
+        ("on remembrance sunday", "Sun 12 Nov 2017 09:00"),
         ("first thing", "Thu 05 Jan 2017 09:00"),  # said at 10:15: tomorrow's
         ("tomorrow at 07:00", "Thu 05 Jan 2017 07:00"),  # a leading zero: the 24-hour clock
         ("the weekend after next", "Sat 14 Jan 2017 09:00"),  # a weekend is its Saturday
@@ -262,6 +272,9 @@ def test_a_morning_hour_said_in_the_evening_is_asked_about() -> None:
         ("Meeting moved to Tues 11am - set a reminder 30 mins before?", "Tue 10 Jan 2017 10:30"),
         ("call at 4pm, ping me 10 minutes prior", "Wed 04 Jan 2017 15:50"),
         ("party on saturday, remind me 2 days before", "Thu 05 Jan 2017 09:00"),
+        ("Invoice 2291 due 31/03. Remind me a week before", "Fri 24 Mar 2017 09:00"),
+        ("bug me friday", "Fri 06 Jan 2017 09:00"),
+        ("Don't forget to give me a shout on monday about the van", "Mon 09 Jan 2017 09:00"),
     ],
 )
 def test_a_span_before_the_time_named_earlier(text: str, expected: str) -> None:
@@ -434,6 +447,8 @@ def test_summaries_keep_the_action_and_its_object(text: str, summary: str) -> No
         "Thanks for the reminder - I already paid the invoice on Friday.",
         "thanks for the reminder about the footy yesterday!",
         "The report is attached. Let me know what you think.",  # asks the reader, no time
+        "Don't remind me tomorrow",
+        "please don't ping me on friday",
     ],
 )
 def test_messages_that_ask_for_nothing_get_nothing(text: str) -> None:
