@@ -11,7 +11,8 @@ Prints progress lines, then ONE JSON object on the last line.
 * The Duckling English corpus (../shared/corpora, or PIGEON_CORPORA_DIR): an exact match
   of the resolved start (naive local wall clock) and grain.
 * Speed on one core: phrases/s through the resolver, messages/s through the extractor
-  (fresh text every time, so no cache helps).
+  (fresh text every time, so no cache helps), and the slowest of a few 10,000-character
+  texts built to make the extractor work hard (lists of dates, far-off counts).
 
     python bench/extract.py            # every half
     python bench/extract.py --half dev # only the halves you may look at (dev, dev2)
@@ -97,6 +98,31 @@ def messages_per_second(seconds: float = 2.0) -> float:
     return count / (time.perf_counter() - start)
 
 
+# Texts at the request limit (10,000 characters) built to find work that grows faster than
+# the text: lists of dates, times, weekdays, counts far off the calendar.
+_ADVERSARIAL = [
+    " ".join(f"{i % 12 + 1}/{i % 28 + 1}" for i in range(2000)),
+    "in 999 business days " * 500,
+    "monday tuesday wednesday thursday friday saturday sunday " * 200,
+    "friday the 13th monday the 2nd " * 400,
+    "on 3/4 at 5pm friday the 13th in 2 weeks by EOD christmas eve " * 200,
+    " ".join(f"tue {i % 28 + 1}/{i % 12 + 1}" for i in range(1000)),
+    "in 99999 years " * 700,
+]
+
+
+def slowest_adversarial_ms() -> float:
+    """The longest one of `_ADVERSARIAL` takes through the extractor, cold."""
+    extractor = RuleBasedExtractor()
+    zone = ZoneInfo("Europe/London")
+    slowest = 0.0
+    for text in _ADVERSARIAL:
+        start = time.perf_counter()
+        extractor.extract(ExtractRequest(text[:10000], datetime(2026, 3, 2, 10, tzinfo=zone), zone))
+        slowest = max(slowest, time.perf_counter() - start)
+    return slowest * 1000
+
+
 def _rest(request: ExtractRequest) -> tuple[datetime, ZoneInfo, str]:
     return request.received_at, request.zone, request.locale
 
@@ -143,6 +169,7 @@ def main() -> None:
     phrases_per_s = len(texts) / (time.perf_counter() - start)
 
     messages_per_s = messages_per_second()
+    adversarial_ms = slowest_adversarial_ms()
 
     result = {
         "corpora": corpora,
@@ -155,6 +182,7 @@ def main() -> None:
         "negatives_total_count": len(negatives),
         "phrases_per_s_one_core": round(phrases_per_s),
         "messages_per_s_one_core": round(messages_per_s),
+        "slowest_adversarial_message_ms": round(adversarial_ms),
         "split_accuracy_pct": {
             split: pct(ok, total) for split, (ok, total) in sorted(per_split.items())
         },
