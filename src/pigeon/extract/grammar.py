@@ -525,10 +525,10 @@ def combine(a: Expr, b: Expr) -> Expr | None:
     return ex.Intersect(a, b)
 
 
-def _weekday_date_or_clock(day: Expr, date: Expr, clock: Expr) -> Expr:
+def _weekday_date_or_clock(day: Expr, dated: Expr, clock: Expr) -> Expr:
     """ "Friday 13.07" is the Friday that is 13 July; "13.05 on Tuesday", when no Tuesday
     is 13 May within two years, is five past one on Tuesday."""
-    as_date = ex.Intersect(day, date)
+    as_date = ex.Intersect(day, dated)
     as_clock = ex.Intersect(day, unlatent(clock))
 
     def fn(ctx: Ctx) -> Span | None:
@@ -1476,11 +1476,14 @@ def _beside(x: Expr, after: bool, accept: Callable[[date, Ctx], bool]) -> Expr:
 
 
 def b_week_on(m: re.Match[str], p: Parser) -> Expr | None:
-    """ "a week on Tuesday", "Tuesday week": seven days after the day named."""
+    """ "a week on Tuesday", "Tuesday week", "3 weeks tomorrow": weeks after the day named."""
     x = p.parse(m["x"])
-    if x is None or x.latent or x.grain != Grain.DAY:
+    n = number(m["n"]) if m.groupdict().get("n") else 1
+    if x is None or x.latent or x.grain != Grain.DAY or n is None or n != int(n):
         return None
-    days = 14 if m["u"] == "fortnight" else 7
+    if not 0 < n <= 52:
+        return None
+    days = int(n) * (14 if m["u"].startswith("fortnight") else 7)
 
     def fn(ctx: Ctx) -> Span | None:
         span = ex.first(x, ctx)
@@ -1497,20 +1500,6 @@ def b_top_of_the_hour(m: re.Match[str], p: Parser) -> Expr:
         return Span(start, start + timedelta(minutes=1), Grain.MINUTE)
 
     return ex.Derived(fn, Grain.MINUTE, "time")
-
-
-def b_weeks_on(m: re.Match[str], p: Parser) -> Expr | None:
-    n = number(m["n"])
-    x = p.parse(m["x"])
-    if n is None or n != int(n) or not 0 < n <= 52 or x is None or x.grain != Grain.DAY:
-        return None
-    days = int(n) * (14 if m["u"].startswith("fortnight") else 7)
-
-    def fn(ctx: Ctx) -> Span | None:
-        span = ex.first(x, ctx)
-        return None if span is None else ex.day_span(span.start.date() + timedelta(days=days))
-
-    return ex.Derived(fn, Grain.DAY, "date")
 
 
 def b_this_time(m: re.Match[str], p: Parser) -> Expr:
@@ -1726,7 +1715,7 @@ RULES: list[tuple[str, Builder]] = [
     ),
     (r"(?:b4|bfore|b4re) (?P<x>.+)", lambda m, p: p.parse(f"before {m['x']}")),
     # "3 weeks tomorrow", "two weeks on friday": that many weeks after the day named
-    (rf"(?P<n>{NUM}) (?P<u>weeks?|fortnights?) (?P<x>today|tomorrow|on \w+day)", b_weeks_on),
+    (rf"(?P<n>{NUM}) (?P<u>weeks?|fortnights?) (?P<x>today|tomorrow|on \w+day)", b_week_on),
     # numeric dates
     (r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})", b_iso_date),
     (r"(?P<a>\d{1,2})\s*[/.-]\s*(?P<b>\d{1,2})\s*[/.-]\s*(?P<y>\d{4}|\d{2})", b_numeric_date),

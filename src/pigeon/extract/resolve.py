@@ -242,14 +242,15 @@ def find_mentions(
         resolved = resolve_expr(found.expr, found_ref, zone, locale, business=business)
         if resolved is not None:
             out.append((to_mention(found, resolved, zone), resolved))
-    return out + _ahead_of_a_time(text, out, ref, zone, locale, business)
+    ahead = _ahead_of_a_time(text, out, ref, zone, locale, business)
+    return sorted(out + ahead, key=lambda pair: pair[0].span)
 
 
 # "Meeting at 11am - remind me 30 mins before": a span of time before the time named.
 AHEAD = re.compile(
     r"\b(?P<d>(?:\d+|an?|half an?|one|two|five|ten|fifteen|twenty|thirty|forty[- ]five)\s*"
-    r"(?:min(?:ute)?s?|hours?|hrs?|h|days?|weeks?|fortnight))\s+(?:before(?:hand)?|earlier|prior|ahead)"
-    r"(?:\s+(?:it|that|then|this))?(?!\s*\w)",
+    r"(?:min(?:ute)?s?|hours?|hrs?|h|days?|weeks?|fortnight))"
+    r"\s+(?:before(?:hand)?|earlier|prior|ahead)(?:\s+(?:it|that|then|this))?(?!\s*\w)",
     re.IGNORECASE,
 )
 
