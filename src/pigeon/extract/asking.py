@@ -75,8 +75,9 @@ def ask_for(
         return Ask(Reason.NO_TIME, "When should I remind you?")
     mention, resolved = primary
     ahead = AHEAD.search(request.text)
-    if ahead is not None and resolved.label != "ahead":
-        # "flight on friday, remind me an hour before": before what time?
+    anchored = ahead is not None and any(m.span[1] <= ahead.start() for m, _ in found)
+    if ahead is not None and anchored and resolved.label != "ahead":
+        # "flight on friday, remind me an hour before": before what time on friday?
         return Ask(
             Reason.VAGUE_TIME,
             f"At what time is it, so I can remind you {ahead.group(0).strip()}?",

@@ -287,6 +287,8 @@ def test_an_hour_before_a_day_asks_what_time() -> None:
     text = "flight on friday, remind me an hour before"
     result = EXTRACTOR.extract(ExtractRequest(text, REFERENCE, LONDON, "en_GB"))
     assert result.reason is Reason.VAGUE_TIME and result.question is not None
+    # a span before nothing said earlier is no such question
+    assert due("- we finished an hour ahead. Again friday at 2") == "Fri 06 Jan 2017 14:00"
 
 
 def test_the_task_of_a_polite_request_in_an_email() -> None:
