@@ -441,10 +441,14 @@ def _rebuild_ampm(t: ex.TimeOfDay, pod: str) -> ex.TimeOfDay:
     return t.with_meridiem(pod in _PM_PODS)
 
 
-_NOON_PODS = {"afternoon", "pm", "lunch", "after lunch"}
+_NOON_PODS = {"afternoon", "pm", "lunch", "after lunch", "early afternoon"}
 
 
-_PM_PODS = {"afternoon", "evening", "night", "tonight", "pm", "lunch", "after lunch", "late night"}
+_PM_PODS = {
+    "afternoon", "evening", "night", "tonight", "pm", "lunch", "after lunch", "late night",
+    "early afternoon", "mid-afternoon", "late afternoon", "early evening", "after dinner",
+    "after school",
+}  # fmt: skip
 
 
 def pod_parts(e: Expr) -> tuple[ex.DailyRange | None, Expr | None]:
@@ -1642,6 +1646,20 @@ _POD_WORDS = {
     "post-lunch": ("after lunch", 13, 17),
     "after school": ("after school", 15, 21),
     "after work": ("evening", 17, 21),
+    # the parts of the parts: due at their start
+    "mid-morning": ("mid-morning", 10, 12),
+    "mid morning": ("mid-morning", 10, 12),
+    "midmorning": ("mid-morning", 10, 12),
+    "late morning": ("late morning", 11, 12),
+    "before lunch": ("before lunch", 11, 12),
+    "early afternoon": ("early afternoon", 13, 15),
+    "mid-afternoon": ("mid-afternoon", 15, 17),
+    "mid afternoon": ("mid-afternoon", 15, 17),
+    "midafternoon": ("mid-afternoon", 15, 17),
+    "late afternoon": ("late afternoon", 16, 18),
+    "early evening": ("early evening", 17, 19),
+    "after dinner": ("after dinner", 19, 22),
+    "after tea": ("after dinner", 19, 22),
 }
 
 RULES: list[tuple[str, Builder]] = [
@@ -1703,7 +1721,10 @@ RULES: list[tuple[str, Builder]] = [
     *[
         (
             re.escape(word) + r"(?:ish)?",
-            b_pod(name, start, end, is_latent=not word.startswith("after")),
+            # one word ("morning") is a time only with more; "mid-morning" is one alone
+            b_pod(
+                name, start, end, is_latent=word.isalpha() and not word.startswith(("mid", "after"))
+            ),
         )
         for word, (name, start, end) in _POD_WORDS.items()
     ],

@@ -104,7 +104,6 @@ def _pod_hour(label: str, hours: PreferredHours) -> time | None:
         "afternoon": hours.afternoon,
         "pm": hours.afternoon,
         "after lunch": hours.afternoon,
-        "after school": hours.afternoon,
         "lunch": hours.lunch,
         "evening": hours.evening,
         "night": hours.night,

@@ -80,6 +80,13 @@ def test_numeric_dates_follow_the_locale() -> None:
         ("fri lunchtime", "Fri 06 Jan 2017 12:00"),
         ("friday at midnight", "Sat 07 Jan 2017 00:00"),  # the end of Friday
         ("21st in the morning", "Sat 21 Jan 2017 09:00"),
+        ("tomorrow mid-morning", "Thu 05 Jan 2017 10:00"),
+        ("tomorrow mid afternoon", "Thu 05 Jan 2017 15:00"),  # not this afternoon
+        ("friday late afternoon", "Fri 06 Jan 2017 16:00"),
+        ("friday early evening", "Fri 06 Jan 2017 17:00"),
+        ("friday early afternoon at 2", "Fri 06 Jan 2017 14:00"),  # not 02:00
+        ("tomorrow before lunch", "Thu 05 Jan 2017 11:00"),
+        ("tomorrow after school", "Thu 05 Jan 2017 15:00"),
         ("sun eve", "Sun 08 Jan 2017 18:00"),
     ],
 )
