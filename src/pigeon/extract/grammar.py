@@ -1595,6 +1595,58 @@ def b_weekend(m: re.Match[str], p: Parser) -> Expr:
     return ex.Weekend()
 
 
+def _days_off(first: date, last: date) -> Span:
+    """A weekend made longer, as Duckling spans one: from 18:00 the evening before its first
+    day off to the end of its last."""
+    start = datetime.combine(first - timedelta(days=1), time(18))
+    return Span(start, datetime.combine(last + timedelta(days=1), time()), Grain.HOUR)
+
+
+def _long_weekend(saturday: date, locale: str, zone: str | None) -> Span:
+    friday, monday = saturday - timedelta(days=1), saturday + timedelta(days=2)
+    first = friday if not is_business_day(friday, locale, zone) else saturday
+    last = monday if not is_business_day(monday, locale, zone) else saturday + timedelta(days=1)
+    return _days_off(first, last)
+
+
+def b_long_weekend(m: re.Match[str], p: Parser) -> Expr:
+    """ "after the long weekend": the next weekend a public holiday makes longer."""
+
+    def fn(ctx: Ctx) -> Span | None:
+        zone = getattr(ctx.zone, "key", None)
+        saturday = ctx.ref.date() + timedelta(days=(5 - ctx.ref.weekday()) % 7)
+        if ctx.ref.weekday() == 0:  # said on a Monday: maybe this one
+            saturday -= timedelta(days=7)
+        for _ in range(60):
+            span = _long_weekend(saturday, ctx.locale, zone)
+            if span.end - span.start > timedelta(days=3):
+                return span
+            saturday += timedelta(days=7)
+        return None
+
+    return ex.Derived(fn, Grain.HOUR, "weekend")
+
+
+def b_holiday_weekend(m: re.Match[str], p: Parser) -> Expr | None:
+    """ "memorial day weekend": the weekend that the holiday joins."""
+    holiday = p.parse(m["h"])
+    if holiday is None or holiday.kind != "holiday":
+        return None
+
+    def fn(ctx: Ctx) -> Span | None:
+        span = ex.first(holiday, ctx)
+        if span is None:
+            return None
+        day = span.start.date()
+        saturday = day + timedelta(days=5 - day.weekday())  # the weekend after a weekday
+        if day.weekday() in (0, 5, 6):  # a Monday off, or the weekend itself
+            saturday = day - timedelta(days=(day.weekday() - 5) % 7)
+        zone = getattr(ctx.zone, "key", None)
+        return _long_weekend(saturday, ctx.locale, zone)
+
+    return ex.Derived(fn, Grain.HOUR, "weekend")
+
+
 def b_season(m: re.Match[str], p: Parser) -> Expr:
     name = {"autumn": "fall"}.get(m["s"], m["s"])
     return Season(name)
@@ -1763,6 +1815,8 @@ RULES: list[tuple[str, Builder]] = [
     (r"(?P<y>\d{2}|\d{4}) ?q(?P<q>[1-4])", b_quarter),
     (r"q(?P<q>[1-4])(?: (?P<y>\d{4}))?", b_quarter),
     (r"(?:the )?(?:week-?end|week end|wkend|wknd)s?", b_weekend),
+    (r"(?:the |this |next )?(?:long|bank holiday) (?:week-?end|week end)", b_long_weekend),
+    (rf"(?:the )?(?P<h>{_HOLIDAY}) (?:long )?(?:week-?end|week end)", b_holiday_weekend),
     (
         r"(?:the )?(?:(?P<w>this|current|next|following|coming) )?"
         r"(?:financial|fiscal|tax|fin) year|(?P<fy>fy)",

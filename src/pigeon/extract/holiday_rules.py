@@ -931,6 +931,8 @@ def is_business_day(day: date, locale: str, zone: str | None = None) -> bool:
         return False
     country = country_of(locale, zone)
     subdiv = _SUBDIVISION.get(zone or "") if country in {"AU", "CA"} else None
+    if country == "GB":
+        subdiv = "ENG"  # the UK's own list leaves out England's Easter Monday and bank holidays
     return country is None or day not in public_holidays(country, day.year, subdiv)
 
 

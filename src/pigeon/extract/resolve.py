@@ -104,7 +104,7 @@ _KEYWORDS = {
     "post", "ahead", "advance", "run-up", "wknd", "financial", "fiscal", "tax", "fy", "work",
     "eve", "evo", "eoq", "play", "cop", "eop", "eofy", "season", "top", "hour", "every", "each",
     "month-end", "year-end", "quarter-end", "b4", "bfore", "over", "during", "same",
-    "school", "dinner", "tea", "mid-morning", "midmorning", "mid-afternoon", "midafternoon",
+    "school", "dinner", "tea", "long", "mid-morning", "midmorning", "mid-afternoon", "midafternoon",
 }  # fmt: skip
 _VOCAB = (
     set(MONTHS) | set(WEEKDAYS) | set(NUMBER_WORDS) | set(ORDINAL_WORDS) | set(UNITS)

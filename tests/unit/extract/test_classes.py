@@ -140,6 +140,13 @@ def test_period_ends(text: str, expected: str) -> None:
     assert due(text) == expected
 
 
+def test_easter_monday_is_no_working_day_in_london() -> None:
+    # The UK-wide list of the `holidays` package has Good Friday but not Easter Monday,
+    # which England, Wales and Northern Ireland all keep.
+    maundy_thursday = datetime(2017, 4, 13, 15, 0, tzinfo=LONDON)
+    assert due("the next working day", at=maundy_thursday) == "Tue 18 Apr 2017 09:00"
+
+
 def test_eofy_is_the_end_of_the_senders_year_of_accounts() -> None:
     perth = ZoneInfo("Australia/Perth")
     at = datetime(2017, 6, 8, 9, 0, tzinfo=perth)
@@ -182,6 +189,8 @@ def test_the_next_working_day_skips_a_public_holiday_where_the_sender_is() -> No
         ("the day before Good Friday", "en_GB", "Thu 13 Apr 2017 09:00"),
         ("first working day after Easter Monday", "en_GB", "Tue 18 Apr 2017 09:00"),
         ("the day after Cup Day", "en_AU", "Wed 08 Nov 2017 09:00"),  # 1st Tuesday of Nov
+        ("after the long weekend", "en_GB", "Tue 18 Apr 2017 09:00"),  # Easter Monday's
+        ("over the memorial day weekend", "en_US", "Sat 27 May 2017 09:00"),
         ("christmas eve at 8pm", "en_GB", "Sun 24 Dec 2017 20:00"),  # not Christmas evening
         ("on australia day", "en_AU", "Thu 26 Jan 2017 09:00"),
     ],
