@@ -330,6 +330,7 @@ HOLIDAYS: dict[str, Rule] = {
             "chinese new year's day",
             "chinese new years",
             "lunar new year",
+            "cny",
         ),
         lunar(_CHINESE, "lunar_new_year_date"),
         {},
