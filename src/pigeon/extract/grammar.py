@@ -736,7 +736,8 @@ def b_dot(m: re.Match[str], p: Parser) -> Expr | None:
         date = _numeric_date(p, hour, minute, None)
         if date is not None and hour <= 23:
             # kept for a weekday that no such date falls on: "13.05 on Tuesday"
-            date.clock_reading = time_of_day(hour, minute, ambiguous=not m["h"].startswith("0"))  # type: ignore[attr-defined]
+            reading = time_of_day(hour, minute, ambiguous=not m["h"].startswith("0"))
+            date.clock_reading = reading  # type: ignore[attr-defined]
         return date
     if hour > 23 or minute > 59:
         return None

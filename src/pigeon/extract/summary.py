@@ -44,8 +44,8 @@ _PLEASANTRY = re.compile(
 )
 _FILLER = re.compile(
     r"^(?:(?:hey|hi|hello|ok|okay|so|please|pls|plz|can you|could you|would you|will you|"
-    r"kindly|just|also|and|or|then|me|to|for|re:?|regarding|concerning|about|towards?|over|during|on|at|in|by|every|"
-    r"at some point|"
+    r"kindly|just|also|and|or|then|me|to|for|re:?|regarding|concerning|about|towards?|over|"
+    r"during|on|at|in|by|every|at some point|"
     r"some ?point|sometime|"
     r"some time|so i remember to|so i don'?t forget to|i remember to|i don'?t forget to|"
     r"i need to|i have to|i must|we should|i should|we need to)[,]?\s+)*",
@@ -58,8 +58,7 @@ _DRAFT = re.compile(
 )
 _DANGLING = re.compile(
     r"(?:\s+\b(?:on|at|by|in|for|from|until|till|before|after|around|about|towards?|the|and|"
-    r"over|during|every|each|"
-    r"or|to|next|"
+    r"over|during|every|each|or|to|next|"
     r"this|sometime|remind me|please|thanks|re)\b)+\s*$|^\s*(?:\b(?:on|at|by|in|for|and|to)\b\s+)+",
     re.IGNORECASE,
 )
