@@ -58,6 +58,11 @@ class Ctx:
     def at(self, ref: datetime) -> Ctx:
         return replace(self, ref=ref)
 
+    @property
+    def zone_name(self) -> str | None:
+        """The IANA name of the zone ("Europe/London"), which says where the sender is."""
+        return getattr(self.zone, "key", None)
+
 
 def unit_span(start: datetime, grain: Grain) -> Span:
     return Span(start, tm.add(start, grain, 1), grain)

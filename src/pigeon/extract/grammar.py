@@ -972,7 +972,7 @@ def b_business_days(m: re.Match[str], p: Parser) -> Expr | None:
     count = int(n) * sign
 
     def fn(ctx: Ctx) -> Span:
-        day = business_shift(ctx.ref.date(), count, ctx.locale, getattr(ctx.zone, "key", None))
+        day = business_shift(ctx.ref.date(), count, ctx.locale, ctx.zone_name)
         return ex.day_span(day)
 
     return ex.Derived(fn, Grain.DAY, "date")
@@ -1084,14 +1084,15 @@ class BusinessDays(ex.Every):
         super().__init__(Grain.DAY)
 
     def future(self, ctx: Ctx) -> Iterator[Span]:
-        return (span for span in super().future(ctx) if _is_working(span, ctx))
+        return (span for span in super().future(ctx) if _working(span.start.date(), ctx))
 
     def past(self, ctx: Ctx) -> Iterator[Span]:
-        return (span for span in super().past(ctx) if _is_working(span, ctx))
+        return (span for span in super().past(ctx) if _working(span.start.date(), ctx))
 
 
-def _is_working(span: Span, ctx: Ctx) -> bool:
-    return is_business_day(span.start.date(), ctx.locale, getattr(ctx.zone, "key", None))
+def _working(day: date, ctx: Ctx) -> bool:
+    """A working day where the sender is: not a weekend, not their public holiday."""
+    return is_business_day(day, ctx.locale, ctx.zone_name)
 
 
 def b_nth_of(m: re.Match[str], p: Parser) -> Expr | None:
@@ -1540,11 +1541,7 @@ def b_working_day_beside(m: re.Match[str], p: Parser) -> Expr | None:
     x = _named_day(p, m["x"])
     if x is None:
         return None
-    return _beside(
-        x,
-        m["w"] != "before",
-        lambda day, ctx: is_business_day(day, ctx.locale, getattr(ctx.zone, "key", None)),
-    )
+    return _beside(x, m["w"] != "before", _working)
 
 
 def b_next_business_day(m: re.Match[str], p: Parser) -> Expr:
@@ -1553,8 +1550,7 @@ def b_next_business_day(m: re.Match[str], p: Parser) -> Expr:
 
     def fn(ctx: Ctx) -> Span:
         day = ctx.ref.date() + timedelta(days=1)
-        zone = getattr(ctx.zone, "key", None)
-        while not is_business_day(day, ctx.locale, zone):
+        while not _working(day, ctx):
             day += timedelta(days=1)
         return ex.day_span(day)
 
@@ -1576,8 +1572,7 @@ def b_fiscal_year(m: re.Match[str], p: Parser) -> Expr:
     ahead = 1 if m["w"] in {"next", "following", "coming"} else 0
 
     def fn(ctx: Ctx) -> Span:
-        zone = getattr(ctx.zone, "key", None)
-        month, day = table.get(country_of(ctx.locale, zone) or "", None) or table.get(
+        month, day = table.get(country_of(ctx.locale, ctx.zone_name) or "", None) or table.get(
             country_of(ctx.locale) or "", (12, 31)
         )
 
@@ -1603,10 +1598,10 @@ def _days_off(first: date, last: date) -> Span:
     return Span(start, datetime.combine(last + timedelta(days=1), time()), Grain.HOUR)
 
 
-def _long_weekend(saturday: date, locale: str, zone: str | None) -> Span:
+def _long_weekend(saturday: date, ctx: Ctx) -> Span:
     friday, monday = saturday - timedelta(days=1), saturday + timedelta(days=2)
-    first = friday if not is_business_day(friday, locale, zone) else saturday
-    last = monday if not is_business_day(monday, locale, zone) else saturday + timedelta(days=1)
+    first = saturday if _working(friday, ctx) else friday
+    last = saturday + timedelta(days=1) if _working(monday, ctx) else monday
     return _days_off(first, last)
 
 
@@ -1614,12 +1609,11 @@ def b_long_weekend(m: re.Match[str], p: Parser) -> Expr:
     """ "after the long weekend": the next weekend a public holiday makes longer."""
 
     def fn(ctx: Ctx) -> Span | None:
-        zone = getattr(ctx.zone, "key", None)
         saturday = ctx.ref.date() + timedelta(days=(5 - ctx.ref.weekday()) % 7)
         if ctx.ref.weekday() == 0:  # said on a Monday: maybe this one
             saturday -= timedelta(days=7)
         for _ in range(60):
-            span = _long_weekend(saturday, ctx.locale, zone)
+            span = _long_weekend(saturday, ctx)
             if span.end - span.start > timedelta(days=3):
                 return span
             saturday += timedelta(days=7)
@@ -1642,8 +1636,7 @@ def b_holiday_weekend(m: re.Match[str], p: Parser) -> Expr | None:
         saturday = day + timedelta(days=5 - day.weekday())  # the weekend after a weekday
         if day.weekday() in (0, 5, 6):  # a Monday off, or the weekend itself
             saturday = day - timedelta(days=(day.weekday() - 5) % 7)
-        zone = getattr(ctx.zone, "key", None)
-        return _long_weekend(saturday, ctx.locale, zone)
+        return _long_weekend(saturday, ctx)
 
     return ex.Derived(fn, Grain.HOUR, "weekend")
 
