@@ -275,16 +275,6 @@ def _parse_at(value: str | None, timezone: str, *, option: str = "--at") -> date
     return when
 
 
-def _zone_name(name: str) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise click.BadParameter(f"unknown time zone {name!r}", param_hint="--tz") from None
-    return name
-
-
 def _is_iso(value: str) -> bool:
     try:
         datetime.fromisoformat(value)
@@ -327,6 +317,7 @@ def send(
     """Schedule a message."""
     from pigeon.api.v1.render import message_out
     from pigeon.errors import UnclearTime, ValidationError
+    from pigeon.extract.command import zone_option
     from pigeon.services import admin, messages
     from pigeon.services.extraction import SCHEDULE_FIELDS, TimeText
 
@@ -334,12 +325,13 @@ def send(
         who = _principal(services, workspace_id)
         workspace = admin.get_workspace(services, who)
         words = at is not None and not _is_iso(at)
+        zone = workspace.timezone if tz is None else zone_option(tz).key
         if locale is not None and not words:
             raise click.BadParameter("only for a time in words", param_hint="--locale")
         request = messages.NewMessage(
             recipient=recipient,
             body=body,
-            scheduled_for=None if words else _parse_at(at, _zone_name(tz or workspace.timezone)),
+            scheduled_for=None if words else _parse_at(at, zone),
             channel_id=channel_id,
             device_id=device_id,
             scheduled_for_text=TimeText(at, tz, locale) if words and at is not None else None,

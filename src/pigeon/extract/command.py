@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from pigeon.extract.protocols import Extraction, Extractor
 
 
-def _zone(name: str) -> ZoneInfo:
+def zone_option(name: str) -> ZoneInfo:
+    """The zone a `--tz` option names; a usage error naming it when there is none."""
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -104,7 +105,7 @@ def extract(
         return
     if text is None:
         raise click.UsageError("give TEXT, or --batch to read JSON Lines")
-    zone = _zone(tz)
+    zone = zone_option(tz)
     moment = _moment(at, zone) if at else SystemClock().now().astimezone(zone)
     if neutral:
         click.echo(json.dumps(_neutral(text, moment, zone, default_locale)))
