@@ -1300,23 +1300,12 @@ def b_for_duration(m: re.Match[str], p: Parser) -> Expr | None:
     return Interval(a, ex.Shift(duration, anchor=a, grain=min(a.grain, duration.unit)))
 
 
-_LUNCH_THEN = re.compile(r"(?:after|post)[ -]lunch,? (?P<rest>.+)")
-
-
-def _after_lunch_on(rest: str, p: Parser) -> Expr | None:
-    """ "after lunch on Thursday" is Thursday's early afternoon, not a time after
-    Thursday's lunch began."""
-    pod, day = p.parse("after lunch"), p.parse(rest)
-    if pod is None or day is None:
-        return None
-    return combine(pod, day)
-
-
 def b_open(side: str) -> Builder:
     def build(m: re.Match[str], p: Parser) -> Expr | None:
-        lunch = _LUNCH_THEN.fullmatch(m.group(0))
-        if side == "after" and lunch is not None:
-            return _after_lunch_on(lunch["rest"], p)
+        if _AFTER_POD.fullmatch(m.group(0)):
+            # "after lunch on Thursday" is Thursday's early afternoon, not a time after
+            # Thursday's lunch began: the part of the day and the day join as any two do
+            return None
         x = p.parse(m["x"])
         if x is None:
             duration = parse_duration(m["x"]) if side == "after" else None
@@ -1707,6 +1696,11 @@ _POD_WORDS = {
     "after dinner": ("after dinner", 19, 22),
     "after tea": ("after dinner", 19, 22),
 }
+
+# A part of the day named by what it follows, then more: "after lunch on Thursday".
+_AFTER_POD = re.compile(
+    alternation(w for w in _POD_WORDS if w.startswith(("after", "post"))) + r",? .+"
+)
 
 RULES: list[tuple[str, Builder]] = [
     # now and the days around it
