@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 
 from pigeon.clock import SystemClock
-from pigeon.extract.protocols import ExtractRequest
+from pigeon.extract.protocols import FIRST_YEAR, LAST_YEAR, ExtractRequest
 from pigeon.extract.resolve import resolve_phrase
 from pigeon.extract.settings import (
     LOCALE_HINT,
@@ -37,10 +37,30 @@ def zone_option(name: str) -> ZoneInfo:
 
 def _moment(value: str, zone: ZoneInfo) -> datetime:
     try:
+        return _reference(value, zone)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--at") from None
+
+
+def _reference(value: str, zone: ZoneInfo) -> datetime:
+    """An ISO date-time (naive: in `zone`) in the years the API takes too."""
+    try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"not an ISO date-time: {value!r}", param_hint="--at") from None
+        raise ValueError(f"not an ISO date-time: {value!r}") from None
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise ValueError(f"must fall in the years {FIRST_YEAR} to {LAST_YEAR}")
     return localize(moment, zone) if moment.tzinfo is None else moment
+
+
+def _text(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("text: must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text: is not valid Unicode (a lone surrogate)") from None
+    return value
 
 
 def render(result: Extraction) -> dict[str, Any]:
@@ -51,6 +71,8 @@ def render(result: Extraction) -> dict[str, Any]:
         "reason": result.reason.value if result.reason else None,
         "summary": result.summary,
         "action": result.action.value,
+        "question": result.question,
+        "wants_follow_up": result.wants_follow_up,
     }
 
 
@@ -106,7 +128,11 @@ def extract(
     if text is None:
         raise click.UsageError("give TEXT, or --batch to read JSON Lines")
     zone = zone_option(tz)
-    moment = _moment(at, zone) if at else SystemClock().now().astimezone(zone)
+    moment = _moment(at, zone) if at is not None else SystemClock().now().astimezone(zone)
+    try:
+        text = _text(text)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="TEXT") from None
     if neutral:
         click.echo(json.dumps(_neutral(text, moment, zone, default_locale)))
         return
@@ -136,7 +162,7 @@ def _batch(extractor: Extractor, locale: str, neutral: bool, stdin: TextIO) -> N
 def _read_row(line: str, default_locale: str) -> tuple[str, datetime, ZoneInfo, str]:
     """One JSON Lines input; a ValueError says what is wrong with it."""
     try:
-        row = json.loads(line)
+        row = json.loads(line.removeprefix("\ufeff"))  # a byte-order mark before line 1
     except ValueError:
         raise ValueError("not JSON") from None
     if not isinstance(row, dict):
@@ -144,6 +170,7 @@ def _read_row(line: str, default_locale: str) -> tuple[str, datetime, ZoneInfo, 
     text, reference = row.get("text"), row.get("reference")
     if not isinstance(text, str) or not text.strip():
         raise ValueError("text: required, a non-empty string")
+    text = _text(text)
     if not isinstance(reference, str):
         raise ValueError("reference: required, an ISO date-time such as 2025-01-15T10:00")
     try:
@@ -151,10 +178,9 @@ def _read_row(line: str, default_locale: str) -> tuple[str, datetime, ZoneInfo, 
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"tz: unknown time zone {row.get('tz')!r}") from None
     try:
-        moment = datetime.fromisoformat(reference)
-    except ValueError:
-        raise ValueError(f"reference: not an ISO date-time: {reference!r}") from None
-    moment = localize(moment, zone) if moment.tzinfo is None else moment
+        moment = _reference(reference, zone)
+    except ValueError as error:
+        raise ValueError(f"reference: {error}") from None
     locale = default_locale
     if row.get("locale") is not None:
         locale = normalize_locale(str(row["locale"])) or ""

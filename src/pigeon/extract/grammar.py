@@ -1939,7 +1939,10 @@ def normalize(text: str) -> str:
 
 def parse(text: str, locale: str = "en") -> Expr | None:
     """Parse a whole phrase; `None` if it is not (only) a time or only latent."""
-    result = parser_for(locale).parse(normalize(text))
+    try:
+        result = parser_for(locale).parse(normalize(text))
+    except (OverflowError, ValueError):  # "in 1e309 hours", a count of 5,000 digits
+        return None
     if result is None or result.latent:
         return None
     return result

@@ -134,6 +134,10 @@ class Extraction:
     notes: tuple[str, ...] = field(default=())
 
 
+# A reference outside these years leaves no room for what a text may add or take away.
+FIRST_YEAR, LAST_YEAR = 1900, 8999
+
+
 @dataclass(frozen=True, slots=True)
 class ExtractRequest:
     """The input of one extraction; `received_at` must be aware."""

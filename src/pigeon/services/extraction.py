@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pigeon.domain.storable import text_problem
 from pigeon.errors import UnclearTime, ValidationError
-from pigeon.extract.protocols import REASON_TEXT, ExtractRequest, Reason
+from pigeon.extract.protocols import FIRST_YEAR, LAST_YEAR, REASON_TEXT, ExtractRequest, Reason
 from pigeon.extract.settings import LOCALE_HINT, normalize_locale
 from pigeon.services import auth
 from pigeon.store import accounts
@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_TIME_TEXT = 200  # a time in words ("tomorrow at 3pm"), not a message
-# A reference outside these years leaves no room for what a text may add or take away.
-FIRST_YEAR, LAST_YEAR = 1900, 8999
 ZONE_EXAMPLE = "an IANA time zone such as Europe/London"
 AS_A_REQUEST = "remind me {}"  # how the extractor reads a time in words: see `resolve`
 

@@ -23,6 +23,8 @@ def test_one_message() -> None:
         "reason": None,
         "summary": "Reply to Sam",
         "action": "remind_and_draft",
+        "question": None,
+        "wants_follow_up": True,
     }
 
 
@@ -38,7 +40,9 @@ def test_batch_writes_one_line_per_input() -> None:
     out = [json.loads(line) for line in result.output.splitlines()]
     assert len(out) == 3
     assert out[0]["due"] == "2013-02-12T06:30:00-02:00"
-    assert set(out[0]) == {"due", "grain", "ambiguous", "reason", "summary", "action"}
+    assert set(out[0]) == {
+        "due", "grain", "ambiguous", "reason", "summary", "action", "question", "wants_follow_up"
+    }  # fmt: skip
     assert (
         out[1]["ambiguous"] is True and out[1]["reason"] == "vague_period" and out[1]["due"] is None
     )
@@ -84,3 +88,31 @@ def test_a_locale_pigeon_does_not_read_is_a_usage_error() -> None:
     result = CliRunner().invoke(extract, ["--locale", "klingon", "tomorrow"])
     assert result.exit_code == 2
     assert "--locale" in result.output
+
+
+def test_batch_lines_that_would_crash_are_errors_and_the_batch_goes_on() -> None:
+    good = {"text": "in 2 hours", "reference": "2013-02-12T04:30:00", "tz": "Etc/GMT+2"}
+    lines = [
+        "\ufeff" + json.dumps(good),  # a byte-order mark before line 1
+        json.dumps({**good, "text": "remind me in 1e309 hours"}),
+        json.dumps({**good, "reference": "9999-12-31T23:00:00"}),
+        json.dumps({**good, "text": "remind me \ud800 tomorrow"}),
+        json.dumps({**good, "text": "tomorrow at 3pm\u0000"}),
+        json.dumps(good),
+    ]
+    result = CliRunner().invoke(extract, ["--batch"], input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.output.splitlines()]
+    assert out[0]["due"] == out[5]["due"] == "2013-02-12T06:30:00-02:00"
+    assert out[1]["due"] is None and out[1]["reason"] == "no_time"
+    assert [row["error"].split(":")[1].strip() for row in out[2:5]] == [
+        "reference",
+        "text",
+        "text",
+    ]
+
+
+def test_a_reference_past_the_years_the_api_takes_is_a_usage_error() -> None:
+    result = CliRunner().invoke(extract, ["--at", "9999-12-31T23:00", "remind me tomorrow"])
+    assert result.exit_code == 2
+    assert "--at" in result.output
