@@ -38,9 +38,9 @@ INSTRUCTION = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 # "cancel that reminder", "no need to remind me", "don't remind me".
-_DECLINED = re.compile(
+DECLINED = re.compile(
     r"\b(?:cancel|delete|remove|scrap|stop|never ?mind|no need|don'?t need|do not need|"
-    r"don'?t remind|do not remind|no reminder needed)\b[^.!?\n]{0,40}?"
+    r"don'?t remind|do not remind|no reminder needed)\b[^.!?\n,]{0,40}?"
     r"\b(?:remind(?:er)?|nudge|ping|that|it)\b"
     # "don't remind me tomorrow", "please don't ping me on friday", "do not send tomorrow"
     r"|\b(?:don'?t|dont|do not|never|no need to|stop)\s+(?:remind|ping|nudge|send|text|"
@@ -62,9 +62,10 @@ def wants_follow_up(text: str, mentions: list[TimeMention]) -> bool:
     """Whether `text` asks for a reminder or a follow-up: it says so, it is an instruction
     with a time ("call Ann tomorrow"), or it is only a time ("tomorrow 3pm", as a form
     field or `pigeon send --at` gives it)."""
-    if _DECLINED.search(text):
+    declined = _declined(text)
+    cue = _request_cue(text, declined)
+    if declined and cue is None:  # "don't remind me tomorrow", with nothing asked besides
         return False
-    cue = _request_cue(text)
     if cue is not None:
         # "let me know what you think" asks the reader, not for a reminder, unless a time
         # comes with it ("let me know by Friday")
@@ -75,11 +76,29 @@ def wants_follow_up(text: str, mentions: list[TimeMention]) -> bool:
     return bool(mentions) and len(re.findall(r"\w+", rest)) <= 1
 
 
-def _request_cue(text: str) -> re.Match[str] | None:
+def _request_cue(text: str, declined: list[tuple[int, int]]) -> re.Match[str] | None:
+    """The first cue that asks: not thanked for, not in a clause that declines."""
     for cue in _REQUEST.finditer(text):
-        if not _THANKED.search(text[: cue.start()][-40:]):
-            return cue
+        if _THANKED.search(text[: cue.start()][-40:]) or _inside(cue.start(), declined):
+            continue
+        return cue
     return None
+
+
+_CLAUSE_END = re.compile(r"[.!?;,\n]|\b(?:but|instead)\b", re.IGNORECASE)
+
+
+def _declined(text: str) -> list[tuple[int, int]]:
+    """The clauses that decline: "don't remind me on Friday", "cancel that reminder"."""
+    clauses = []
+    for m in DECLINED.finditer(text):
+        end = _CLAUSE_END.search(text, m.end())
+        clauses.append((m.start(), end.start() if end else len(text)))
+    return clauses
+
+
+def _inside(at: int, clauses: list[tuple[int, int]]) -> bool:
+    return any(start <= at < end for start, end in clauses)
 
 
 def _without(text: str, mentions: list[TimeMention]) -> str:
@@ -98,10 +117,16 @@ def choose(
     """The mentions that may be the due time, best first: not negated ("not today"), not
     already over, and in the sentence that asks when there is one; the most precise first,
     then the earliest said."""
-    live = [pair for pair in found if not _NEGATED.search(text[: pair[0].span[0]][-12:])]
+    declined = _declined(text)
+    live = [
+        pair
+        for pair in found
+        if not _NEGATED.search(text[: pair[0].span[0]][-12:])
+        and not _inside(pair[0].span[0], declined)
+    ]
     upcoming = [pair for pair in live if pair[0].end is None or pair[0].end > received_at]
     pool = upcoming or live or found
-    cue = _request_cue(text)
+    cue = _request_cue(text, declined)
     if cue is not None:
         sentence = _sentence_around(text, cue.start())
         near = [pair for pair in pool if sentence[0] <= pair[0].span[0] < sentence[1]]

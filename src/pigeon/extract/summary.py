@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from pigeon.extract.intent import INSTRUCTION
+from pigeon.extract.intent import DECLINED, INSTRUCTION
 from pigeon.extract.protocols import Action
 
 # Lines that open or close a letter: "Hi Sam,", "Dear Mr Braun,", "Thanks,", "Best\nJulia".
@@ -83,6 +83,8 @@ def _task(body: str) -> str | None:
     remind me")."""
     previous, asked = "", False
     for sentence in _SENTENCE.findall(body):
+        if DECLINED.search(sentence):  # "Don't remind me today.": what is asked is elsewhere
+            continue
         m = _REQUEST.search(sentence)
         if m is None:
             task = _tidy(sentence)

@@ -345,6 +345,21 @@ def test_a_list_of_dates_is_several_dates() -> None:
     assert [m.text for m in result.mentions] == ["13/4", "14/4", "20/4"]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Don't remind me on Friday, remind me on Monday instead", "Mon 09 Jan 2017 09:00"),
+        ("Don't remind me today. Remind me Friday at 10.", "Fri 06 Jan 2017 10:00"),
+        ("remind me friday. don't remind me thursday.", "Fri 06 Jan 2017 09:00"),
+        ("I don't need a reminder tomorrow but ping me on Friday at 10", "Fri 06 Jan 2017 10:00"),
+    ],
+)
+def test_a_refusal_beside_a_request_leaves_the_request(text: str, expected: str) -> None:
+    result = EXTRACTOR.extract(ExtractRequest(text, REFERENCE, LONDON, "en_GB"))
+    assert result.due is not None, (result.wants_follow_up, result.reason)
+    assert result.due.astimezone(LONDON).strftime("%a %d %b %Y %H:%M") == expected
+
+
 def test_a_number_of_things_is_not_a_date() -> None:
     assert due("friday about the 2 invoices") == "Fri 06 Jan 2017 09:00"  # not Friday the 2nd
 
