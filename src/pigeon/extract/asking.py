@@ -19,7 +19,7 @@ from pigeon.extract import expr as ex
 from pigeon.extract import grammar
 from pigeon.extract.lexicon import MONTHS, TOMORROW_WORDS, UNITS, WEEKDAYS
 from pigeon.extract.protocols import Grain, Reason
-from pigeon.extract.resolve import AHEAD, resolve_expr
+from pigeon.extract.resolve import AHEAD, ahead_span, resolve_expr
 from pigeon.extract.timemath import last_day_of_month
 
 if TYPE_CHECKING:
@@ -74,14 +74,14 @@ def ask_for(
             return Ask(Reason.VAGUE_TIME, "When should I remind you: which day, and what time?")
         return Ask(Reason.NO_TIME, "When should I remind you?")
     mention, resolved = primary
-    ahead = AHEAD.search(request.text)
-    anchored = ahead is not None and any(m.span[1] <= ahead.start() for m, _ in found)
-    if ahead is not None and anchored and resolved.label != "ahead":
-        # "flight on friday, remind me an hour before": before what time on friday?
-        return Ask(
-            Reason.VAGUE_TIME,
-            f"At what time is it, so I can remind you {ahead.group(0).strip()}?",
-        )
+    for ahead in AHEAD.finditer(request.text):
+        span = ahead_span(ahead)
+        if span is None or resolved.label == "ahead":
+            continue
+        if any(m.span[1] <= span[2] for m, _ in found):
+            # "flight on friday, remind me an hour before": before what time on friday?
+            said = request.text[span[2] : ahead.end()].strip()
+            return Ask(Reason.VAGUE_TIME, f"At what time is it, so I can remind you {said}?")
     for check in (_order, _which_day, _which_week, _conflict, _just_passed, _am_pm, _vague):
         found_ask = check(request, mention, resolved, local)
         if found_ask is not None:

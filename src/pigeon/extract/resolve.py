@@ -247,13 +247,24 @@ def find_mentions(
     return sorted(out + ahead, key=lambda pair: pair[0].span)
 
 
-# "Meeting at 11am - remind me 30 mins before": a span of time before the time named.
+# "Meeting at 11am - remind me 30 mins before", "an hour and a half before", "15 mins after":
+# a span of time from the time named earlier; the words before it are tried as the span.
 AHEAD = re.compile(
-    r"\b(?P<d>(?:\d+|an?|half an?|one|two|five|ten|fifteen|twenty|thirty|forty[- ]five)\s*"
-    r"(?:min(?:ute)?s?|hours?|hrs?|h|days?|weeks?|fortnight))"
-    r"\s+(?:before(?:hand)?|earlier|prior|ahead)(?:\s+(?:it|that|then|this))?(?!\s*\w)",
+    r"(?P<d>(?:[\w.-]+\s+){1,6}?)(?P<w>before(?:hand)?|earlier|prior|ahead|after(?:wards)?)"
+    r"(?:\s+(?:it|that|then|this))?(?!\s*\w)",
     re.IGNORECASE,
 )
+
+
+def ahead_span(m: re.Match[str]) -> tuple[ex.Duration, int, int] | None:
+    """The span an `AHEAD` match names, its sign, and where its words start."""
+    words = list(re.finditer(r"[\w.-]+", m["d"]))
+    sign = 1 if m["w"].lower().startswith("after") else -1
+    for first in words:  # the longest run of words before the keyword that is a duration
+        duration = grammar.parse_duration(m["d"][first.start() :].strip().lower())
+        if duration is not None:
+            return duration, sign, m.start("d") + first.start()
+    return None
 
 
 def _ahead_of_a_time(
@@ -266,20 +277,23 @@ def _ahead_of_a_time(
 ) -> list[tuple[TimeMention, Resolved]]:
     out = []
     for m in AHEAD.finditer(text):
-        times = [r for mention, r in found if mention.span[1] <= m.start() and r.expr is not None]
-        duration = grammar.parse_duration(m["d"].lower())
-        if not times or duration is None:
+        span = ahead_span(m)
+        if span is None:
+            continue
+        duration, sign, start = span
+        times = [r for mention, r in found if mention.span[1] <= start and r.expr is not None]
+        if not times:
             continue
         if times[-1].grain > (Grain.DAY if duration.finest >= Grain.DAY else Grain.HOUR):
             continue  # "an hour before" a day named: before when on it?
         anchor = times[-1].expr
         assert anchor is not None
         finest = min(anchor.grain, Grain.MINUTE if duration.finest < Grain.DAY else Grain.DAY)
-        shifted = ex.Shift(duration, -1, anchor=anchor, grain=finest)
+        shifted = ex.Shift(duration, sign, anchor=anchor, grain=finest)
         resolved = resolve_expr(shifted, ref, zone, locale, business=business)
         if resolved is not None:
             resolved = replace(resolved, label="ahead")  # the follow-up asked for: chosen first
-            item = Found(m.group(0), (m.start(), m.end()), shifted)
+            item = Found(text[start : m.end()], (start, m.end()), shifted)
             out.append((to_mention(item, resolved, zone), resolved))
     return out
 

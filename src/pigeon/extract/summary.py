@@ -68,14 +68,19 @@ _SPACE = re.compile(r"\s+")
 _PUNCT = " \t\n.,;:!?-\u2013\u2014()"
 
 
+MAX_SUMMARY = 200
+
+
 def summarize(text: str, spans: list[tuple[int, int]]) -> str:
     """The task in `text`, without the time phrases at `spans`."""
     blanked = list(text)
     for start, end in spans:
         blanked[start:end] = " " * (end - start)
     body = _SIGN_OFF.sub("", _GREETING.sub("", "".join(blanked) + "\n", count=1)).strip()
-    task = _task(body) or body
-    return _tidy(task)
+    task = _tidy(_task(body) or body)
+    if len(task) > MAX_SUMMARY:  # a task, not the message: what a reminder can show
+        task = task[: MAX_SUMMARY - 1].rstrip() + "…"
+    return task
 
 
 def _task(body: str) -> str | None:

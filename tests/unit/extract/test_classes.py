@@ -289,6 +289,9 @@ def test_a_morning_hour_said_in_the_evening_is_asked_about() -> None:
         ("call at 4pm, ping me 10 minutes prior", "Wed 04 Jan 2017 15:50"),
         ("party on saturday, remind me 2 days before", "Thu 05 Jan 2017 09:00"),
         ("Invoice 2291 due 31/03. Remind me a week before", "Fri 24 Mar 2017 09:00"),
+        ("Meeting at 3pm Friday. Remind me 1 hour and 30 minutes before.", "Fri 06 Jan 2017 13:30"),
+        ("Meeting at 3pm Friday. Remind me an hour and a half before.", "Fri 06 Jan 2017 13:30"),
+        ("Call with Amy 3pm Friday. Remind me 15 mins after", "Fri 06 Jan 2017 15:15"),
         ("bug me friday", "Fri 06 Jan 2017 09:00"),
         ("Don't forget to give me a shout on monday about the van", "Mon 09 Jan 2017 09:00"),
     ],
@@ -358,6 +361,13 @@ def test_a_refusal_beside_a_request_leaves_the_request(text: str, expected: str)
     result = EXTRACTOR.extract(ExtractRequest(text, REFERENCE, LONDON, "en_GB"))
     assert result.due is not None, (result.wants_follow_up, result.reason)
     assert result.due.astimezone(LONDON).strftime("%a %d %b %Y %H:%M") == expected
+
+
+def test_a_summary_is_a_task_not_the_whole_message() -> None:
+    result = EXTRACTOR.extract(
+        ExtractRequest("x" * 5000 + " remind me tomorrow", REFERENCE, LONDON)
+    )
+    assert len(result.summary) <= 200
 
 
 def test_a_number_of_things_is_not_a_date() -> None:
