@@ -114,7 +114,9 @@ def test_idle_waiters_run_no_queries_and_new_work_wakes_one(
 ) -> None:
     devices = [new_device(api, tenant, f"mac-{i}") for i in range(WAITERS)]
     statements = Statements(services)
-    waiting = start_waiting(devices, wait=10)
+    # The wait outlasts the slowest start (15 s) and the quiet spell after it: a waiter whose
+    # wait ran out during that spell would look once more, as it should, and fail the test.
+    waiting = start_waiting(devices, wait=20)
     _until(lambda: statements.claims() >= WAITERS, within=15.0)  # each claimed once, sleeps
     assert statements.claims() == WAITERS
     before = len(statements.seen)
@@ -127,7 +129,7 @@ def test_idle_waiters_run_no_queries_and_new_work_wakes_one(
     time.sleep(0.3)  # time for a second waiter to answer, were more than one woken
     [(_device, at, message_id)] = waiting.given()
     assert message_id == message["id"]
-    assert at - created_at < 1.0  # woken by the commit, not at its wait's end (10 s)
+    assert at - created_at < 1.0  # woken by the commit, not at its wait's end (20 s)
     assert statements.claims() == WAITERS + 1  # one waiter woke, not all
     waiting.join()
     assert len(waiting.answers) == WAITERS
